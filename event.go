@@ -1,0 +1,36 @@
+package checkout
+
+import "time"
+
+// EventType names an order event. Events are appended to the order's event stream in the same
+// atomic step as the change they describe; SSE streams and webhooks are read from there.
+type EventType string
+
+// The event types. Webhooks carry every type but order.created and payment.updated, which exist
+// for live views (SSE).
+const (
+	EventOrderCreated     EventType = "order.created"     // the order exists (first SSE state)
+	EventPaymentDetected  EventType = "payment.detected"  // a transfer was seen: CONFIRMING
+	EventPaymentUpdated   EventType = "payment.updated"   // a payment's confirmation count grew
+	EventPaymentReverted  EventType = "payment.reverted"  // a reorg removed an unconfirmed transfer
+	EventPaymentConfirmed EventType = "payment.confirmed" // the order is PAID
+	EventPaymentPartial   EventType = "payment.partial"   // a transfer confirmed, total still short
+	EventPaymentLate      EventType = "payment.late"      // funds confirmed after a terminal status
+	EventOrderExpired     EventType = "order.expired"     // expired with nothing received
+	EventOrderUnderpaid   EventType = "order.underpaid"   // expired with less than the bound
+	EventOrderFrozen      EventType = "order.frozen"      // funds held for review
+)
+
+// Webhook reports whether events of this type are delivered to the merchant's webhook.
+func (t EventType) Webhook() bool {
+	return t != EventOrderCreated && t != EventPaymentUpdated
+}
+
+// Event is one entry of an order's event stream: what happened and the order right after it.
+type Event struct {
+	ID        string    `json:"id"` // "evt_" + ULID
+	Type      EventType `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	Order     Order     `json:"order"`
+	Payment   *Payment  `json:"payment,omitempty"` // the payment the event is about, if any
+}

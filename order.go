@@ -1,0 +1,115 @@
+package checkout
+
+import (
+	"net/url"
+	"time"
+)
+
+// Currency is the only currency an order may be in.
+const Currency = "USDT"
+
+// Order is a merchant's request for a USDT payment and everything received for it. Its JSON
+// form is the order object of the merchant API (see README.md, "API reference").
+type Order struct {
+	ID               string            `json:"id"` // "ord_" + ULID
+	Status           Status            `json:"status"`
+	Amount           Amount            `json:"amount"`
+	Currency         string            `json:"currency"`
+	Network          Network           `json:"network"`
+	Address          string            `json:"address"`         // deposit address, network format
+	PayAmount        Amount            `json:"pay_amount"`      // what the customer must send
+	AmountPaid       Amount            `json:"amount_paid"`     // confirmed total, late funds included
+	AmountPending    Amount            `json:"amount_pending"`  // seen on chain, not yet confirmed
+	AmountOverpaid   Amount            `json:"amount_overpaid"` // confirmed surplus above amount
+	AmountLate       Amount            `json:"amount_late"`     // confirmed after a terminal status
+	TolerancePercent Tolerance         `json:"tolerance_percent"`
+	Description      string            `json:"description"`
+	Metadata         map[string]string `json:"metadata"`
+	ReturnURL        string            `json:"return_url"`
+	WebhookURL       string            `json:"webhook_url"`
+	PaymentURL       string            `json:"payment_url"`
+	DeepLink         string            `json:"deep_link"` // mpchat://pay?order={id}
+	DerivationPath   string            `json:"derivation_path"`
+	Payments         []Payment         `json:"payments"`
+	CreatedAt        time.Time         `json:"created_at"`
+	ExpiresAt        time.Time         `json:"expires_at"`
+	PaidAt           *time.Time        `json:"paid_at"`
+	FrozenReason     string            `json:"frozen_reason,omitempty"`
+}
+
+// PaymentStatus is where one on-chain transfer to an order stands.
+type PaymentStatus string
+
+// The payment statuses.
+const (
+	PaymentConfirming PaymentStatus = "confirming" // seen, not yet final
+	PaymentConfirmed  PaymentStatus = "confirmed"  // final: counted in amount_paid
+	PaymentReverted   PaymentStatus = "reverted"   // removed by a reorg before it was final
+)
+
+// Payment is one USDT transfer to an order's deposit address.
+type Payment struct {
+	TxHash                string        `json:"tx_hash"`
+	LogIndex              uint          `json:"log_index"`
+	From                  string        `json:"from"`
+	Amount                Amount        `json:"amount"`
+	BlockNumber           uint64        `json:"block_number"`
+	Confirmations         uint64        `json:"confirmations"`
+	ConfirmationsRequired uint64        `json:"confirmations_required"`
+	Status                PaymentStatus `json:"status"`
+	Late                  bool          `json:"late"` // arrived after the order's terminal status
+}
+
+// MinPaid is the confirmed total that settles the order as PAID.
+func (o *Order) MinPaid() Amount { return MinPaid(o.Amount, o.TolerancePercent) }
+
+// DeepLink is the MPChat app link that opens the payment natively.
+func DeepLink(orderID string) string { return "mpchat://pay?order=" + url.QueryEscape(orderID) }
+
+// CheckoutView is the customer-safe view of an order: what the checkout widget and the public
+// event stream show. It never carries metadata, webhook_url or other merchant-private fields.
+type CheckoutView struct {
+	ID            string            `json:"id"`
+	Status        Status            `json:"status"`
+	Amount        Amount            `json:"amount"`
+	PayAmount     Amount            `json:"pay_amount"`
+	AmountPaid    Amount            `json:"amount_paid"`
+	AmountPending Amount            `json:"amount_pending"`
+	Currency      string            `json:"currency"`
+	Network       Network           `json:"network"`
+	Address       string            `json:"address"`
+	Description   string            `json:"description"`
+	ReturnURL     string            `json:"return_url"`
+	DeepLink      string            `json:"deep_link"`
+	Payments      []CheckoutPayment `json:"payments"`
+	CreatedAt     time.Time         `json:"created_at"`
+	ExpiresAt     time.Time         `json:"expires_at"`
+	PaidAt        *time.Time        `json:"paid_at"`
+}
+
+// CheckoutPayment is the customer-safe view of a payment.
+type CheckoutPayment struct {
+	TxHash                string        `json:"tx_hash"`
+	Amount                Amount        `json:"amount"`
+	Confirmations         uint64        `json:"confirmations"`
+	ConfirmationsRequired uint64        `json:"confirmations_required"`
+	Status                PaymentStatus `json:"status"`
+}
+
+// CheckoutView returns the customer-safe view of the order.
+func (o *Order) CheckoutView() CheckoutView {
+	v := CheckoutView{
+		ID: o.ID, Status: o.Status, Amount: o.Amount, PayAmount: o.PayAmount,
+		AmountPaid: o.AmountPaid, AmountPending: o.AmountPending, Currency: o.Currency,
+		Network: o.Network, Address: o.Address, Description: o.Description,
+		ReturnURL: o.ReturnURL, DeepLink: o.DeepLink, CreatedAt: o.CreatedAt,
+		ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt, Payments: []CheckoutPayment{},
+	}
+	for _, p := range o.Payments {
+		v.Payments = append(v.Payments, CheckoutPayment{
+			TxHash: p.TxHash, Amount: p.Amount, Confirmations: p.Confirmations,
+			ConfirmationsRequired: p.ConfirmationsRequired, Status: p.Status,
+		})
+	}
+	return v
+}
