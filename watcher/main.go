@@ -1,0 +1,49 @@
+// Command watcher runs the chain side of MP Checkout: the USDT transfer watcher of one network
+// (run), the local development chain (devchain) and a command that pays on it (devpay).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: watcher <command> [flags]
+
+commands:
+  run       watch one network's USDT transfers and feed them to Redis
+  devchain  run a local development chain (go-ethereum simulated) with a USDT-style token
+  devpay    pay USDT on a development chain
+
+Run "watcher <command> -h" for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runWatch(ctx, os.Args[2:])
+	case "devchain":
+		err = runDevchain(ctx, os.Args[2:])
+	case "devpay":
+		err = runDevpay(ctx, os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "watcher:", err)
+		os.Exit(1)
+	}
+}
