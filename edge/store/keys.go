@@ -1,0 +1,47 @@
+package store
+
+import (
+	checkout "github.com/mpchat/checkout"
+)
+
+// Every Redis key the edge uses is named here, and nowhere else. Keys that one atomic Lua
+// step touches together share a hash tag ({…}), so the same scripts run on Redis Cluster:
+//
+//	merchant slot  {m:ID}    merchant record, its keys set, address counters, idempotency records
+//	order slot     {ord_…}   order record and its event stream
+//	network slot   {ERC20}   watch set, feed stream (shared with the watchers; see transfer.go)
+//
+// Anything crossing slots (address → order index, expiry schedule, the change feed the edges
+// fan out from) is written in separate idempotent steps, ordered so a crash between them loses
+// nothing (see CreateOrder).
+type keys struct{ prefix string }
+
+func (k keys) merchants() string         { return k.prefix + "merchants" }
+func (k keys) merchant(id string) string { return k.prefix + "merchant:{m:" + id + "}" }
+func (k keys) merchantKeys(id string) string {
+	return k.prefix + "merchant:{m:" + id + "}:keys"
+}
+
+// addrCounter counts deposit-address indexes handed out per xpub (by fingerprint), so putting
+// back an xpub a merchant used before continues where it stopped instead of reusing addresses.
+func (k keys) addrCounter(merchantID, xpubFingerprint string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:next:" + xpubFingerprint
+}
+func (k keys) idempotency(merchantID, key string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:idem:" + key
+}
+func (k keys) apiKey(keyID string) string          { return k.prefix + "apikey:{" + keyID + "}" }
+func (k keys) xpubOwner(fingerprint string) string { return k.prefix + "xpub:{" + fingerprint + "}" }
+func (k keys) devAccounts() string                 { return k.prefix + "dev:accounts" }
+func (k keys) order(id string) string              { return k.prefix + "order:{" + id + "}" }
+func (k keys) orderEvents(id string) string        { return k.prefix + "order:{" + id + "}:events" }
+func (k keys) address(n checkout.Network, addr string) string {
+	return k.prefix + "addr:{" + string(n) + ":" + addr + "}"
+}
+func (k keys) watchSet(n checkout.Network) string  { return k.prefix + checkout.WatchSet(n) }
+func (k keys) feed(n checkout.Network) string      { return k.prefix + checkout.FeedStream(n) }
+func (k keys) blocklist(n checkout.Network) string { return k.prefix + "blocklist:{" + string(n) + "}" }
+func (k keys) expiry() string                      { return k.prefix + "expiry" }
+func (k keys) changes() string                     { return k.prefix + "changes" }
+func (k keys) orphans() string                     { return k.prefix + "orphans" }
+func (k keys) rateLimitPrefix() string             { return k.prefix + "rate:" }

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// IdempotencyTTL is how long an idempotency key is remembered (the seed: 24 hours).
+const IdempotencyTTL = 24 * time.Hour
+
+// eventStreamMax caps an order's event stream (approximate trim). An order has a handful of
+// events; the cap only bounds an address that keeps receiving dust.
+const eventStreamMax = 1000
+
+// Claim is the outcome of reserving an order identity for a create request.
+type Claim struct {
+	OrderID    string
+	ParamsHash string
+	Index      uint32 // derivation index of the deposit address
+	CreatedAt  time.Time
+	Replayed   bool // an earlier request with the same idempotency key made this claim
+}
+
+// claimScript reserves (order id, params hash, address index, creation time) under an
+// idempotency key, or returns what an earlier request reserved. One slot: the merchant's.
+// KEYS: idem record, address counter. ARGV: order id, params hash, created (unix ms), ttl (s).
+var claimScript = redis.NewScript(`
+local rec = redis.call('HMGET', KEYS[1], 'order_id', 'hash', 'index', 'created')
+if rec[1] then return {0, rec[1], rec[2], rec[3], rec[4]} end
+local idx = redis.call('INCR', KEYS[2]) - 1
+redis.call('HSET', KEYS[1], 'order_id', ARGV[1], 'hash', ARGV[2], 'index', idx, 'created', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return {1, ARGV[1], ARGV[2], tostring(idx), ARGV[3]}
+`)
+
+// ClaimOrder reserves a deposit-address index for a new order of the merchant, counted per
+// xpub (fingerprint) so indexes never repeat for one key. With an idempotency key, the first
+// request's reservation is returned to every later one for IdempotencyTTL (Replayed set), so
+// concurrent and retried requests all build the same order.
+func (s *Store) ClaimOrder(ctx context.Context, merchantID, xpubFingerprint, idemKey, orderID, paramsHash string, now time.Time) (Claim, error) {
+	counter := s.k.addrCounter(merchantID, xpubFingerprint)
+	if idemKey == "" {
+		n, err := s.rdb.Incr(ctx, counter).Result()
+		if err != nil {
+			return Claim{}, fmt.Errorf("allocate address index: %w", err)
+		}
+		return Claim{OrderID: orderID, ParamsHash: paramsHash, Index: uint32(n - 1), CreatedAt: now}, nil
+	}
+	res, err := claimScript.Run(ctx, s.rdb,
+		[]string{s.k.idempotency(merchantID, idemKey), counter},
+		orderID, paramsHash, now.UnixMilli(), int(IdempotencyTTL/time.Second)).Slice()
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if len(res) != 5 {
+		return Claim{}, fmt.Errorf("claim idempotency key: unexpected reply %v", res)
+	}
+	idx, err1 := strconv.ParseUint(fmt.Sprint(res[3]), 10, 32)
+	ms, err2 := strconv.ParseInt(fmt.Sprint(res[4]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return Claim{}, fmt.Errorf("claim idempotency key: corrupt record: %w", err)
+	}
+	return Claim{
+		OrderID: fmt.Sprint(res[1]), ParamsHash: fmt.Sprint(res[2]), Index: uint32(idx),
+		CreatedAt: time.UnixMilli(ms).UTC(), Replayed: res[0] == int64(0),
+	}, nil
+}
+
+// rebumpScript moves an idempotency record to a fresh index if it still holds old.
+var rebumpScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'index')
+if cur and cur ~= ARGV[1] then return tonumber(cur) end
+local idx = redis.call('INCR', KEYS[2]) - 1
+if cur then redis.call('HSET', KEYS[1], 'index', idx) end
+return idx
+`)
+
+// SkipIndex replaces a claim's index with a fresh one; used for the (astronomically rare) index
+// at which BIP32 derivation is invalid. Concurrent callers agree on the same replacement.
+func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idemKey string, old uint32) (uint32, error) {
+	counter := s.k.addrCounter(merchantID, xpubFingerprint)
+	idem := s.k.idempotency(merchantID, idemKey)
+	if idemKey == "" {
+		idem = s.k.idempotency(merchantID, "\x00none") // absent record: plain INCR
+	}
+	n, err := rebumpScript.Run(ctx, s.rdb, []string{idem, counter}, old).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("skip address index: %w", err)
+	}
+	return uint32(n), nil
+}
+
+// createScript writes the order if it does not exist yet, with its first event.
+// KEYS: order, events. ARGV: doc, merchant id, event type, event json, stream cap.
+var createScript = redis.NewScript(`
+local doc = redis.call('HGET', KEYS[1], 'doc')
+if doc then return {0, doc} end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'ver', 1, 'merchant', ARGV[2])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', ARGV[3], 'event', ARGV[4])
+return {1, id}
+`)
+
+// CreateOrder makes the order exist, idempotently: with the same id it returns the stored
+// order and created=false. Before the order is written (its commit point) the deposit address
+// is bound to it, added to the network's watch set and the order put on the expiry schedule,
+// so once a customer can see the address, every payment to it is watched and the order expires
+// even if this process dies right after.
+func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID string, ev *checkout.Event) (*checkout.Order, bool, error) {
+	addrKey := s.k.address(o.Network, o.Address)
+	bound, err := s.rdb.SetNX(ctx, addrKey, o.ID, 0).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("bind deposit address: %w", err)
+	}
+	if !bound {
+		owner, err := s.rdb.Get(ctx, addrKey).Result()
+		if err != nil {
+			return nil, false, fmt.Errorf("bind deposit address: %w", err)
+		}
+		if owner != o.ID {
+			return nil, false, fmt.Errorf("order %s address %s: %w", o.ID, o.Address, ErrAddressInUse)
+		}
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, s.k.watchSet(o.Network), o.Address)
+		p.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID})
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("watch deposit address: %w", err)
+	}
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode order: %w", err)
+	}
+	evJSON, err := json.Marshal(ev)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode event: %w", err)
+	}
+	res, err := createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.orderEvents(o.ID)},
+		doc, merchantID, string(ev.Type), evJSON, eventStreamMax).Slice()
+	if err != nil {
+		return nil, false, fmt.Errorf("create order: %w", err)
+	}
+	if res[0] == int64(0) {
+		var existing checkout.Order
+		if err := json.Unmarshal([]byte(fmt.Sprint(res[1])), &existing); err != nil {
+			return nil, false, fmt.Errorf("decode order %s: %w", o.ID, err)
+		}
+		return &existing, false, nil
+	}
+	s.publishChange(ctx, o.ID, fmt.Sprint(res[1]))
+	return o, true, nil
+}
+
+// Record is a stored order with what the store needs to update it safely.
+type Record struct {
+	Order      checkout.Order
+	MerchantID string
+	Version    int64
+}
+
+// Order loads an order.
+func (s *Store) Order(ctx context.Context, id string) (*Record, error) {
+	vals, err := s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant", "ver").Result()
+	if err != nil {
+		return nil, fmt.Errorf("load order %s: %w", id, err)
+	}
+	doc, ok := vals[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("order %s: %w", id, ErrNotFound)
+	}
+	r := &Record{MerchantID: fmt.Sprint(vals[1])}
+	r.Version, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
+	if err := json.Unmarshal([]byte(doc), &r.Order); err != nil {
+		return nil, fmt.Errorf("decode order %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// OrderIDByAddress finds the order a deposit address was handed out for.
+func (s *Store) OrderIDByAddress(ctx context.Context, n checkout.Network, addr string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.k.address(n, addr)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up address: %w", err)
+	}
+	return id, nil
+}
+
+// commitScript replaces the order if its version is still ARGV[1], appending its events.
+// KEYS: order, events. ARGV: version, doc, stream cap, then (type, json) per event.
+var commitScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'ver') ~= ARGV[1] then return false end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+local ids = {}
+for i = 4, #ARGV, 2 do
+  ids[#ids+1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[i], 'event', ARGV[i+1])
+end
+return ids
+`)
+
+// CommitOrder stores r.Order and appends events to its stream in one atomic step, provided
+// nobody changed the order since r was loaded; otherwise it returns ErrConflict and the
+// caller reloads and decides again. It returns the events' stream ids.
+func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Event) ([]string, error) {
+	doc, err := json.Marshal(&r.Order)
+	if err != nil {
+		return nil, fmt.Errorf("encode order: %w", err)
+	}
+	args := []any{r.Version, doc, eventStreamMax}
+	for i := range events {
+		b, err := json.Marshal(&events[i])
+		if err != nil {
+			return nil, fmt.Errorf("encode event: %w", err)
+		}
+		args = append(args, string(events[i].Type), b)
+	}
+	res, err := commitScript.Run(ctx, s.rdb, []string{s.k.order(r.Order.ID), s.k.orderEvents(r.Order.ID)}, args...).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("order %s: %w", r.Order.ID, ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("commit order %s: %w", r.Order.ID, err)
+	}
+	r.Version++
+	if len(res) > 0 {
+		s.publishChange(ctx, r.Order.ID, res[len(res)-1])
+	}
+	return res, nil
+}
+
+// changesMax caps the change feed; edges read it live, so only a short history is needed.
+const changesMax = 100_000
+
+// publishChange tells every edge that the order's event stream grew (the fan-out feed). It is
+// a hint: the order's own stream is the record, and readers recheck it, so a lost hint (a
+// crash right after the commit) delays a live update, never loses an event.
+func (s *Store) publishChange(ctx context.Context, orderID, eventID string) {
+	s.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.k.changes(), MaxLen: changesMax, Approx: true,
+		Values: []any{"order_id", orderID, "event_id", eventID},
+	})
+}
+
+// DueOrders returns up to limit order ids whose expiry time is at or before now.
+func (s *Store) DueOrders(ctx context.Context, now time.Time, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.k.expiry(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: limit,
+	}).Result()
+	return ids, wrap("due orders", err)
+}
+
+// Reschedule moves an order's next expiry check to at.
+func (s *Store) Reschedule(ctx context.Context, orderID string, at time.Time) error {
+	return wrap("reschedule", s.rdb.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(at.UnixMilli()), Member: orderID}).Err())
+}
+
+// Unschedule removes an order from the expiry schedule.
+func (s *Store) Unschedule(ctx context.Context, orderID string) error {
+	return wrap("unschedule", s.rdb.ZRem(ctx, s.k.expiry(), orderID).Err())
+}

@@ -1,0 +1,66 @@
+// Package store is the edge's Redis: merchants, API keys, orders and their event streams,
+// idempotency records, deposit-address counters, the expiry schedule and the change feed.
+// It is the only edge package that imports go-redis, and keys.go names every key it touches.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors returned by the store. Callers translate them to API errors once, at the boundary.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a concurrent writer changed the record first (compare-and-set lost).
+	ErrConflict = errors.New("conflict: record changed concurrently")
+	// ErrAddressInUse: a deposit address is already bound to another order. It means two
+	// merchants share an xpub or the counter went back; the order is refused rather than share.
+	ErrAddressInUse = errors.New("deposit address already bound to another order")
+	// ErrXPubInUse: another merchant registered this xpub (its addresses would collide).
+	ErrXPubInUse = errors.New("xpub already registered to another merchant")
+)
+
+// Store reads and writes the edge's records in Redis. Safe for concurrent use.
+type Store struct {
+	rdb redis.UniversalClient
+	k   keys
+}
+
+// New returns a Store over rdb with every key prefixed by prefix (e.g. "mp:"; tests use their
+// own prefix so they never touch another's data).
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	return &Store{rdb: rdb, k: keys{prefix: prefix}}
+}
+
+// Client returns the underlying Redis client, for components (rate limiter) that need one.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Prefix is the key prefix of this store.
+func (s *Store) Prefix() string { return s.k.prefix }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// getJSON loads the JSON document in field "doc" of hash key into v.
+func (s *Store) getJSON(ctx context.Context, key string, v any) error {
+	b, err := s.rdb.HGet(ctx, key, "doc").Bytes()
+	if errors.Is(err, redis.Nil) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("redis hget %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", key, err)
+	}
+	return nil
+}
