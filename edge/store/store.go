@@ -10,11 +10,13 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+
+	checkout "github.com/mpchat/checkout"
 )
 
 // Errors returned by the store. Callers translate them to API errors once, at the boundary.
 var (
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = checkout.ErrNotFound
 	// ErrConflict: a concurrent writer changed the record first (compare-and-set lost).
 	ErrConflict = errors.New("conflict: record changed concurrently")
 	// ErrAddressInUse: a deposit address is already bound to another order. It means two

@@ -1,0 +1,112 @@
+// Package auth verifies the merchant API's signed Authorization header:
+// "Bearer {key_id}:{ts}:{sig}", sig = hex HMAC-SHA256 over ts, method, path with query and
+// the body's SHA-256 (see edge/client.Signature). Each failure has its own error code.
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/client"
+)
+
+// MaxSkew is how far a request's timestamp may be from the server clock.
+const MaxSkew = 300 * time.Second
+
+// The 401 error codes, one per failure.
+const (
+	CodeMissing   = "missing_authorization"
+	CodeMalformed = "malformed_authorization"
+	CodeTimestamp = "timestamp_out_of_range"
+	CodeUnknown   = "unknown_api_key"
+	CodeRevoked   = "revoked_api_key"
+	CodeSignature = "invalid_signature"
+)
+
+// Keys looks up API keys by id; a missing key is an error wrapping checkout.ErrNotFound.
+type Keys interface {
+	APIKey(ctx context.Context, id string) (*checkout.APIKey, error)
+}
+
+// Verifier checks Authorization headers against stored keys.
+type Verifier struct {
+	Keys Keys
+	Now  func() time.Time // defaults to time.Now
+}
+
+func unauthorized(code, msg string) *checkout.Error {
+	return &checkout.Error{HTTPStatus: 401, Type: checkout.Authentication, Code: code, Message: msg}
+}
+
+// Verify authenticates a request and returns its key. Failures are *checkout.Error with
+// status 401 and a distinct code; a lookup failure other than not-found is returned as is.
+func (v *Verifier) Verify(ctx context.Context, header, method, pathWithQuery string, body []byte) (*checkout.APIKey, error) {
+	if header == "" {
+		return nil, unauthorized(CodeMissing, "missing Authorization header: expected \"Bearer {key_id}:{ts}:{sig}\"")
+	}
+	keyID, ts, sig, err := ParseHeader(header)
+	if err != nil {
+		return nil, unauthorized(CodeMalformed, err.Error())
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	if d := now().Unix() - ts; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
+		return nil, unauthorized(CodeTimestamp, "timestamp is more than 300 seconds from the server clock; check the clock and sign with Unix seconds")
+	}
+	key, err := v.Keys.APIKey(ctx, keyID)
+	if errors.Is(err, checkout.ErrNotFound) {
+		return nil, unauthorized(CodeUnknown, "unknown API key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up api key: %w", err)
+	}
+	if key.RevokedAt != nil {
+		return nil, unauthorized(CodeRevoked, "this API key has been revoked")
+	}
+	want := client.Signature(key.Secret, ts, method, pathWithQuery, body)
+	wantRaw, _ := hex.DecodeString(want)
+	if !hmac.Equal(wantRaw, sig) {
+		return nil, unauthorized(CodeSignature, "signature does not match: sign ts + \"\\n\" + METHOD + \"\\n\" + path-with-query + \"\\n\" + hex(sha256(body))")
+	}
+	return key, nil
+}
+
+// ParseHeader splits "Bearer {key_id}:{ts}:{sig}" into its parts. sig must be 64 hex digits.
+func ParseHeader(h string) (keyID string, ts int64, sig []byte, err error) {
+	rest, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return "", 0, nil, errors.New("authorization must start with \"Bearer \"")
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 {
+		return "", 0, nil, errors.New("authorization must be \"Bearer {key_id}:{ts}:{sig}\"")
+	}
+	keyID = parts[0]
+	if keyID == "" || len(keyID) > 64 {
+		return "", 0, nil, errors.New("key_id is empty or too long")
+	}
+	if len(parts[1]) == 0 || len(parts[1]) > 12 {
+		return "", 0, nil, errors.New("ts must be Unix seconds")
+	}
+	ts, err = strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || ts <= 0 {
+		return "", 0, nil, errors.New("ts must be Unix seconds")
+	}
+	if len(parts[2]) != 64 {
+		return "", 0, nil, errors.New("sig must be 64 lowercase hex digits")
+	}
+	sig, err = hex.DecodeString(parts[2])
+	if err != nil || strings.ToLower(parts[2]) != parts[2] {
+		return "", 0, nil, errors.New("sig must be 64 lowercase hex digits")
+	}
+	return keyID, ts, sig, nil
+}

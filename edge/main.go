@@ -1,0 +1,47 @@
+// Command edge is MP Checkout's HTTP edge: `edge serve` runs the merchant API, the public
+// checkout and the background workers; `edge merchant …` are the operator's commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: edge <command> [flags]
+
+commands:
+  serve      run the HTTP edge (merchant API, checkout, workers)
+  merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
+             block, unblock, blocklist
+
+Run "edge <command> -h" for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(ctx, os.Args[2:])
+	case "merchant":
+		err = merchantCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "edge:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,150 @@
+// Package orders creates and reads orders for merchants: it validates requests (params.go),
+// makes creation idempotent, and gives each order a fresh deposit address derived from the
+// merchant's xpub for the order's network.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/edge/ids"
+	"github.com/mpchat/checkout/edge/store"
+)
+
+// Service creates and reads orders. Safe for concurrent use.
+type Service struct {
+	Store     *store.Store
+	PublicURL string           // base of payment_url, e.g. "https://pay.example.com"
+	Now       func() time.Time // default time.Now
+
+	accountKeys sync.Map // xpub string → *deposit.AccountKey (parsing costs more than deriving)
+}
+
+// Create makes an order for the merchant, or with an idempotency key returns the order an
+// earlier request with that key made (replayed true). The same key with other parameters is
+// a 422 idempotency_key_reused. Concurrent requests with one key all get the same order: the
+// first to claim the key fixes the order id, address index and creation time, and whoever
+// writes first writes the identical order.
+func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreateParams) (o *checkout.Order, replayed bool, err error) {
+	xpub := m.XPubs[p.Network]
+	if xpub == "" {
+		return nil, false, invalid("network_not_enabled", "network",
+			fmt.Sprintf("this merchant has no %s deposit key configured; ask the operator to set an xpub for %s", p.Network, p.Network))
+	}
+	key, err := s.accountKey(xpub)
+	if err != nil {
+		return nil, false, fmt.Errorf("merchant %s %s xpub: %w", m.ID, p.Network, err)
+	}
+	hash := p.Hash()
+	claim, err := s.Store.ClaimOrder(ctx, m.ID, key.Fingerprint(), p.IdempotencyKey, ids.Order(), hash, s.now())
+	if err != nil {
+		return nil, false, err
+	}
+	if claim.Replayed {
+		if claim.ParamsHash != hash {
+			return nil, false, &checkout.Error{HTTPStatus: 422, Type: checkout.InvalidRequest,
+				Code: "idempotency_key_reused", Param: "idempotency_key",
+				Message: "this idempotency_key was used with different parameters in the last 24 hours"}
+		}
+		if rec, err := s.Store.Order(ctx, claim.OrderID); err == nil {
+			return &rec.Order, true, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, false, err
+		}
+		// The first request is still writing (or died doing so): build the identical order.
+	}
+	addr, path, err := key.Address(p.Network, claim.Index)
+	for errors.Is(err, deposit.ErrInvalidChild) {
+		if claim.Index, err = s.Store.SkipIndex(ctx, m.ID, key.Fingerprint(), p.IdempotencyKey, claim.Index); err != nil {
+			return nil, false, err
+		}
+		addr, path, err = key.Address(p.Network, claim.Index)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("derive deposit address: %w", err)
+	}
+	created := claim.CreatedAt.UTC().Truncate(time.Second)
+	o = &checkout.Order{
+		ID: claim.OrderID, Status: checkout.StatusPending, Amount: p.Amount,
+		Currency: checkout.Currency, Network: p.Network, Address: addr, PayAmount: p.Amount,
+		TolerancePercent: p.Tolerance, Description: p.Description, Metadata: p.Metadata,
+		ReturnURL: p.ReturnURL, WebhookURL: p.WebhookURL,
+		PaymentURL: strings.TrimRight(s.PublicURL, "/") + "/pay/" + claim.OrderID,
+		DeepLink:   checkout.DeepLink(claim.OrderID), DerivationPath: path,
+		Payments: []checkout.Payment{}, CreatedAt: created, ExpiresAt: created.Add(m.TTL()),
+	}
+	if o.WebhookURL == "" {
+		o.WebhookURL = m.WebhookURL
+	}
+	ev := checkout.Event{ID: ids.Event(), Type: checkout.EventOrderCreated, CreatedAt: created, Order: *o}
+	stored, wrote, err := s.Store.CreateOrder(ctx, o, m.ID, &ev)
+	if err != nil {
+		return nil, false, err
+	}
+	return stored, claim.Replayed || !wrote, nil
+}
+
+// Get returns the merchant's order. Another merchant's order is reported as not found, so ids
+// cannot be probed.
+func (s *Service) Get(ctx context.Context, merchantID, id string) (*checkout.Order, error) {
+	rec, err := s.Lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.MerchantID != merchantID {
+		return nil, checkout.NotFound("order")
+	}
+	return &rec.Order, nil
+}
+
+// Lookup returns any order by id (for the public checkout, which shows only the customer
+// view), translating a missing order to the API's 404.
+func (s *Service) Lookup(ctx context.Context, id string) (*store.Record, error) {
+	if !ValidOrderID(id) {
+		return nil, checkout.NotFound("order")
+	}
+	rec, err := s.Store.Order(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, checkout.NotFound("order")
+	}
+	return rec, err
+}
+
+// ValidOrderID reports whether id has the shape "ord_" + 26 Crockford base32 characters.
+func ValidOrderID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "ord_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) accountKey(xpub string) (*deposit.AccountKey, error) {
+	if k, ok := s.accountKeys.Load(xpub); ok {
+		return k.(*deposit.AccountKey), nil
+	}
+	k, err := deposit.ParseAccountXPub(xpub)
+	if err != nil {
+		return nil, err
+	}
+	s.accountKeys.Store(xpub, k)
+	return k, nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,275 @@
+package orders
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// Bounds on create-order input.
+const (
+	MaxBodyBytes      = 64 << 10
+	MaxMetadataKeys   = 50
+	MaxMetadataKeyLen = 40
+	MaxMetadataValLen = 500
+	MaxDescriptionLen = 500
+	MaxURLLen         = 2048
+	MaxIdempotencyLen = 255
+)
+
+// CreateParams is a validated create-order request.
+type CreateParams struct {
+	Amount         checkout.Amount    `json:"amount"`
+	Network        checkout.Network   `json:"network"`
+	Description    string             `json:"description"`
+	ReturnURL      string             `json:"return_url"`
+	WebhookURL     string             `json:"webhook_url"`
+	Metadata       map[string]string  `json:"metadata"`
+	Tolerance      checkout.Tolerance `json:"tolerance_percent"`
+	IdempotencyKey string             `json:"-"`
+}
+
+// Hash identifies the parameters (not the idempotency key) for idempotent replays: the same
+// key with other parameters is refused. Canonical: amounts parsed, map keys sorted.
+func (p *CreateParams) Hash() string {
+	b, _ := json.Marshal(p) // cannot fail: plain strings and integers
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// createRequest mirrors the JSON body; raw fields let us check types ourselves (an amount
+// must be a string, never a JSON number).
+type createRequest struct {
+	Amount           json.RawMessage `json:"amount"`
+	Currency         *string         `json:"currency"`
+	Network          *string         `json:"network"`
+	Description      *string         `json:"description"`
+	ReturnURL        *string         `json:"return_url"`
+	WebhookURL       *string         `json:"webhook_url"`
+	Metadata         json.RawMessage `json:"metadata"`
+	IdempotencyKey   *string         `json:"idempotency_key"`
+	TolerancePercent json.RawMessage `json:"tolerance_percent"`
+}
+
+// Policy is what validation needs to know beyond the body.
+type Policy struct {
+	Dev         bool     // allow http:// URLs to loopback hosts
+	ReturnHosts []string // allowed return_url hosts; empty allows any
+}
+
+func invalid(code, param, msg string) *checkout.Error {
+	return &checkout.Error{HTTPStatus: 400, Type: checkout.InvalidRequest, Code: code, Param: param, Message: msg}
+}
+
+// ParseCreate decodes and validates a create-order body. Unknown fields are rejected (a typo
+// such as "webhookUrl" must not silently drop a setting). headerKey is the Idempotency-Key
+// header, accepted as an alternative to the body field. Every failure is a *checkout.Error.
+func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, error) {
+	if len(body) > MaxBodyBytes {
+		return nil, &checkout.Error{HTTPStatus: 413, Type: checkout.InvalidRequest, Code: "body_too_large",
+			Message: "request body exceeds 64 KiB"}
+	}
+	var req createRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, invalid("invalid_json", "", "request body must be a single JSON object")
+	}
+	p := &CreateParams{Metadata: map[string]string{}, Tolerance: checkout.DefaultTolerance}
+
+	// amount: a decimal string.
+	switch {
+	case isAbsent(req.Amount):
+		return nil, invalid("parameter_missing", "amount", "amount is required")
+	case req.Amount[0] != '"':
+		return nil, invalid("invalid_amount", "amount", "amount must be a decimal string such as \"99.99\", not a JSON number")
+	}
+	var amountStr string
+	if err := json.Unmarshal(req.Amount, &amountStr); err != nil {
+		return nil, invalid("invalid_amount", "amount", "amount must be a decimal string")
+	}
+	a, err := checkout.ParseAmount(amountStr)
+	if err != nil {
+		return nil, invalid("invalid_amount", "amount", err.Error())
+	}
+	p.Amount = a
+
+	if req.Currency == nil {
+		return nil, invalid("parameter_missing", "currency", "currency is required")
+	}
+	if *req.Currency != checkout.Currency {
+		return nil, invalid("invalid_currency", "currency", "currency must be \"USDT\"")
+	}
+	if req.Network == nil {
+		return nil, invalid("parameter_missing", "network", "network is required")
+	}
+	n, err := checkout.ParseNetwork(*req.Network)
+	if err != nil {
+		return nil, invalid("invalid_network", "network", err.Error())
+	}
+	p.Network = n
+
+	if req.Description != nil {
+		if utf8.RuneCountInString(*req.Description) > MaxDescriptionLen {
+			return nil, invalid("invalid_description", "description", "description is longer than 500 characters")
+		}
+		p.Description = *req.Description
+	}
+	if req.ReturnURL != nil && *req.ReturnURL != "" {
+		u, e := checkURL(*req.ReturnURL, "return_url", pol.Dev)
+		if e != nil {
+			return nil, e
+		}
+		if !hostAllowed(u.Hostname(), pol.ReturnHosts) {
+			return nil, invalid("return_url_host_not_allowed", "return_url",
+				"return_url host is not on this merchant's allowed list")
+		}
+		p.ReturnURL = *req.ReturnURL
+	}
+	if req.WebhookURL != nil && *req.WebhookURL != "" {
+		if _, e := checkURL(*req.WebhookURL, "webhook_url", pol.Dev); e != nil {
+			return nil, e
+		}
+		p.WebhookURL = *req.WebhookURL
+	}
+	if !isAbsent(req.Metadata) {
+		if p.Metadata, err = parseMetadata(req.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	if !isAbsent(req.TolerancePercent) {
+		if req.TolerancePercent[0] == '"' {
+			return nil, invalid("invalid_tolerance", "tolerance_percent", "tolerance_percent must be a JSON number such as 0.01")
+		}
+		t, err := checkout.ParseTolerance(string(req.TolerancePercent))
+		if err != nil {
+			return nil, invalid("invalid_tolerance", "tolerance_percent", err.Error())
+		}
+		p.Tolerance = t
+	}
+	key := headerKey
+	if req.IdempotencyKey != nil {
+		if headerKey != "" && headerKey != *req.IdempotencyKey {
+			return nil, invalid("invalid_idempotency_key", "idempotency_key", "Idempotency-Key header and idempotency_key differ")
+		}
+		key = *req.IdempotencyKey
+	}
+	if key != "" || req.IdempotencyKey != nil {
+		if len(key) == 0 || len(key) > MaxIdempotencyLen || !printable(key) {
+			return nil, invalid("invalid_idempotency_key", "idempotency_key",
+				"idempotency_key must be 1 to 255 printable ASCII characters")
+		}
+	}
+	p.IdempotencyKey = key
+	return p, nil
+}
+
+func isAbsent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+
+func decodeError(err error) *checkout.Error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return invalid("invalid_type", typeErr.Field, typeErr.Field+" has the wrong JSON type")
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return invalid("invalid_json", "", "request body is not valid JSON")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, "\"")
+		return invalid("unknown_parameter", name, "unknown parameter "+name)
+	}
+	return invalid("invalid_json", "", "request body is not a valid JSON object")
+}
+
+func parseMetadata(raw json.RawMessage) (map[string]string, error) {
+	var fields map[string]json.RawMessage
+	if raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+		return nil, invalid("invalid_metadata", "metadata", "metadata must be an object of string keys to string values")
+	}
+	if len(fields) > MaxMetadataKeys {
+		return nil, invalid("invalid_metadata", "metadata", "metadata has more than 50 keys")
+	}
+	out := make(map[string]string, len(fields))
+	for k, v := range fields {
+		param := "metadata[" + k + "]"
+		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKeyLen {
+			return nil, invalid("invalid_metadata", "metadata", "metadata keys must be 1 to 40 characters")
+		}
+		var s string
+		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+			return nil, invalid("invalid_metadata", param, "metadata values must be strings")
+		}
+		if utf8.RuneCountInString(s) > MaxMetadataValLen {
+			return nil, invalid("invalid_metadata", param, "metadata values must be at most 500 characters")
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// checkURL accepts an absolute https URL with a host and no credentials; plain http only to a
+// loopback host, and only in dev mode.
+func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
+	if len(raw) > MaxURLLen {
+		return nil, invalid("invalid_url", param, param+" is longer than 2048 characters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
+		return nil, invalid("invalid_url", param, param+" must be an absolute https URL")
+	}
+	if u.User != nil {
+		return nil, invalid("invalid_url", param, param+" must not carry credentials")
+	}
+	switch u.Scheme {
+	case "https":
+		return u, nil
+	case "http":
+		if dev && isLoopback(u.Hostname()) {
+			return u, nil
+		}
+		return nil, invalid("invalid_url", param, param+" must use https (http is accepted only for loopback hosts in dev mode)")
+	}
+	return nil, invalid("invalid_url", param, param+" must be an absolute https URL")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func hostAllowed(host string, allowed []string) bool {
+	if len(allowed) == 0 {
+		return true
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(host, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/errgroup"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/api"
+	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/expiry"
+	"github.com/mpchat/checkout/edge/orders"
+	"github.com/mpchat/checkout/edge/store"
+)
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var rf redisFlags
+	rf.register(fs)
+	listen := fs.String("listen", envOr("MP_LISTEN", "127.0.0.1:8080"), "address to listen on (env MP_LISTEN)")
+	publicURL := fs.String("public-url", envOr("MP_PUBLIC_URL", ""), "public base URL of this edge, used in payment_url (env MP_PUBLIC_URL; default http://{listen})")
+	dev := fs.Bool("dev", envBool("MP_DEV", false), "development mode: http loopback URLs allowed, dev-chain helpers on (env MP_DEV)")
+	rate := fs.Int("rate-limit", envInt("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
+	expiryEvery := fs.Duration("expiry-interval", envDuration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
+	logFormat := fs.String("log-format", envOr("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
+	logLevel := fs.String("log-level", envOr("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(*logFormat, *logLevel)
+	rdb, err := rf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	if *publicURL == "" {
+		*publicURL = "http://" + ln.Addr().String()
+	}
+	st := store.New(rdb, rf.prefix)
+	srv := &api.Server{
+		Store:     st,
+		Orders:    &orders.Service{Store: st, PublicURL: *publicURL},
+		Auth:      &auth.Verifier{Keys: st},
+		Limiter:   redis_rate.NewLimiter(rdb),
+		RateLimit: *rate,
+		Dev:       *dev,
+		Log:       log,
+	}
+	hs := &fasthttp.Server{
+		Handler:            srv.Handler(),
+		Name:               "mp-checkout",
+		ReadTimeout:        15 * time.Second,
+		IdleTimeout:        90 * time.Second,
+		WriteTimeout:       0, // SSE streams are long-lived; see STACK-NOTES
+		MaxRequestBodySize: 1 << 20,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			status, code := 400, "bad_request"
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				status, code = 413, "body_too_large"
+			}
+			ctx.SetStatusCode(status)
+			ctx.SetContentType("application/json")
+			ctx.SetBodyString(fmt.Sprintf(`{"error":{"type":%q,"code":%q,"message":"the request could not be read"}}`, checkout.InvalidRequest, code))
+		},
+		NoDefaultServerHeader: false,
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
+	})
+	g.Go(func() error {
+		if err := hs.Serve(ln); err != nil {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return hs.ShutdownWithContext(sctx)
+	})
+	log.Info("edge listening", "addr", ln.Addr().String(), "public_url", *publicURL, "dev", *dev,
+		"redis", redactURL(rf.url), "redis_prefix", rf.prefix)
+	if !*dev && len(*publicURL) >= 7 && (*publicURL)[:7] == "http://" {
+		log.Warn("public URL is not https; customers' browsers will reach the checkout unencrypted")
+	}
+	return g.Wait()
+}
