@@ -35,9 +35,8 @@ var (
 	sharedOnce sync.Once
 )
 
-// Shared returns the package-wide server, starting it on first use. Call Stop from TestMain
-// (or let the process exit: the server is started with a parent-death guard via its pidfile
-// dir being temporary; TestMain's Stop is the clean way).
+// Shared returns the package-wide server, starting it on first use. A package that uses it
+// calls StopShared at the end of its TestMain.
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	sharedOnce.Do(func() { shared, sharedErr = Start() })

@@ -1,0 +1,33 @@
+# MP Checkout — the front door. `make demo` runs the product locally; `make test` runs every test.
+GO      ?= go
+PKGS    := ./...
+FUZZTIME ?= 10s
+
+.PHONY: demo test test-unit fuzz vet bench build token clean
+
+demo: ## run everything locally (Redis on its own port, dev chains, watchers, edge) and print a URL
+	$(GO) run ./demo
+
+test: vet test-unit fuzz ## every test: vet, unit/integration/browser tests, short fuzz runs
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+test-unit:
+	$(GO) test -race -count=1 -timeout 14m $(PKGS)
+
+fuzz: ## brief fuzzing of the parsers that face the internet
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAmount$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTolerance$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME) ./edge/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./edge/orders
+
+bench: ## benchmarks; figures go to bench/README.md
+	$(GO) run ./bench/api
+
+build:
+	$(GO) build -o bin/ ./edge ./watcher
+
+clean:
+	rm -rf bin .demo
