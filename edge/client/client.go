@@ -1,0 +1,210 @@
+// Package client is the Go SDK of the MP Checkout merchant API: it signs requests, creates
+// orders with an idempotency key and the seed's retry policy (exponential backoff on 5xx and
+// timeouts, never on 4xx), and reads orders. The edge verifies signatures with this package's
+// Signature, so both sides share one implementation.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// Defaults of Client's fields.
+const (
+	DefaultMaxRetries = 3
+	DefaultTimeout    = 10 * time.Second
+)
+
+// Client calls one edge with one API key. Safe for concurrent use.
+type Client struct {
+	BaseURL    string       // e.g. "https://pay.example.com"
+	KeyID      string       // key_…
+	Secret     string       // sk_…
+	HTTP       *http.Client // default: a client with DefaultTimeout
+	MaxRetries int          // retries after the first attempt on 5xx/timeouts; default 3; <0 disables
+	// Backoff is the wait before retry n (0-based); default 1s, 2s, 4s… (±20 % jitter), capped at 30 s.
+	Backoff func(retry int) time.Duration
+	Now     func() time.Time // clock used in signatures; default time.Now
+}
+
+// New returns a client with the defaults.
+func New(baseURL, keyID, secret string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), KeyID: keyID, Secret: secret}
+}
+
+// Error is an API error answer (4xx/5xx) with the server's error body.
+type Error struct {
+	HTTPStatus int                `json:"-"`
+	Type       checkout.ErrorType `json:"type"`
+	Code       string             `json:"code"`
+	Message    string             `json:"message"`
+	Param      string             `json:"param,omitempty"`
+	RequestID  string             `json:"-"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("mp checkout: %d %s: %s (param %q, request %s)", e.HTTPStatus, e.Code, e.Message, e.Param, e.RequestID)
+}
+
+// OrderParams are the parameters of POST /v1/orders. Amount is a decimal string ("99.99").
+// TolerancePercent is a JSON number as text ("0.01"); empty uses the server default.
+// IdempotencyKey: when empty, CreateOrder makes one, so its own retries never duplicate.
+type OrderParams struct {
+	Amount           string            `json:"amount"`
+	Currency         string            `json:"currency"`
+	Network          checkout.Network  `json:"network"`
+	Description      string            `json:"description,omitempty"`
+	ReturnURL        string            `json:"return_url,omitempty"`
+	WebhookURL       string            `json:"webhook_url,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	IdempotencyKey   string            `json:"idempotency_key,omitempty"`
+	TolerancePercent json.Number       `json:"tolerance_percent,omitempty"`
+}
+
+// CreateOrder creates an order, retrying on 5xx and timeouts with the same idempotency key.
+// Currency defaults to USDT.
+func (c *Client) CreateOrder(ctx context.Context, p *OrderParams) (*checkout.Order, error) {
+	q := *p
+	if q.Currency == "" {
+		q.Currency = checkout.Currency
+	}
+	if q.IdempotencyKey == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		q.IdempotencyKey = "sdk_" + hex.EncodeToString(b)
+	}
+	body, err := json.Marshal(&q)
+	if err != nil {
+		return nil, fmt.Errorf("encode order params: %w", err)
+	}
+	var o checkout.Order
+	if err := c.call(ctx, http.MethodPost, "/v1/orders", body, &o); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// GetOrder reads an order: the merchant's source of truth for its status.
+func (c *Client) GetOrder(ctx context.Context, id string) (*checkout.Order, error) {
+	var o checkout.Order
+	if err := c.call(ctx, http.MethodGet, "/v1/orders/"+url.PathEscape(id), nil, &o); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// call performs a request with retries and decodes a 2xx JSON answer into out.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
+	maxRetries := c.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = DefaultMaxRetries
+	}
+	for retry := 0; ; retry++ {
+		resp, data, err := c.Do(ctx, method, path, body)
+		if err == nil && resp.StatusCode < 300 {
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("decode %s %s answer: %w", method, path, err)
+			}
+			return nil
+		}
+		if err == nil {
+			err = apiError(resp, data)
+		}
+		if retry >= maxRetries || !shouldRetry(ctx, err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(c.backoff(retry)):
+		}
+	}
+}
+
+// Do sends one signed request (no retries) and returns the response with its body read.
+func (c *Client) Do(ctx context.Context, method, pathWithQuery string, body []byte) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+pathWithQuery, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	req.Header.Set("Authorization", Authorization(c.KeyID, c.Secret, now().Unix(), method, pathWithQuery, body))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = defaultHTTP
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", method, pathWithQuery, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read answer: %w", method, pathWithQuery, err)
+	}
+	return resp, data, nil
+}
+
+var defaultHTTP = &http.Client{Timeout: DefaultTimeout}
+
+func apiError(resp *http.Response, data []byte) error {
+	var body struct {
+		Error *Error `json:"error"`
+	}
+	e := &Error{}
+	if json.Unmarshal(data, &body) == nil && body.Error != nil {
+		e = body.Error
+	} else {
+		e.Type, e.Code, e.Message = checkout.APIError, "unexpected_response", strings.TrimSpace(string(data))
+	}
+	e.HTTPStatus = resp.StatusCode
+	e.RequestID = resp.Header.Get("Request-Id")
+	return e
+}
+
+// shouldRetry: 5xx and transport failures (timeouts, resets) are retried; client errors never;
+// nothing once the caller's context is done.
+func shouldRetry(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr.HTTPStatus >= 500
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "connection refused")
+}
+
+func (c *Client) backoff(retry int) time.Duration {
+	if c.Backoff != nil {
+		return c.Backoff(retry)
+	}
+	d := time.Second << min(retry, 5)
+	if d > 30*time.Second {
+		d = 30 * time.Second
+	}
+	j, _ := rand.Int(rand.Reader, big.NewInt(int64(d/5)))
+	return d - d/10 + time.Duration(j.Int64()) // ±10 % around d
+}
