@@ -17,6 +17,7 @@ import (
 	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/orders"
+	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -80,6 +81,10 @@ func serve(ctx context.Context, args []string) error {
 	g.Go(func() error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
 	})
+	for _, n := range checkout.Networks {
+		c := &settlement.Consumer{Store: st, Network: n, Log: log}
+		g.Go(func() error { return c.Run(gctx) })
+	}
 	g.Go(func() error {
 		if err := hs.Serve(ln); err != nil {
 			return fmt.Errorf("http server: %w", err)
