@@ -1,0 +1,346 @@
+// Command demo runs the whole product locally for a newcomer: its own Redis (port 6390, data in
+// .demo/, never the Redis on 6379), two development chains (one playing Ethereum, one TRON),
+// a watcher for each, and the edge in dev mode; it creates a demo merchant and prints what to
+// open and paste. Ctrl-C stops everything; running it again reuses the data.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	dir        string
+	redisPort  int
+	edgeAddr   string
+	ethRPC     string
+	tronRPC    string
+	blockTime  time.Duration
+	confirms   int
+	installApt bool
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.dir, "dir", ".demo", "working directory for data, binaries and logs")
+	flag.IntVar(&c.redisPort, "redis-port", 6390, "port of the demo's own Redis")
+	flag.StringVar(&c.edgeAddr, "edge", "127.0.0.1:8080", "edge listen address")
+	flag.StringVar(&c.ethRPC, "eth-rpc", "127.0.0.1:8545", "listen address of the Ethereum dev chain")
+	flag.StringVar(&c.tronRPC, "tron-rpc", "127.0.0.1:8546", "listen address of the TRON dev chain")
+	flag.DurationVar(&c.blockTime, "block-time", time.Second, "dev chain block interval")
+	flag.IntVar(&c.confirms, "confirmations", 3, "confirmations the dev watchers require")
+	flag.BoolVar(&c.installApt, "install", true, "install redis-server with apt-get when missing")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d := &demo{cfg: c, log: log}
+	err := d.run(ctx)
+	d.stopAll()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+type demo struct {
+	cfg   config
+	log   *slog.Logger
+	mu    sync.Mutex
+	procs []*proc
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (d *demo) run(ctx context.Context) error {
+	abs, err := filepath.Abs(d.cfg.dir)
+	if err != nil {
+		return err
+	}
+	d.cfg.dir = abs
+	for _, sub := range []string{"bin", "redis", "logs"} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := d.ensureRedisInstalled(ctx); err != nil {
+		return err
+	}
+	d.log.Info("building edge and watcher")
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(abs, "bin")+"/", "./edge", "./watcher")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", d.cfg.redisPort)
+	if _, err := d.start(ctx, "redis", "redis-server", "--port", fmt.Sprint(d.cfg.redisPort), "--bind", "127.0.0.1",
+		"--dir", filepath.Join(abs, "redis"), "--appendonly", "yes", "--save", ""); err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", d.cfg.redisPort)); err != nil {
+		return fmt.Errorf("redis did not start (is port %d taken?): %w", d.cfg.redisPort, err)
+	}
+	bin := func(name string) string { return filepath.Join(abs, "bin", name) }
+	chains := map[string]chainInfo{}
+	for _, n := range []struct{ network, listen string }{{"ERC20", d.cfg.ethRPC}, {"TRC20", d.cfg.tronRPC}} {
+		line, err := d.startJSON(ctx, "devchain-"+n.network, bin("watcher"), "devchain", "--listen", n.listen,
+			"--block-time", d.cfg.blockTime.String(), "--network", n.network)
+		if err != nil {
+			return err
+		}
+		var ci chainInfo
+		if err := json.Unmarshal(line, &ci); err != nil {
+			return fmt.Errorf("devchain %s printed %q: %w", n.network, line, err)
+		}
+		chains[n.network] = ci
+	}
+	for _, n := range []string{"ERC20", "TRC20"} {
+		if _, err := d.start(ctx, "watcher-"+n, bin("watcher"), "run", "--network", n, "--rpc", chains[n].RPC,
+			"--ws", chains[n].WS, "--token", chains[n].Token, "--redis", redisURL,
+			"--confirmations", fmt.Sprint(d.cfg.confirms), "--start-block", "0"); err != nil {
+			return err
+		}
+	}
+	publicURL := "http://" + d.cfg.edgeAddr
+	if _, err := d.start(ctx, "edge", bin("edge"), "serve", "--dev", "--listen", d.cfg.edgeAddr,
+		"--redis", redisURL, "--public-url", publicURL); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, publicURL+"/readyz"); err != nil {
+		return fmt.Errorf("edge did not become ready: %w", err)
+	}
+	m, err := d.merchant(ctx, bin("edge"), redisURL)
+	if err != nil {
+		return err
+	}
+	d.printWelcome(publicURL, m, chains)
+	<-ctx.Done()
+	d.log.Info("stopping")
+	return nil
+}
+
+type chainInfo struct {
+	RPC     string   `json:"rpc"`
+	WS      string   `json:"ws"`
+	Token   string   `json:"token"`
+	ChainID int64    `json:"chain_id"`
+	Payers  []string `json:"payers"`
+}
+
+type merchantInfo struct {
+	MerchantID    string `json:"merchant_id"`
+	KeyID         string `json:"key_id"`
+	Secret        string `json:"secret"`
+	WebhookSecret string `json:"webhook_secret"`
+}
+
+// merchant creates the demo merchant once and keeps its credentials in .demo/merchant.json.
+func (d *demo) merchant(ctx context.Context, edgeBin, redisURL string) (*merchantInfo, error) {
+	path := filepath.Join(d.cfg.dir, "merchant.json")
+	var m merchantInfo
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &m) == nil && m.KeyID != "" {
+		return &m, nil
+	}
+	cmd := exec.CommandContext(ctx, edgeBin, "merchant", "create", "--dev", "--name", "Demo Shop", "--redis", redisURL)
+	cmd.Stderr = io.Discard // the dev warning is repeated in the welcome text
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("create demo merchant: %w", err)
+	}
+	if err := json.Unmarshal(out, &m); err != nil {
+		return nil, fmt.Errorf("create demo merchant: %w", err)
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (d *demo) printWelcome(publicURL string, m *merchantInfo, chains map[string]chainInfo) {
+	fmt.Printf(`
+MP Checkout is running (dev mode; Ctrl-C stops everything)
+
+  edge        %s
+  Redis       127.0.0.1:%d (the demo's own; data in %s)
+  dev chains  ERC20 %s   TRC20 %s
+  merchant    %s  key %s  (credentials in %s/merchant.json; DEVELOPMENT xpubs — dev chain only)
+
+Create an order (signed with the demo key):
+
+  KEY_ID=%s SECRET=%s BASE=%s
+  BODY='{"amount":"99.99","currency":"USDT","network":"TRC20","description":"Demo order"}'
+  TS=$(date +%%s)
+  BODY_HASH=$(printf '%%s' "$BODY" | openssl dgst -sha256 -hex | sed 's/^.* //')
+  SIG=$(printf '%%s\n%%s\n%%s\n%%s' "$TS" POST /v1/orders "$BODY_HASH" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/^.* //')
+  curl -sS -X POST "$BASE/v1/orders" -H "Authorization: Bearer $KEY_ID:$TS:$SIG" -H 'Content-Type: application/json' -d "$BODY"
+
+Pay it on the dev chain (use the order's address):
+
+  %s/bin/watcher devpay --rpc %s --network TRC20 --to ADDRESS --amount 99.99 --wait
+
+then read it again (GET /v1/orders/{id}): PENDING → CONFIRMING → PAID.
+`, publicURL, d.cfg.redisPort, filepath.Join(d.cfg.dir, "redis"), chains["ERC20"].RPC, chains["TRC20"].RPC,
+		m.MerchantID, m.KeyID, d.cfg.dir, m.KeyID, m.Secret, publicURL, d.cfg.dir, chains["TRC20"].RPC)
+}
+
+// start runs a child process with its output in .demo/logs/{name}.log.
+func (d *demo) start(ctx context.Context, name, bin string, args ...string) (*proc, error) {
+	logf, err := os.Create(filepath.Join(d.cfg.dir, "logs", name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
+	d.mu.Lock()
+	d.procs = append(d.procs, p)
+	d.mu.Unlock()
+	d.log.Info("started", "process", name, "log", logf.Name())
+	return p, nil
+}
+
+// startJSON starts a child whose first stdout line is a JSON object and returns that line.
+func (d *demo) startJSON(ctx context.Context, name, bin string, args ...string) ([]byte, error) {
+	logf, err := os.Create(filepath.Join(d.cfg.dir, "logs", name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	d.mu.Lock()
+	d.procs = append(d.procs, p)
+	d.mu.Unlock()
+	lines := make(chan []byte, 1)
+	go func() {
+		r := bufio.NewReader(out)
+		line, _ := r.ReadBytes('\n')
+		lines <- line
+		_, _ = io.Copy(logf, r)
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	select {
+	case line := <-lines:
+		if len(strings.TrimSpace(string(line))) == 0 {
+			return nil, fmt.Errorf("%s exited without output; see %s", name, logf.Name())
+		}
+		return line, nil
+	case <-time.After(60 * time.Second):
+		return nil, fmt.Errorf("%s printed nothing in 60 s; see %s", name, logf.Name())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// stopAll stops children in reverse start order: SIGTERM, then SIGKILL after 10 s.
+func (d *demo) stopAll() {
+	d.mu.Lock()
+	procs := d.procs
+	d.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+	}
+}
+
+func (d *demo) ensureRedisInstalled(ctx context.Context) error {
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		return nil
+	}
+	if !d.cfg.installApt {
+		return errors.New("redis-server is not installed (apt-get install redis-server)")
+	}
+	d.log.Info("installing redis-server with apt-get")
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "redis-server"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("apt-get %s: %w (install redis-server yourself)", args[0], err)
+		}
+	}
+	return nil
+}
+
+func waitTCP(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
