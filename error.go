@@ -1,6 +1,9 @@
 package checkout
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrorType is the broad class of an API error, as in the error body's "type".
 type ErrorType string
@@ -39,3 +42,7 @@ func Invalid(code, param, format string, args ...any) *Error {
 func NotFound(what string) *Error {
 	return &Error{HTTPStatus: 404, Type: InvalidRequest, Code: "resource_missing", Message: "no such " + what}
 }
+
+// ErrNotFound is the sentinel every storage layer wraps for a missing record, so consumers
+// test for it without importing the store.
+var ErrNotFound = errors.New("not found")
