@@ -103,8 +103,8 @@ func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idem
 var createScript = redis.NewScript(`
 local doc = redis.call('HGET', KEYS[1], 'doc')
 if doc then return {0, doc} end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'ver', 1, 'merchant', ARGV[2])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', ARGV[3], 'event', ARGV[4])
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'ver', 1, 'merchant', ARGV[2], 'last', id)
 return {1, id}
 `)
 
@@ -156,7 +156,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID s
 		}
 		return &existing, false, nil
 	}
-	s.publishChange(ctx, o.ID, fmt.Sprint(res[1]))
+	s.publishChange(ctx, o.ID, "0-0", []StreamEvent{{ID: fmt.Sprint(res[1]), Type: ev.Type, Data: evJSON}})
 	return o, true, nil
 }
 
@@ -197,16 +197,20 @@ func (s *Store) OrderIDByAddress(ctx context.Context, n checkout.Network, addr s
 	return id, nil
 }
 
-// commitScript replaces the order if its version is still ARGV[1], appending its events.
+// commitScript replaces the order if its version is still ARGV[1], appending its events. It
+// returns the id of the order's previous last event, then the new events' ids, so readers of
+// the change feed can tell whether they missed anything.
 // KEYS: order, events. ARGV: version, doc, stream cap, then (type, json) per event.
 var commitScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'ver') ~= ARGV[1] then return false end
+local prev = redis.call('HGET', KEYS[1], 'last') or '0-0'
 redis.call('HSET', KEYS[1], 'doc', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
-local ids = {}
+local ids = {prev}
 for i = 4, #ARGV, 2 do
   ids[#ids+1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[i], 'event', ARGV[i+1])
 end
+if #ids > 1 then redis.call('HSET', KEYS[1], 'last', ids[#ids]) end
 return ids
 `)
 
@@ -219,12 +223,12 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 		return nil, fmt.Errorf("encode order: %w", err)
 	}
 	args := []any{r.Version, doc, eventStreamMax}
+	encoded := make([][]byte, len(events))
 	for i := range events {
-		b, err := json.Marshal(&events[i])
-		if err != nil {
+		if encoded[i], err = json.Marshal(&events[i]); err != nil {
 			return nil, fmt.Errorf("encode event: %w", err)
 		}
-		args = append(args, string(events[i].Type), b)
+		args = append(args, string(events[i].Type), encoded[i])
 	}
 	res, err := commitScript.Run(ctx, s.rdb, []string{s.k.order(r.Order.ID), s.k.orderEvents(r.Order.ID)}, args...).StringSlice()
 	if errors.Is(err, redis.Nil) {
@@ -234,22 +238,32 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 		return nil, fmt.Errorf("commit order %s: %w", r.Order.ID, err)
 	}
 	r.Version++
-	if len(res) > 0 {
-		s.publishChange(ctx, r.Order.ID, res[len(res)-1])
+	streamIDs := res[1:]
+	if len(streamIDs) > 0 {
+		published := make([]StreamEvent, len(streamIDs))
+		for i, id := range streamIDs {
+			published[i] = StreamEvent{ID: id, Type: events[i].Type, Data: encoded[i]}
+		}
+		s.publishChange(ctx, r.Order.ID, res[0], published)
 	}
-	return res, nil
+	return streamIDs, nil
 }
 
 // changesMax caps the change feed; edges read it live, so only a short history is needed.
 const changesMax = 100_000
 
-// publishChange tells every edge that the order's event stream grew (the fan-out feed). It is
-// a hint: the order's own stream is the record, and readers recheck it, so a lost hint (a
-// crash right after the commit) delays a live update, never loses an event.
-func (s *Store) publishChange(ctx context.Context, orderID, eventID string) {
+// publishChange tells every edge that the order's event stream grew (the fan-out feed),
+// carrying the new events and the id of the event before them. It is a hint: the order's own
+// stream is the record, and a reader that sees a gap (prev is not what it last had) or misses a
+// hint entirely (a crash right after the commit) rereads the order's stream.
+func (s *Store) publishChange(ctx context.Context, orderID, prev string, events []StreamEvent) {
+	b, err := json.Marshal(events)
+	if err != nil {
+		return
+	}
 	s.rdb.XAdd(ctx, &redis.XAddArgs{
 		Stream: s.k.changes(), MaxLen: changesMax, Approx: true,
-		Values: []any{"order_id", orderID, "event_id", eventID},
+		Values: []any{"order_id", orderID, "prev", prev, "events", b},
 	})
 }
 

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// StreamEvent is an entry of an order's event stream: its stream id (the SSE id), type and the
+// checkout.Event JSON.
+type StreamEvent struct {
+	ID   string             `json:"id"`
+	Type checkout.EventType `json:"type"`
+	Data json.RawMessage    `json:"data"`
+}
+
+// Change is an entry of the change feed: an order's stream grew by Events, the entry before
+// them having id Prev ("0-0" for a new order).
+type Change struct {
+	ID      string // the change feed entry's own id
+	OrderID string
+	Prev    string
+	Events  []StreamEvent
+}
+
+// OrderEvents returns up to count events of the order after the stream id after ("0-0" or ""
+// for all), oldest first.
+func (s *Store) OrderEvents(ctx context.Context, orderID, after string, count int64) ([]StreamEvent, error) {
+	start := "-"
+	if after != "" && after != "0-0" {
+		start = "(" + after
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.k.orderEvents(orderID), start, "+", count).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read events of %s: %w", orderID, err)
+	}
+	out := make([]StreamEvent, 0, len(msgs))
+	for _, m := range msgs {
+		t, _ := m.Values["type"].(string)
+		d, _ := m.Values["event"].(string)
+		out = append(out, StreamEvent{ID: m.ID, Type: checkout.EventType(t), Data: json.RawMessage(d)})
+	}
+	return out, nil
+}
+
+// ChangesTail returns the id of the newest change feed entry ("0-0" when empty): where a new
+// reader starts.
+func (s *Store) ChangesTail(ctx context.Context) (string, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.k.changes(), "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("read change feed tail: %w", err)
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
+// ReadChanges blocks up to block for change feed entries after id. rdb must be a client
+// reserved for this blocking read (it holds a connection for the whole wait).
+func ReadChanges(ctx context.Context, rdb redis.UniversalClient, prefix, after string, block time.Duration, count int64) ([]Change, error) {
+	res, err := rdb.XRead(ctx, &redis.XReadArgs{
+		Streams: []string{keys{prefix: prefix}.changes(), after}, Block: block, Count: count,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read change feed: %w", err)
+	}
+	var out []Change
+	for _, st := range res {
+		for _, m := range st.Messages {
+			c := Change{ID: m.ID}
+			c.OrderID, _ = m.Values["order_id"].(string)
+			c.Prev, _ = m.Values["prev"].(string)
+			if raw, ok := m.Values["events"].(string); ok {
+				_ = json.Unmarshal([]byte(raw), &c.Events) // a bad hint only costs a reread
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
