@@ -35,6 +35,11 @@ type Server struct {
 	RateLimit int                 // default per-key requests per second; 0 = DefaultRateLimit
 	Dev       bool
 	Log       *slog.Logger
+	// MerchantCacheTTL: how long merchant settings are cached; 0 = DefaultMerchantCacheTTL,
+	// negative disables the cache.
+	MerchantCacheTTL time.Duration
+
+	merchants merchantCache
 }
 
 type handler func(ctx *fasthttp.RequestCtx) error
@@ -42,8 +47,8 @@ type handler func(ctx *fasthttp.RequestCtx) error
 // Routes is the route table of the edge.
 func (s *Server) Routes() *router.Router {
 	r := router.New()
-	r.POST("/v1/orders", s.wrap(s.merchant(s.createOrder)))
-	r.GET("/v1/orders/{id}", s.wrap(s.merchant(s.getOrder)))
+	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
+	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
 	r.GET("/v1/checkout/{id}", s.wrap(s.checkoutOrder))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
@@ -112,9 +117,9 @@ const (
 	keyIDValue    = "key_id"
 )
 
-// merchant authenticates the request, applies the key's rate limit and puts the merchant in
-// the request's user values.
-func (s *Server) merchant(next handler) handler {
+// authenticated authenticates the request, applies the key's rate limit and puts the merchant
+// in the request's user values.
+func (s *Server) authenticated(next handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		key, err := s.Auth.Verify(ctx, string(ctx.Request.Header.Peek("Authorization")),
 			string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody())
@@ -122,7 +127,7 @@ func (s *Server) merchant(next handler) handler {
 			return err
 		}
 		ctx.SetUserValue(keyIDValue, key.ID)
-		m, err := s.Store.Merchant(ctx, key.MerchantID)
+		m, err := s.merchant(ctx, key.MerchantID)
 		if err != nil {
 			return err
 		}
@@ -132,6 +137,16 @@ func (s *Server) merchant(next handler) handler {
 		ctx.SetUserValue(merchantValue, m)
 		return next(ctx)
 	}
+}
+
+func (s *Server) merchant(ctx context.Context, id string) (*checkout.Merchant, error) {
+	switch {
+	case s.MerchantCacheTTL < 0:
+		return s.Store.Merchant(ctx, id)
+	case s.MerchantCacheTTL == 0:
+		return s.merchants.get(ctx, s.Store, id, DefaultMerchantCacheTTL)
+	}
+	return s.merchants.get(ctx, s.Store, id, s.MerchantCacheTTL)
 }
 
 func (s *Server) limit(ctx *fasthttp.RequestCtx, keyID string, perSecond int) error {

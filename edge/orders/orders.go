@@ -83,11 +83,13 @@ func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreatePar
 		o.WebhookURL = m.WebhookURL
 	}
 	ev := checkout.Event{ID: ids.Event(), Type: checkout.EventOrderCreated, CreatedAt: created, Order: *o}
-	stored, wrote, err := s.Store.CreateOrder(ctx, o, m.ID, &ev)
+	stored, _, err := s.Store.CreateOrder(ctx, o, m.ID, &ev)
 	if err != nil {
 		return nil, false, err
 	}
-	return stored, claim.Replayed || !wrote, nil
+	// The claim, not who wrote the bytes, says which request created the order: a concurrent
+	// replay may write the identical order first, and the claimer still answers 201.
+	return stored, claim.Replayed, nil
 }
 
 // Get returns the merchant's order. Another merchant's order is reported as not found, so ids

@@ -111,30 +111,30 @@ return {1, id}
 // CreateOrder makes the order exist, idempotently: with the same id it returns the stored
 // order and created=false. Before the order is written (its commit point) the deposit address
 // is bound to it, added to the network's watch set and the order put on the expiry schedule,
-// so once a customer can see the address, every payment to it is watched and the order expires
-// even if this process dies right after.
+// (one pipelined round trip), so once a customer can see the address, every payment to it is
+// watched and the order expires even if this process dies right after.
 func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID string, ev *checkout.Event) (*checkout.Order, bool, error) {
 	addrKey := s.k.address(o.Network, o.Address)
-	bound, err := s.rdb.SetNX(ctx, addrKey, o.ID, 0).Result()
-	if err != nil {
-		return nil, false, fmt.Errorf("bind deposit address: %w", err)
-	}
-	if !bound {
-		owner, err := s.rdb.Get(ctx, addrKey).Result()
-		if err != nil {
-			return nil, false, fmt.Errorf("bind deposit address: %w", err)
-		}
-		if owner != o.ID {
-			return nil, false, fmt.Errorf("order %s address %s: %w", o.ID, o.Address, ErrAddressInUse)
-		}
-	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var bind *redis.BoolCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		bind = p.SetNX(ctx, addrKey, o.ID, 0)
 		p.SAdd(ctx, s.k.watchSet(o.Network), o.Address)
 		p.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID})
 		return nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("watch deposit address: %w", err)
+		return nil, false, fmt.Errorf("bind and watch deposit address: %w", err)
+	}
+	if !bind.Val() {
+		owner, err := s.rdb.Get(ctx, addrKey).Result()
+		if err != nil {
+			return nil, false, fmt.Errorf("bind deposit address: %w", err)
+		}
+		if owner != o.ID {
+			// The expiry entry just added names an order that will never exist: the expiry
+			// worker drops it. The address was already watched for its owner.
+			return nil, false, fmt.Errorf("order %s address %s: %w", o.ID, o.Address, ErrAddressInUse)
+		}
 	}
 	doc, err := json.Marshal(o)
 	if err != nil {
@@ -156,7 +156,8 @@ func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID s
 		}
 		return &existing, false, nil
 	}
-	s.publishChange(ctx, o.ID, "0-0", []StreamEvent{{ID: fmt.Sprint(res[1]), Type: ev.Type, Data: evJSON}})
+	// No change-feed hint: nobody can follow an order before it exists, and followers start
+	// by reading the order's stream.
 	return o, true, nil
 }
 
