@@ -39,3 +39,57 @@ func TestTRONUSDTContract(t *testing.T) {
 		t.Errorf("ParseTRON = %x %v", back, err)
 	}
 }
+
+// TestChildPointMatchesHDKeychain: the direct CKDpub path gives exactly hdkeychain's keys.
+func TestChildPointMatchesHDKeychain(t *testing.T) {
+	for _, n := range []checkout.Network{checkout.ERC20, checkout.TRC20} {
+		x, err := DevAccountXPub(n, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := ParseAccountXPub(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := uint32(0); i < 300; i += 7 {
+			child, err := k.external.Derive(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := child.ECPubKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := k.childPoint(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := pub.SerializeUncompressed()[1:]; string(got) != string(want) {
+				t.Fatalf("%s index %d: %x, want %x", n, i, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAddress(b *testing.B) {
+	x, _ := DevAccountXPub(checkout.TRC20, 1)
+	k, _ := ParseAccountXPub(x)
+	b.Run("direct", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, _, err := k.Address(checkout.TRC20, uint32(i%1_000_000)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("hdkeychain", func(b *testing.B) { // the baseline the direct path replaces
+		for i := 0; i < b.N; i++ {
+			c, err := k.external.Derive(uint32(i % 1_000_000))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.ECPubKey(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
