@@ -23,6 +23,9 @@ fuzz: ## brief fuzzing of the parsers that face the internet
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME) ./edge/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./edge/orders
 
+token: ## regenerate the dev token ABI and bytecode (needs node and npm)
+	watcher/devchain/token/gen.sh
+
 bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/api
 
