@@ -1,0 +1,337 @@
+// Package devchain is the local development chain: go-ethereum's simulated backend (a real
+// node, chain id 1337) served over HTTP and WebSocket JSON-RPC on loopback, with a 6-decimal
+// USDT-style token deployed and test accounts funded. One instance plays Ethereum, another
+// TRON (same JSON-RPC; the TRON address format is applied by our code). Tests and `make demo`
+// use it; there is no mock of the chain.
+package devchain
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/node"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+//go:embed token/USDT.abi.json
+var tokenABIJSON string
+
+//go:embed token/USDT.bin
+var tokenBin string
+
+// TokenABI is the dev token's ABI (a standard ERC20 plus mint).
+var TokenABI = mustABI(tokenABIJSON)
+
+func mustABI(s string) abi.ABI {
+	a, err := abi.JSON(strings.NewReader(s))
+	if err != nil {
+		panic("devchain: embedded token ABI is invalid: " + err.Error()) // build-time asset
+	}
+	return a
+}
+
+// ChainID is the simulated backend's chain id.
+var ChainID = big.NewInt(1337)
+
+// PayerBalance is what each payer account is minted at start: 1,000,000 USDT.
+const PayerBalance = 1_000_000 * checkout.Unit
+
+// Config configures Start.
+type Config struct {
+	// Listen is the loopback address served for HTTP and WebSocket JSON-RPC (same port).
+	// Default "127.0.0.1:0" (a free port).
+	Listen string
+	// BlockInterval produces a block every interval; 0 produces blocks only on Commit.
+	BlockInterval time.Duration
+	// Accounts is the number of funded payer accounts; default 10.
+	Accounts int
+	Logger   *slog.Logger
+}
+
+// Chain is a running development chain.
+type Chain struct {
+	backend *simulated.Backend
+	client  simulated.Client
+	rpcURL  string
+	wsURL   string
+	payers  []*payer
+	token   common.Address
+
+	mu     sync.Mutex // serializes Commit and sends (nonces)
+	stop   context.CancelFunc
+	done   chan struct{}
+	closed bool
+}
+
+// Start runs a development chain: it starts the node, deploys the token from payer 0 (so its
+// address is TokenAddress()), funds the payers with ETH and USDT, and starts the block
+// producer if BlockInterval > 0.
+func Start(ctx context.Context, cfg Config) (c *Chain, err error) {
+	if cfg.Accounts <= 0 {
+		cfg.Accounts = 10
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	host, port, err := resolveListen(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	payers, err := Payers(cfg.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	alloc := types.GenesisAlloc{}
+	eth := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
+	for _, p := range payers {
+		alloc[p.addr] = types.Account{Balance: eth}
+	}
+	backend, err := newBackend(alloc, func(nc *node.Config, ec *ethconfig.Config) {
+		nc.HTTPHost, nc.HTTPPort = host, port
+		nc.WSHost, nc.WSPort = host, port
+		nc.HTTPModules = []string{"eth", "net", "web3"}
+		nc.WSModules = []string{"eth", "net", "web3"}
+		nc.HTTPVirtualHosts = []string{"*"}
+		nc.WSOrigins = []string{"*"}
+	})
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	c = &Chain{backend: backend, client: backend.Client(), payers: payers,
+		rpcURL: "http://" + addr, wsURL: "ws://" + addr}
+	defer func() {
+		if err != nil {
+			_ = backend.Close()
+		}
+	}()
+	if err := c.deploy(ctx); err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithCancel(context.Background())
+	c.stop, c.done = cancel, make(chan struct{})
+	go c.produce(pctx, cfg.BlockInterval, cfg.Logger)
+	cfg.Logger.Info("dev chain ready", "rpc", c.rpcURL, "ws", c.wsURL, "token", c.token.Hex(),
+		"block_interval", cfg.BlockInterval)
+	return c, nil
+}
+
+// newBackend turns the simulated backend's panic on a failed start (a taken port) into an error.
+func newBackend(alloc types.GenesisAlloc, opt func(*node.Config, *ethconfig.Config)) (b *simulated.Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start simulated chain: %v", r)
+		}
+	}()
+	return simulated.NewBackend(alloc, opt), nil
+}
+
+func resolveListen(listen string) (string, int, error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", 0, fmt.Errorf("listen %q: the dev chain serves loopback only", listen)
+	}
+	// Probe the port (and pick one for :0): the node cannot report the port it bound.
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen %s: %w", listen, err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return host, port, nil
+}
+
+func (c *Chain) deploy(ctx context.Context) error {
+	deployer := c.payers[0]
+	bin := common.FromHex(strings.TrimSpace(tokenBin))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.sendLocked(ctx, deployer, nil, bin, 0); err != nil {
+		return fmt.Errorf("deploy token: %w", err)
+	}
+	c.token = crypto.CreateAddress(deployer.addr, 0)
+	c.backend.Commit() // gas estimates of the mints need the token deployed
+	for _, p := range c.payers {
+		data, err := TokenABI.Pack("mint", p.addr, big.NewInt(int64(PayerBalance)))
+		if err != nil {
+			return err
+		}
+		if _, err := c.sendLocked(ctx, deployer, &c.token, data, 0); err != nil {
+			return fmt.Errorf("mint: %w", err)
+		}
+	}
+	c.backend.Commit()
+	code, err := c.client.CodeAt(ctx, c.token, nil)
+	if err != nil || len(code) == 0 {
+		return fmt.Errorf("token not deployed at %s: %v", c.token.Hex(), err)
+	}
+	return nil
+}
+
+// produce commits a block every interval until stopped.
+func (c *Chain) produce(ctx context.Context, every time.Duration, log *slog.Logger) {
+	defer close(c.done)
+	if every <= 0 {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Commit()
+		}
+	}
+}
+
+// Close stops block production and the node.
+func (c *Chain) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.stop()
+	<-c.done
+	return c.backend.Close()
+}
+
+// RPCURL is the HTTP JSON-RPC endpoint.
+func (c *Chain) RPCURL() string { return c.rpcURL }
+
+// WSURL is the WebSocket JSON-RPC endpoint (subscriptions).
+func (c *Chain) WSURL() string { return c.wsURL }
+
+// Token is the deployed token's address (equal to TokenAddress()).
+func (c *Chain) Token() common.Address { return c.token }
+
+// ChainID is the chain id (1337).
+func (c *Chain) ChainID() *big.Int { return new(big.Int).Set(ChainID) }
+
+// Payer returns payer i's address.
+func (c *Chain) Payer(i int) common.Address { return c.payers[i].addr }
+
+// Backend is the simulated backend, for tests (Fork, AdjustTime).
+func (c *Chain) Backend() *simulated.Backend { return c.backend }
+
+// Client is an in-process client of the chain.
+func (c *Chain) Client() simulated.Client { return c.client }
+
+// Commit mines a block now and returns its hash.
+func (c *Chain) Commit() common.Hash {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return common.Hash{}
+	}
+	return c.backend.Commit()
+}
+
+// Pay sends amount of the token from payer `from` to `to`; it is included in the next block.
+func (c *Chain) Pay(ctx context.Context, from int, to common.Address, amount checkout.Amount) (common.Hash, error) {
+	if from < 0 || from >= len(c.payers) {
+		return common.Hash{}, fmt.Errorf("no payer %d (have %d)", from, len(c.payers))
+	}
+	data, err := transferData(to, amount)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sendLocked(ctx, c.payers[from], &c.token, data, 0)
+}
+
+func (c *Chain) sendLocked(ctx context.Context, p *payer, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
+	return send(ctx, c.client, p, to, data, gas)
+}
+
+// chainClient is what sending a transaction needs.
+type chainClient interface {
+	PendingNonceAt(ctx context.Context, account common.Address) (uint64, error)
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error)
+	SendTransaction(ctx context.Context, tx *types.Transaction) error
+}
+
+// send signs and sends a transaction from p. gas 0 estimates it (with a 25 % margin): gas
+// costs differ between the simulated chain's fork set and mainnet habits.
+func send(ctx context.Context, cl chainClient, p *payer, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
+	nonce, err := cl.PendingNonceAt(ctx, p.addr)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("nonce: %w", err)
+	}
+	if gas == 0 {
+		est, err := cl.EstimateGas(ctx, ethereum.CallMsg{From: p.addr, To: to, Data: data})
+		if err != nil {
+			return common.Hash{}, fmt.Errorf("estimate gas: %w", err)
+		}
+		gas = est + est/4
+	}
+	head, err := cl.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("head: %w", err)
+	}
+	tip := big.NewInt(1_000_000_000)
+	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
+	tx, err := types.SignNewTx(p.key, types.LatestSignerForChainID(ChainID), &types.DynamicFeeTx{
+		ChainID: ChainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: to, Data: data,
+	})
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("sign: %w", err)
+	}
+	if err := cl.SendTransaction(ctx, tx); err != nil {
+		return common.Hash{}, fmt.Errorf("send: %w", err)
+	}
+	return tx.Hash(), nil
+}
+
+func transferData(to common.Address, amount checkout.Amount) ([]byte, error) {
+	if amount <= 0 {
+		return nil, errors.New("amount must be positive")
+	}
+	return TokenABI.Pack("transfer", to, big.NewInt(int64(amount)))
+}
+
+// TransferTopic is topic 0 of the ERC20 Transfer event.
+var TransferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
+
+// BalanceOf reads an account's token balance in base units.
+func BalanceOf(ctx context.Context, cl ethereum.ContractCaller, token, account common.Address) (*big.Int, error) {
+	data, err := TokenABI.Pack("balanceOf", account)
+	if err != nil {
+		return nil, err
+	}
+	out, err := cl.CallContract(ctx, ethereum.CallMsg{To: &token, Data: data}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("balanceOf: %w", err)
+	}
+	return new(big.Int).SetBytes(out), nil
+}
