@@ -2,7 +2,145 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/redis/go-redis/v9"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/watcher/evm"
+	"github.com/mpchat/checkout/watcher/feed"
 )
 
-func runWatch(ctx context.Context, args []string) error { return errors.New("run: not built yet") }
+// mainnetUSDT is the USDT contract of each network.
+var mainnetUSDT = map[checkout.Network]string{
+	checkout.TRC20: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+	checkout.ERC20: "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+}
+
+// runWatch: `watcher run` watches one network's USDT transfers and feeds them to Redis.
+func runWatch(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	network := fs.String("network", envOr("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
+	rpc := fs.String("rpc", envOr("MP_RPC", ""), "JSON-RPC URL of the chain node (TRON: its /jsonrpc) (env MP_RPC)")
+	ws := fs.String("ws", envOr("MP_WS", ""), "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
+	token := fs.String("token", envOr("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
+	redisURL := fs.String("redis", envOr("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL (env MP_REDIS)")
+	prefix := fs.String("redis-prefix", envOr("MP_REDIS_PREFIX", "mp:"), "Redis key prefix, as the edge's (env MP_REDIS_PREFIX)")
+	confirmations := fs.Int("confirmations", envInt("MP_CONFIRMATIONS", 0), "blocks that make a transfer final; default ERC20 12, TRC20 19 (env MP_CONFIRMATIONS)")
+	poll := fs.Duration("poll-interval", envDuration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
+	maxRange := fs.Int("max-range", envInt("MP_MAX_RANGE", evm.DefaultMaxRange), "largest eth_getLogs block range (env MP_MAX_RANGE)")
+	startBlock := fs.Int64("start-block", int64(envInt("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
+	leaseTTL := fs.Duration("lease-ttl", envDuration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	n, err := checkout.ParseNetwork(*network)
+	if err != nil {
+		return fmt.Errorf("--network: %w", err)
+	}
+	if *rpc == "" {
+		return fmt.Errorf("--rpc is required")
+	}
+	if *token == "" {
+		*token = mainnetUSDT[n]
+	}
+	var tok [20]byte
+	if strings.HasPrefix(*token, "T") {
+		tok, err = deposit.ParseTRON(*token)
+	} else {
+		tok, err = deposit.ParseEVM(*token)
+	}
+	if err != nil {
+		return fmt.Errorf("--token: %w", err)
+	}
+	required := uint64(*confirmations)
+	if required == 0 {
+		required = n.DefaultConfirmations()
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("network", n)
+
+	opts, err := redis.ParseURL(*redisURL)
+	if err != nil {
+		return fmt.Errorf("--redis %s: %w", redact(*redisURL), err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	cl, err := ethclient.DialContext(ctx, *rpc)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", redact(*rpc), err)
+	}
+	defer cl.Close()
+
+	sc := &evm.Scanner{Chain: cl, Store: feed.New(rdb, *prefix, n), Network: n, Token: common.Address(tok),
+		Required: required, MaxRange: uint64(*maxRange), Log: log}
+	if *startBlock >= 0 {
+		b := uint64(*startBlock)
+		sc.StartBlock = &b
+	}
+	wake := make(chan struct{}, 1)
+	if *ws != "" {
+		go followHeads(ctx, *ws, wake, log)
+	}
+	log.Info("watcher starting", "rpc", redact(*rpc), "token", deposit.Format(n, tok), "confirmations", required,
+		"redis", redact(*redisURL), "redis_prefix", *prefix)
+	r := &evm.Runner{Scanner: sc, Lease: sc.Store.(*feed.Feed), LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log}
+	return r.Run(ctx)
+}
+
+// followHeads turns new-head notifications into wake-ups, resubscribing after errors; the
+// scanner polls anyway, so a broken subscription only costs latency.
+func followHeads(ctx context.Context, wsURL string, wake chan<- struct{}, log *slog.Logger) {
+	for ctx.Err() == nil {
+		cl, err := ethclient.DialContext(ctx, wsURL)
+		if err == nil {
+			heads := make(chan *types.Header, 16)
+			sub, serr := cl.SubscribeNewHead(ctx, heads)
+			if serr == nil {
+			loop:
+				for {
+					select {
+					case <-ctx.Done():
+						break loop
+					case err = <-sub.Err():
+						break loop
+					case <-heads:
+						select {
+						case wake <- struct{}{}:
+						default:
+						}
+					}
+				}
+				sub.Unsubscribe()
+			} else {
+				err = serr
+			}
+			cl.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("watcher: head subscription failed; polling meanwhile", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,239 @@
+// Package evm scans an Ethereum-compatible JSON-RPC chain (Ethereum, or TRON's JSON-RPC) for
+// USDT Transfer logs to watched deposit addresses and reports them on the network's feed:
+// seen while confirming (again as confirmations grow), confirmed once final, removed when a
+// reorg drops a log before it was final.
+//
+// Each step scans from the checkpoint (the last block whose logs are final and reported) to
+// the head, in ranges of at most MaxRange blocks. Logs at or below head+1−Required are final;
+// the unconfirmed window above is rescanned every step and compared with the persisted
+// pending set, which is how reorgs are seen without ever computing a block hash (TRON's
+// differ from what go-ethereum would compute; only logs' own block hashes are used).
+package evm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/watcher/feed"
+)
+
+// TransferTopic is topic 0 of ERC20 Transfer(address,address,uint256).
+var TransferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
+
+// Chain is the RPC surface the scanner needs; *ethclient.Client satisfies it.
+type Chain interface {
+	BlockNumber(ctx context.Context) (uint64, error)
+	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
+}
+
+// Store is the scanner's persisted state; *feed.Feed satisfies it.
+type Store interface {
+	Load(ctx context.Context) (*feed.State, error)
+	Watched(ctx context.Context, addrs []string) ([]bool, error)
+	Commit(ctx context.Context, s *feed.Step) error
+	Anomaly(ctx context.Context, reason string, detail map[string]any) error
+}
+
+// DefaultMaxRange is the largest block range of one eth_getLogs (TRON allows 5,000).
+const DefaultMaxRange = 2000
+
+// Scanner scans one network.
+type Scanner struct {
+	Chain    Chain
+	Store    Store
+	Network  checkout.Network
+	Token    common.Address
+	Required uint64 // confirmations that make a transfer final (≥ 1)
+	MaxRange uint64 // default DefaultMaxRange
+	// StartBlock is where a watcher with no checkpoint starts (its first block scanned);
+	// nil starts at the current unconfirmed window.
+	StartBlock *uint64
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Step runs one scan step and commits it. It returns true when the scanner is at the head
+// (the caller may wait for a new block) and false when more catch-up remains.
+func (s *Scanner) Step(ctx context.Context) (bool, error) {
+	maxRange := s.MaxRange
+	if maxRange == 0 {
+		maxRange = DefaultMaxRange
+	}
+	required := max(s.Required, 1)
+	head, err := s.Chain.BlockNumber(ctx)
+	if err != nil {
+		return false, fmt.Errorf("head: %w", err)
+	}
+	st, err := s.Store.Load(ctx)
+	if err != nil {
+		return false, err
+	}
+	// finalHead: the highest final block (head+1−required), or -1 when none is.
+	finalHead := int64(head) + 1 - int64(required)
+	cp := int64(st.Checkpoint)
+	if !st.Started {
+		cp = finalHead
+		if s.StartBlock != nil {
+			cp = int64(*s.StartBlock) - 1
+		}
+		if cp < -1 {
+			cp = -1
+		}
+	}
+	step := &feed.Step{Upsert: map[string]checkout.Transfer{}}
+	if cp < finalHead { // catch up on final blocks, one bounded range per step
+		to := min(cp+int64(maxRange), finalHead)
+		if err := s.scan(ctx, uint64(cp+1), uint64(to), head, true, st.Pending, step); err != nil {
+			return false, err
+		}
+		step.Checkpoint = uint64(max(to, 0))
+		if to < finalHead {
+			return false, s.Store.Commit(ctx, step)
+		}
+		cp = to
+	} else {
+		step.Checkpoint = uint64(max(cp, 0))
+	}
+	if uint64(cp+1) <= head { // the unconfirmed window, rescanned every step
+		from := uint64(cp + 1)
+		if head-from+1 > maxRange {
+			from = head - maxRange + 1
+		}
+		if err := s.scan(ctx, from, head, head, false, st.Pending, step); err != nil {
+			return false, err
+		}
+	}
+	// Pending logs above the head (the chain got shorter): gone.
+	for k, p := range st.Pending {
+		if p.BlockNumber > head && !deleted(step, k) {
+			s.remove(step, k, p)
+		}
+	}
+	return true, s.Store.Commit(ctx, step)
+}
+
+// scan reads [from, to] and turns logs to watched addresses into observations. final says
+// the whole range is final. Pending entries in the range that are no longer found are removed.
+func (s *Scanner) scan(ctx context.Context, from, to, head uint64, final bool, pending map[string]checkout.Transfer, step *feed.Step) error {
+	logs, err := s.Chain.FilterLogs(ctx, ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to),
+		Addresses: []common.Address{s.Token}, Topics: [][]common.Hash{{TransferTopic}},
+	})
+	if err != nil {
+		return fmt.Errorf("logs %d-%d: %w", from, to, err)
+	}
+	found, err := s.watchedTransfers(ctx, logs, head)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, t := range found {
+		k := t.Key()
+		seen[k] = true
+		old, wasPending := pending[k]
+		if wasPending && old.BlockHash != t.BlockHash {
+			s.remove(step, k, old) // re-mined elsewhere: drop the old sighting first
+			wasPending = false
+		}
+		switch {
+		case final || t.Confirmations >= t.Required:
+			t.Kind = checkout.TransferConfirmed
+			step.Emit = append(step.Emit, t)
+			if _, ok := pending[k]; ok {
+				step.Delete = append(step.Delete, k)
+				delete(step.Upsert, k)
+			}
+		case !wasPending || t.Confirmations > old.Confirmations:
+			t.Kind = checkout.TransferSeen
+			step.Emit = append(step.Emit, t)
+			step.Upsert[k] = t
+		}
+	}
+	// Pending logs in this range that the chain no longer has: removed by a reorg.
+	keys := make([]string, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := pending[k]
+		if p.BlockNumber >= from && p.BlockNumber <= to && !seen[k] && !deleted(step, k) {
+			s.remove(step, k, p)
+		}
+	}
+	return nil
+}
+
+func (s *Scanner) remove(step *feed.Step, k string, p checkout.Transfer) {
+	p.Kind = checkout.TransferRemoved
+	p.ObservedAt = s.now()
+	step.Emit = append(step.Emit, p)
+	step.Delete = append(step.Delete, k)
+	delete(step.Upsert, k)
+}
+
+func deleted(step *feed.Step, k string) bool {
+	for _, d := range step.Delete {
+		if d == k {
+			return true
+		}
+	}
+	return false
+}
+
+// watchedTransfers decodes Transfer logs and keeps those to watched addresses, in chain order.
+func (s *Scanner) watchedTransfers(ctx context.Context, logs []types.Log, head uint64) ([]checkout.Transfer, error) {
+	var cands []checkout.Transfer
+	var addrs []string
+	for _, l := range logs {
+		if l.Removed || len(l.Topics) != 3 || len(l.Data) != 32 {
+			continue // not a standard Transfer (or a removal notice from a subscription)
+		}
+		to := deposit.Format(s.Network, common.BytesToAddress(l.Topics[2].Bytes()))
+		v := new(big.Int).SetBytes(l.Data)
+		t := checkout.Transfer{
+			Network: s.Network, TxHash: l.TxHash.Hex(), LogIndex: l.Index, BlockNumber: l.BlockNumber,
+			BlockHash: l.BlockHash.Hex(), From: deposit.Format(s.Network, common.BytesToAddress(l.Topics[1].Bytes())),
+			To: to, Confirmations: head - l.BlockNumber + 1, Required: max(s.Required, 1), ObservedAt: s.now(),
+		}
+		if !v.IsInt64() || v.Int64() > int64(checkout.MaxAmount)*1000 {
+			// Impossible for real USDT (supply ~1.5e11 USDT): keep it for an operator, don't guess.
+			if err := s.Store.Anomaly(ctx, "amount out of range", map[string]any{"tx": t.TxHash, "log_index": t.LogIndex, "to": to, "value": v.String()}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		t.Amount = checkout.Amount(v.Int64())
+		cands = append(cands, t)
+		addrs = append(addrs, to)
+	}
+	ok, err := s.Store.Watched(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	out := cands[:0]
+	for i, t := range cands {
+		if ok[i] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (s *Scanner) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}

@@ -1,0 +1,194 @@
+// Package feed is the watcher's Redis side: the lease that makes one watcher per network the
+// active one, its checkpoint and pending (seen, unconfirmed) transfers, the watch set it
+// checks addresses against, and the feed stream it appends transfers to. Every write goes
+// through one Lua script that first checks the lease, so a watcher that lost its lease can
+// never write (fencing). All keys carry the network's hash tag: one Redis Cluster slot.
+package feed
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// ErrLeaseLost: another watcher holds the lease; this one must stop writing.
+var ErrLeaseLost = errors.New("watcher lease lost")
+
+// Feed is one network's watcher state in Redis, owned by one watcher instance (its token).
+type Feed struct {
+	rdb                                                  redis.UniversalClient
+	network                                              checkout.Network
+	token                                                string
+	lease, checkpoint, pending, stream, watch, anomalies string
+}
+
+// New returns the feed of network n under the key prefix, with a fresh instance token.
+func New(rdb redis.UniversalClient, prefix string, n checkout.Network) *Feed {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	base := prefix + "watcher:{" + string(n) + "}:"
+	return &Feed{
+		rdb: rdb, network: n, token: hex.EncodeToString(b),
+		lease: base + "lease", checkpoint: base + "checkpoint", pending: base + "pending",
+		anomalies: base + "anomalies",
+		stream:    prefix + checkout.FeedStream(n), watch: prefix + checkout.WatchSet(n),
+	}
+}
+
+// Token identifies this instance in the lease.
+func (f *Feed) Token() string { return f.token }
+
+var acquireScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// Acquire takes or renews the lease for ttl; false means another instance holds it.
+func (f *Feed) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
+	n, err := acquireScript.Run(ctx, f.rdb, []string{f.lease}, f.token, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// Release gives the lease up if this instance holds it, so a standby takes over at once.
+func (f *Feed) Release(ctx context.Context) error {
+	return releaseScript.Run(ctx, f.rdb, []string{f.lease}, f.token).Err()
+}
+
+// State is the watcher's persisted progress.
+type State struct {
+	Checkpoint uint64 // last block whose logs are final and emitted
+	Started    bool   // false: no checkpoint yet
+	Pending    map[string]checkout.Transfer
+}
+
+// Load reads the checkpoint and pending transfers.
+func (f *Feed) Load(ctx context.Context) (*State, error) {
+	st := &State{Pending: map[string]checkout.Transfer{}}
+	cp, err := f.rdb.Get(ctx, f.checkpoint).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	default:
+		if st.Checkpoint, err = strconv.ParseUint(cp, 10, 64); err != nil {
+			return nil, fmt.Errorf("corrupt checkpoint %q: %w", cp, err)
+		}
+		st.Started = true
+	}
+	all, err := f.rdb.HGetAll(ctx, f.pending).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load pending: %w", err)
+	}
+	for k, v := range all {
+		var t checkout.Transfer
+		if err := json.Unmarshal([]byte(v), &t); err != nil {
+			return nil, fmt.Errorf("corrupt pending %s: %w", k, err)
+		}
+		st.Pending[k] = t
+	}
+	return st, nil
+}
+
+// Watched reports, for each address (network format), whether it is in the watch set.
+func (f *Feed) Watched(ctx context.Context, addrs []string) ([]bool, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(addrs))
+	for i, a := range addrs {
+		args[i] = a
+	}
+	res, err := f.rdb.SMIsMember(ctx, f.watch, args...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("check watch set: %w", err)
+	}
+	return res, nil
+}
+
+// Step is one atomic change of the watcher's state.
+type Step struct {
+	Emit       []checkout.Transfer          // appended to the feed, in order
+	Upsert     map[string]checkout.Transfer // pending entries to set
+	Delete     []string                     // pending entries to remove
+	Checkpoint uint64
+}
+
+var commitScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LEASE_LOST') end
+local i = 3
+local n = tonumber(ARGV[2])
+for j = 1, n do
+  redis.call('XADD', KEYS[4], '*', 'transfer', ARGV[i]) i = i + 1
+end
+n = tonumber(ARGV[i]) i = i + 1
+for j = 1, n do
+  redis.call('HDEL', KEYS[3], ARGV[i]) i = i + 1
+end
+n = tonumber(ARGV[i]) i = i + 1
+for j = 1, n do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i+1]) i = i + 2
+end
+redis.call('SET', KEYS[2], ARGV[i])
+return n
+`)
+
+// Commit applies a step atomically, if this instance still holds the lease.
+func (f *Feed) Commit(ctx context.Context, s *Step) error {
+	args := []any{f.token, len(s.Emit)}
+	for i := range s.Emit {
+		b, err := json.Marshal(&s.Emit[i])
+		if err != nil {
+			return fmt.Errorf("encode transfer: %w", err)
+		}
+		args = append(args, b)
+	}
+	// Deletes run before upserts: a log re-mined in another block is both.
+	args = append(args, len(s.Delete))
+	for _, k := range s.Delete {
+		args = append(args, k)
+	}
+	args = append(args, len(s.Upsert))
+	for k, t := range s.Upsert {
+		b, err := json.Marshal(&t)
+		if err != nil {
+			return fmt.Errorf("encode pending: %w", err)
+		}
+		args = append(args, k, b)
+	}
+	args = append(args, s.Checkpoint)
+	err := commitScript.Run(ctx, f.rdb, []string{f.lease, f.checkpoint, f.pending, f.stream}, args...).Err()
+	if err != nil && err.Error() == "LEASE_LOST" {
+		return ErrLeaseLost
+	}
+	if err != nil {
+		return fmt.Errorf("commit watcher step: %w", err)
+	}
+	return nil
+}
+
+// Anomaly records a log the watcher cannot report as a Transfer (e.g. a value beyond int64,
+// impossible for real USDT) for an operator to look at.
+func (f *Feed) Anomaly(ctx context.Context, reason string, detail map[string]any) error {
+	b, _ := json.Marshal(detail)
+	return f.rdb.XAdd(ctx, &redis.XAddArgs{Stream: f.anomalies, Values: []any{"reason", reason, "detail", b}}).Err()
+}
