@@ -169,17 +169,18 @@ func (c *Chain) deploy(ctx context.Context) error {
 	bin := common.FromHex(strings.TrimSpace(tokenBin))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, err := c.sendLocked(ctx, deployer, nil, bin, 0); err != nil {
+	// A fresh chain: the deployer's nonces are 0, 1, 2… (explicit, not read from the pool).
+	if _, err := sendAt(ctx, c.client, deployer, 0, nil, bin, 0); err != nil {
 		return fmt.Errorf("deploy token: %w", err)
 	}
 	c.token = crypto.CreateAddress(deployer.addr, 0)
 	c.backend.Commit() // gas estimates of the mints need the token deployed
-	for _, p := range c.payers {
+	for i, p := range c.payers {
 		data, err := TokenABI.Pack("mint", p.addr, big.NewInt(int64(PayerBalance)))
 		if err != nil {
 			return err
 		}
-		if _, err := c.sendLocked(ctx, deployer, &c.token, data, 0); err != nil {
+		if _, err := sendAt(ctx, c.client, deployer, uint64(i+1), &c.token, data, 0); err != nil {
 			return fmt.Errorf("mint: %w", err)
 		}
 	}
@@ -281,13 +282,31 @@ type chainClient interface {
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
 }
 
-// send signs and sends a transaction from p. gas 0 estimates it (with a 25 % margin): gas
-// costs differ between the simulated chain's fork set and mainnet habits.
+// send signs and sends a transaction from p at its pending nonce. gas 0 estimates it (with a
+// 25 % margin): gas costs differ between the simulated chain's fork set and mainnet habits.
+// The pool may not count a just-sent transaction in the pending nonce yet, so a "nonce too
+// low" or underpriced-replacement answer is retried with the next nonce.
 func send(ctx context.Context, cl chainClient, p *payer, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
 	nonce, err := cl.PendingNonceAt(ctx, p.addr)
 	if err != nil {
 		return common.Hash{}, fmt.Errorf("nonce: %w", err)
 	}
+	for attempt := 0; ; attempt++ {
+		h, err := sendAt(ctx, cl, p, nonce, to, data, gas)
+		if err == nil || attempt >= 20 || !nonceTaken(err) {
+			return h, err
+		}
+		nonce++
+	}
+}
+
+func nonceTaken(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "nonce too low") || strings.Contains(msg, "replacement transaction underpriced") ||
+		strings.Contains(msg, "already known")
+}
+
+func sendAt(ctx context.Context, cl chainClient, p *payer, nonce uint64, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
 	if gas == 0 {
 		est, err := cl.EstimateGas(ctx, ethereum.CallMsg{From: p.addr, To: to, Data: data})
 		if err != nil {
