@@ -182,6 +182,8 @@ func decodeError(err error) *checkout.Error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return invalid("invalid_json", "", "request body must be a JSON object")
 	case errors.As(err, &typeErr):
 		return invalid("invalid_type", typeErr.Field, typeErr.Field+" has the wrong JSON type")
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):

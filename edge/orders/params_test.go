@@ -1,0 +1,94 @@
+package orders
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+func TestParseCreateAccepts(t *testing.T) {
+	p, err := ParseCreate([]byte(`{"amount":"99.99","currency":"USDT","network":"TRC20","description":"d",
+		"return_url":"https://shop.example/r?x=1","webhook_url":"https://shop.example/h","metadata":{"a":"b"},
+		"idempotency_key":"k1","tolerance_percent":0.05}`), "", Policy{ReturnHosts: []string{"SHOP.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Amount != 99_990_000 || p.Network != checkout.TRC20 || p.Tolerance != 50_000 || p.IdempotencyKey != "k1" || p.Metadata["a"] != "b" {
+		t.Errorf("%+v", p)
+	}
+	p, err = ParseCreate([]byte(`{"amount":"1","currency":"USDT","network":"ERC20"}`), "hdr-key", Policy{})
+	if err != nil || p.Tolerance != checkout.DefaultTolerance || p.IdempotencyKey != "hdr-key" || p.Metadata == nil {
+		t.Errorf("defaults/header key: %+v %v", p, err)
+	}
+	if _, err := ParseCreate([]byte(`{"amount":"1","currency":"USDT","network":"ERC20","return_url":"http://[::1]:8/r"}`), "", Policy{Dev: true}); err != nil {
+		t.Errorf("dev loopback [::1]: %v", err)
+	}
+}
+
+func TestParseCreateRefuses(t *testing.T) {
+	base := `"amount":"1","currency":"USDT","network":"ERC20"`
+	cases := []struct {
+		name, body, header, code, param string
+	}{
+		{"metadata 51 keys", `{` + base + `,"metadata":{` + manyKeys(51) + `}}`, "", "invalid_metadata", "metadata"},
+		{"metadata long key", `{` + base + `,"metadata":{"` + strings.Repeat("k", 41) + `":"v"}}`, "", "invalid_metadata", "metadata"},
+		{"metadata long value", `{` + base + `,"metadata":{"k":"` + strings.Repeat("v", 501) + `"}}`, "", "invalid_metadata", "metadata[k]"},
+		{"description 501", `{` + base + `,"description":"` + strings.Repeat("é", 501) + `"}`, "", "invalid_description", "description"},
+		{"javascript url", `{` + base + `,"return_url":"javascript:alert(1)"}`, "", "invalid_url", "return_url"},
+		{"credentials", `{` + base + `,"return_url":"https://u:p@shop.example/"}`, "", "invalid_url", "return_url"},
+		{"long url", `{` + base + `,"return_url":"https://shop.example/` + strings.Repeat("a", 2048) + `"}`, "", "invalid_url", "return_url"},
+		{"tolerance string", `{` + base + `,"tolerance_percent":"0.01"}`, "", "invalid_tolerance", "tolerance_percent"},
+		{"key and header differ", `{` + base + `,"idempotency_key":"a"}`, "b", "invalid_idempotency_key", "idempotency_key"},
+		{"key too long", `{` + base + `,"idempotency_key":"` + strings.Repeat("k", 256) + `"}`, "", "invalid_idempotency_key", "idempotency_key"},
+		{"key control char", `{` + base + `,"idempotency_key":"a\u0001"}`, "", "invalid_idempotency_key", "idempotency_key"},
+		{"key empty", `{` + base + `,"idempotency_key":""}`, "", "invalid_idempotency_key", "idempotency_key"},
+		{"array body", `[1]`, "", "invalid_json", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseCreate([]byte(c.body), c.header, Policy{})
+			var e *checkout.Error
+			if !errors.As(err, &e) || e.Code != c.code || e.Param != c.param {
+				t.Fatalf("got %v, want %s (%s)", err, c.code, c.param)
+			}
+		})
+	}
+}
+
+func TestParamsHash(t *testing.T) {
+	a, _ := ParseCreate([]byte(`{"amount":"99.9","currency":"USDT","network":"ERC20","metadata":{"a":"1","b":"2"}}`), "", Policy{})
+	b, _ := ParseCreate([]byte(`{"metadata":{"b":"2","a":"1"},"network":"ERC20","currency":"USDT","amount":"99.90"}`), "", Policy{})
+	c, _ := ParseCreate([]byte(`{"amount":"99.9","currency":"USDT","network":"ERC20","metadata":{"a":"1","b":"3"}}`), "", Policy{})
+	if a.Hash() != b.Hash() || a.Hash() == c.Hash() {
+		t.Errorf("hashes: %s %s %s", a.Hash(), b.Hash(), c.Hash())
+	}
+}
+
+func manyKeys(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = `"k` + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `":"v"`
+	}
+	return strings.Join(parts, ",")
+}
+
+func FuzzParseCreate(f *testing.F) {
+	f.Add([]byte(`{"amount":"99.99","currency":"USDT","network":"TRC20","metadata":{"a":"b"},"tolerance_percent":0.01}`), "")
+	f.Add([]byte(`{"amount":99.99}`), "k")
+	f.Add([]byte(`{`), "")
+	f.Fuzz(func(t *testing.T, body []byte, header string) {
+		p, err := ParseCreate(body, header, Policy{Dev: true})
+		if err != nil {
+			var e *checkout.Error
+			if !errors.As(err, &e) || (e.HTTPStatus != 400 && e.HTTPStatus != 413) || e.Code == "" {
+				t.Fatalf("error %v is not a 400/413 API error", err)
+			}
+			return
+		}
+		if p.Amount <= 0 || p.Amount > checkout.MaxAmount || p.Tolerance < 0 || p.Tolerance >= 1_000_000 {
+			t.Fatalf("accepted out-of-range params %+v", p)
+		}
+	})
+}
