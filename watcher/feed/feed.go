@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -177,7 +178,7 @@ func (f *Feed) Commit(ctx context.Context, s *Step) error {
 	}
 	args = append(args, s.Checkpoint)
 	err := commitScript.Run(ctx, f.rdb, []string{f.lease, f.checkpoint, f.pending, f.stream}, args...).Err()
-	if err != nil && err.Error() == "LEASE_LOST" {
+	if err != nil && strings.Contains(err.Error(), "LEASE_LOST") {
 		return ErrLeaseLost
 	}
 	if err != nil {
