@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string) error {
 	dev := fs.Bool("dev", envBool("MP_DEV", false), "development mode: http loopback URLs allowed, dev-chain helpers on (env MP_DEV)")
 	rate := fs.Int("rate-limit", envInt("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
 	expiryEvery := fs.Duration("expiry-interval", envDuration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
+	reclaim := fs.Duration("settle-reclaim-after", envDuration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
 	logFormat := fs.String("log-format", envOr("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -82,7 +83,7 @@ func serve(ctx context.Context, args []string) error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
 	})
 	for _, n := range checkout.Networks {
-		c := &settlement.Consumer{Store: st, Network: n, Log: log}
+		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, Log: log}
 		g.Go(func() error { return c.Run(gctx) })
 	}
 	g.Go(func() error {

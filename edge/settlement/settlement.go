@@ -27,7 +27,6 @@ const (
 	DefaultBlock     = 2 * time.Second
 	DefaultMinIdle   = 30 * time.Second
 	DefaultBatch     = 100
-	reclaimEvery     = 10 * time.Second
 	maxCommitRetries = 10
 )
 
@@ -57,6 +56,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		break
 	}
+	// Look for abandoned entries twice per MinIdle (at most every 10 s).
+	reclaimEvery := min(c.MinIdle/2, 10*time.Second)
 	lastReclaim := time.Time{}
 	for ctx.Err() == nil {
 		var err error
