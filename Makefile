@@ -22,6 +22,8 @@ fuzz: ## brief fuzzing of the parsers that face the internet
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTolerance$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME) ./edge/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./edge/orders
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTRON$$' -fuzztime $(FUZZTIME) ./deposit
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEVM$$' -fuzztime $(FUZZTIME) ./deposit
 
 token: ## regenerate the dev token ABI and bytecode (needs node and npm)
 	watcher/devchain/token/gen.sh
