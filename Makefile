@@ -30,6 +30,7 @@ token: ## regenerate the dev token ABI and bytecode (needs node and npm)
 
 bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/api
+	$(GO) run ./bench/chain
 
 build:
 	$(GO) build -o bin/ ./edge ./watcher

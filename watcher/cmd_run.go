@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/redis/go-redis/v9"
 
@@ -89,52 +88,12 @@ func runWatch(ctx context.Context, args []string) error {
 	}
 	wake := make(chan struct{}, 1)
 	if *ws != "" {
-		go followHeads(ctx, *ws, wake, log)
+		go evm.WakeOnHeads(ctx, *ws, wake, log)
 	}
 	log.Info("watcher starting", "rpc", redact(*rpc), "token", deposit.Format(n, tok), "confirmations", required,
 		"redis", redact(*redisURL), "redis_prefix", *prefix)
 	r := &evm.Runner{Scanner: sc, Lease: sc.Store.(*feed.Feed), LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log}
 	return r.Run(ctx)
-}
-
-// followHeads turns new-head notifications into wake-ups, resubscribing after errors; the
-// scanner polls anyway, so a broken subscription only costs latency.
-func followHeads(ctx context.Context, wsURL string, wake chan<- struct{}, log *slog.Logger) {
-	for ctx.Err() == nil {
-		cl, err := ethclient.DialContext(ctx, wsURL)
-		if err == nil {
-			heads := make(chan *types.Header, 16)
-			sub, serr := cl.SubscribeNewHead(ctx, heads)
-			if serr == nil {
-			loop:
-				for {
-					select {
-					case <-ctx.Done():
-						break loop
-					case err = <-sub.Err():
-						break loop
-					case <-heads:
-						select {
-						case wake <- struct{}{}:
-						default:
-						}
-					}
-				}
-				sub.Unsubscribe()
-			} else {
-				err = serr
-			}
-			cl.Close()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("watcher: head subscription failed; polling meanwhile", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(5 * time.Second):
-		}
-	}
 }
 
 func redact(raw string) string {
