@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/internal/redistest"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	redistest.StopShared()
+	os.Exit(code)
+}
+
+// operator runs `edge merchant …` in-process against the test's own Redis prefix.
+type operator struct {
+	t     *testing.T
+	redis []string
+}
+
+func newOperator(t *testing.T) *operator {
+	srv := redistest.Shared(t)
+	return &operator{t: t, redis: []string{"--redis", srv.URL, "--redis-prefix", redistest.Prefix()}}
+}
+
+func (o *operator) run(args ...string) (map[string]any, string, error) {
+	var out, errOut bytes.Buffer
+	err := merchantCmd(context.Background(), append(args, o.redis...), &out, &errOut)
+	var v map[string]any
+	if err == nil && args[0] != "list" {
+		if jerr := json.Unmarshal(out.Bytes(), &v); jerr != nil {
+			o.t.Fatalf("%v: output is not one JSON object: %q", args, out.String())
+		}
+	}
+	if args[0] == "list" {
+		v = map[string]any{"raw": out.String()}
+	}
+	return v, errOut.String(), err
+}
+
+func (o *operator) must(args ...string) map[string]any {
+	o.t.Helper()
+	v, _, err := o.run(args...)
+	if err != nil {
+		o.t.Fatalf("%v: %v", args, err)
+	}
+	return v
+}
+
+func TestMerchantCommands(t *testing.T) {
+	op := newOperator(t)
+	erc, _ := deposit.DevAccountXPub(checkout.ERC20, 900)
+	tron, _ := deposit.DevAccountXPub(checkout.TRC20, 900)
+
+	created := op.must("create", "--name", "acme", "--erc20-xpub", erc, "--trc20-xpub", tron,
+		"--webhook-url", "https://acme.example/hooks", "--return-host", "acme.example", "--embed-origin", "https://acme.example")
+	for _, f := range []string{"merchant_id", "key_id", "secret", "webhook_secret"} {
+		if s, _ := created[f].(string); s == "" {
+			t.Fatalf("create output lacks %s: %v", f, created)
+		}
+	}
+	id := created["merchant_id"].(string)
+	secret := created["secret"].(string)
+
+	// list and show never print secrets.
+	list := op.must("list")["raw"].(string)
+	shown := op.must("show", "--id", id)
+	raw, _ := json.Marshal(shown)
+	for _, out := range []string{list, string(raw)} {
+		if strings.Contains(out, secret) || strings.Contains(out, created["webhook_secret"].(string)) || !strings.Contains(out, id) {
+			t.Errorf("list/show leaks a secret or lacks the merchant: %s", out)
+		}
+	}
+
+	// The same xpub cannot serve two merchants; a private key is refused.
+	if _, _, err := op.run("create", "--name", "copycat", "--erc20-xpub", erc); err == nil {
+		t.Error("a second merchant registered the same xpub")
+	}
+	if _, _, err := op.run("set-xpub", "--id", id, "--network", "ERC20", "--xpub",
+		"xprv9z4pot5VBttmtdRTWfWQmoH1taj2axGVzFqSb8C9xaxKymcFzXBDptWmT7FwuEzG3ryjH4ktypQSAewRiNMjANTtpgP4mLTj34bhnZX7UiM"); err == nil {
+		t.Error("an xprv was accepted")
+	}
+	if _, _, err := op.run("create", "--name", "bad", "--webhook-url", "http://acme.example/h"); err == nil {
+		t.Error("an http webhook URL was accepted outside dev mode")
+	}
+
+	set := op.must("set", "--id", id, "--order-ttl", "45m", "--clear-return-hosts", "--return-host", "shop.acme.example")
+	if set["order_ttl"] != "45m0s" || len(set["return_hosts"].([]any)) != 1 {
+		t.Errorf("set: %v", set)
+	}
+
+	rotated := op.must("rotate-key", "--id", id, "--revoke", created["key_id"].(string))
+	if rotated["secret"] == secret || rotated["revoked_key_id"] != created["key_id"] {
+		t.Errorf("rotate: %v", rotated)
+	}
+	keys := op.must("show", "--id", id)["keys"].([]any)
+	revoked := 0
+	for _, k := range keys {
+		if k.(map[string]any)["revoked_at"] != nil {
+			revoked++
+		}
+	}
+	if len(keys) != 2 || revoked != 1 {
+		t.Errorf("keys after rotation: %v", keys)
+	}
+
+	payer := "TYBNgWfhGuNzdLtjKtxXTfskAhTbMcqbaG"
+	if b := op.must("block", "--network", "TRC20", "--address", payer); b["blocked"] != true {
+		t.Errorf("block: %v", b)
+	}
+	if l := op.must("blocklist", "--network", "TRC20"); len(l["addresses"].([]any)) != 1 {
+		t.Errorf("blocklist: %v", l)
+	}
+	if _, _, err := op.run("block", "--network", "TRC20", "--address", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"); err == nil {
+		t.Error("an Ethereum address was accepted on the TRC20 blocklist")
+	}
+	op.must("unblock", "--network", "TRC20", "--address", payer)
+	if l := op.must("blocklist", "--network", "TRC20"); len(l["addresses"].([]any)) != 0 {
+		t.Errorf("after unblock: %v", l)
+	}
+}
+
+func TestDevMerchantGetsDevelopmentXPubsLoudly(t *testing.T) {
+	op := newOperator(t)
+	a, warn, err := op.run("create", "--dev", "--name", "dev1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := op.must("create", "--dev", "--name", "dev2")
+	if !strings.Contains(warn, "DEVELOPMENT") || a["dev"] != true {
+		t.Errorf("no loud warning: %q %v", warn, a)
+	}
+	xa, xb := a["xpubs"].(map[string]any), b["xpubs"].(map[string]any)
+	if xa["ERC20"] == nil || xa["TRC20"] == nil || xa["ERC20"] == xb["ERC20"] {
+		t.Errorf("dev merchants must get their own development xpubs: %v %v", xa, xb)
+	}
+	// Without --dev, a merchant without xpubs has none.
+	c := op.must("create", "--name", "prod")
+	if len(c["xpubs"].(map[string]any)) != 0 || c["dev"] != false {
+		t.Errorf("non-dev merchant: %v", c)
+	}
+}
