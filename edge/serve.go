@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/errgroup"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/settlement"
+	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -31,6 +33,8 @@ func serve(ctx context.Context, args []string) error {
 	rate := fs.Int("rate-limit", envInt("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
 	expiryEvery := fs.Duration("expiry-interval", envDuration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
 	reclaim := fs.Duration("settle-reclaim-after", envDuration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
+	perIP := fs.Int("streams-per-ip", envInt("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
+	perKey := fs.Int("streams-per-key", envInt("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
 	logFormat := fs.String("log-format", envOr("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -51,14 +55,23 @@ func serve(ctx context.Context, args []string) error {
 		*publicURL = "http://" + ln.Addr().String()
 	}
 	st := store.New(rdb, rf.prefix)
+	// The event hub's one blocking read of the change feed gets a client of its own, so the
+	// edge's Redis connections stay constant however many streams it serves.
+	hubRedis := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, Username: rdb.Options().Username,
+		Password: rdb.Options().Password, DB: rdb.Options().DB, TLSConfig: rdb.Options().TLSConfig, PoolSize: 1})
+	defer hubRedis.Close()
+	hub := sse.NewHub(hubRedis, rf.prefix, log)
 	srv := &api.Server{
-		Store:     st,
-		Orders:    &orders.Service{Store: st, PublicURL: *publicURL},
-		Auth:      &auth.Verifier{Keys: st},
-		Limiter:   redis_rate.NewLimiter(rdb),
-		RateLimit: *rate,
-		Dev:       *dev,
-		Log:       log,
+		Hub:           hub,
+		StreamsPerIP:  *perIP,
+		StreamsPerKey: *perKey,
+		Store:         st,
+		Orders:        &orders.Service{Store: st, PublicURL: *publicURL},
+		Auth:          &auth.Verifier{Keys: st},
+		Limiter:       redis_rate.NewLimiter(rdb),
+		RateLimit:     *rate,
+		Dev:           *dev,
+		Log:           log,
 	}
 	hs := &fasthttp.Server{
 		Handler:            srv.Handler(),
@@ -79,6 +92,7 @@ func serve(ctx context.Context, args []string) error {
 		NoDefaultServerHeader: false,
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
+	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -35,11 +36,19 @@ type Server struct {
 	RateLimit int                 // default per-key requests per second; 0 = DefaultRateLimit
 	Dev       bool
 	Log       *slog.Logger
+	// Hub serves event streams; nil disables them (503).
+	Hub *sse.Hub
+	// StreamsPerKey and StreamsPerIP cap open streams per API key / client IP on this process;
+	// 0 means the defaults, negative means no limit.
+	StreamsPerKey, StreamsPerIP int
+	// Heartbeat is the comment interval of event streams; 0 = sse.DefaultHeartbeat.
+	Heartbeat time.Duration
 	// MerchantCacheTTL: how long merchant settings are cached; 0 = DefaultMerchantCacheTTL,
 	// negative disables the cache.
 	MerchantCacheTTL time.Duration
 
 	merchants merchantCache
+	streams   streamCounts
 }
 
 type handler func(ctx *fasthttp.RequestCtx) error
@@ -49,7 +58,9 @@ func (s *Server) Routes() *router.Router {
 	r := router.New()
 	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
 	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
+	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
 	r.GET("/v1/checkout/{id}", s.wrap(s.checkoutOrder))
+	r.GET("/v1/checkout/{id}/events", s.wrap(s.checkoutEvents))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
 	r.NotFound = s.wrap(func(*fasthttp.RequestCtx) error {

@@ -49,10 +49,10 @@ func (s *Store) OrderEvents(ctx context.Context, orderID, after string, count in
 	return out, nil
 }
 
-// ChangesTail returns the id of the newest change feed entry ("0-0" when empty): where a new
-// reader starts.
-func (s *Store) ChangesTail(ctx context.Context) (string, error) {
-	msgs, err := s.rdb.XRevRangeN(ctx, s.k.changes(), "+", "-", 1).Result()
+// ChangesTailOf returns the id of the newest change feed entry ("0-0" when empty): where a
+// new reader starts.
+func ChangesTailOf(ctx context.Context, rdb redis.UniversalClient, prefix string) (string, error) {
+	msgs, err := rdb.XRevRangeN(ctx, keys{prefix: prefix}.changes(), "+", "-", 1).Result()
 	if err != nil {
 		return "", fmt.Errorf("read change feed tail: %w", err)
 	}
@@ -87,4 +87,18 @@ func ReadChanges(ctx context.Context, rdb redis.UniversalClient, prefix, after s
 		}
 	}
 	return out, nil
+}
+
+// LastOrderEvent returns the order's newest event (its current state), or ErrNotFound.
+func (s *Store) LastOrderEvent(ctx context.Context, orderID string) (*StreamEvent, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.k.orderEvents(orderID), "+", "-", 1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read last event of %s: %w", orderID, err)
+	}
+	if len(msgs) == 0 {
+		return nil, ErrNotFound
+	}
+	t, _ := msgs[0].Values["type"].(string)
+	d, _ := msgs[0].Values["event"].(string)
+	return &StreamEvent{ID: msgs[0].ID, Type: checkout.EventType(t), Data: json.RawMessage(d)}, nil
 }

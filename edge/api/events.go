@@ -1,0 +1,130 @@
+package api
+
+import (
+	"bufio"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/sse"
+	"github.com/mpchat/checkout/edge/store"
+)
+
+// Default limits on open event streams, per edge process.
+const (
+	DefaultStreamsPerKey = 1000
+	DefaultStreamsPerIP  = 50
+)
+
+// orderEvents: GET /v1/orders/{id}/events, the merchant's stream (signed like any request).
+func (s *Server) orderEvents(ctx *fasthttp.RequestCtx) error {
+	id, _ := ctx.UserValue("id").(string)
+	rec, err := s.Orders.Lookup(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.MerchantID != merchantOf(ctx).ID {
+		return checkout.NotFound("order")
+	}
+	key, _ := ctx.UserValue(keyIDValue).(string)
+	return s.stream(ctx, rec, "key:"+key, false)
+}
+
+// checkoutEvents: GET /v1/checkout/{id}/events, the customer-safe stream the widget follows
+// with a plain EventSource (no headers), public by order id.
+func (s *Server) checkoutEvents(ctx *fasthttp.RequestCtx) error {
+	id, _ := ctx.UserValue("id").(string)
+	rec, err := s.Orders.Lookup(ctx, id)
+	if err != nil {
+		return err
+	}
+	if origin := string(ctx.Request.Header.Peek("Origin")); origin != "" {
+		m, err := s.merchant(ctx, rec.MerchantID)
+		if err != nil {
+			return err
+		}
+		for _, o := range m.EmbedOrigins {
+			if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+				ctx.Response.Header.Set("Access-Control-Allow-Origin", origin)
+				ctx.Response.Header.Set("Vary", "Origin")
+				break
+			}
+		}
+	}
+	return s.stream(ctx, rec, "ip:"+ctx.RemoteIP().String(), true)
+}
+
+func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey string, customer bool) error {
+	if s.Hub == nil {
+		return &checkout.Error{HTTPStatus: 503, Type: checkout.APIError, Code: "streams_unavailable", Message: "event streams are not enabled on this edge"}
+	}
+	last := string(ctx.Request.Header.Peek("Last-Event-ID"))
+	if last != "" && !sse.ValidEventID(last) {
+		return checkout.Invalid("invalid_last_event_id", "Last-Event-ID", "Last-Event-ID must be an id this stream sent")
+	}
+	if last != "" && rec.Order.Status.Terminal() {
+		// A client resuming a finished stream: if it has everything, 204 tells EventSource to stop.
+		if cur, err := s.Store.LastOrderEvent(ctx, rec.Order.ID); err == nil && cur.ID == last {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			return nil
+		}
+	}
+	max := orDefault(s.StreamsPerIP, DefaultStreamsPerIP)
+	if strings.HasPrefix(limitKey, "key:") {
+		max = orDefault(s.StreamsPerKey, DefaultStreamsPerKey)
+	}
+	if !s.streams.acquire(limitKey, max) {
+		ctx.Response.Header.Set("Retry-After", "5")
+		return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "too_many_streams",
+			Message: "too many open event streams; close some or retry later"}
+	}
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-transform")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no") // nginx: do not buffer
+	ctx.Response.ImmediateHeaderFlush = true
+	req := sse.Request{OrderID: rec.Order.ID, LastEventID: last, Customer: customer, Heartbeat: s.Heartbeat}
+	hub, st, log := s.Hub, s.Store, s.log()
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer s.streams.release(limitKey)
+		if err := hub.Stream(w, st, req); err != nil {
+			log.Warn("event stream ended with an error", "order_id", req.OrderID, "err", err)
+		}
+	})
+	return nil
+}
+
+// streamCounts limits open streams per key or client IP on this process.
+type streamCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *streamCounts) acquire(k string, max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	if max > 0 && c.n[k] >= max {
+		return false
+	}
+	c.n[k]++
+	return true
+}
+
+func (c *streamCounts) release(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[k]--; c.n[k] <= 0 {
+		delete(c.n, k)
+	}
+}
+
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
