@@ -23,6 +23,7 @@ import (
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/settlement"
+	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
 	"github.com/mpchat/checkout/watcher/devchain"
@@ -58,6 +59,42 @@ type world struct {
 	client *client.Client
 	expiry *expiry.Worker
 	ctx    context.Context
+
+	edgeURL string
+	wg      *sync.WaitGroup
+	mu      sync.Mutex
+	servers []*fasthttp.Server
+}
+
+// startEdge starts an edge replica (API, event hub) on the world's Redis and returns its URL.
+func (w *world) startEdge(wg *sync.WaitGroup) string {
+	w.t.Helper()
+	hubRedis := redis.NewClient(&redis.Options{Addr: w.rdb.Options().Addr, PoolSize: 1, ClientName: "edge-hub"})
+	w.t.Cleanup(func() { hubRedis.Close() })
+	hub := sse.NewHub(hubRedis, w.prefix, nil)
+	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: "https://pay.test", Now: w.clock.Now},
+		Auth: &auth.Verifier{Keys: w.store}, Limiter: redis_rate.NewLimiter(w.rdb), Hub: hub,
+		Heartbeat: 200 * time.Millisecond, StreamsPerIP: -1}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	hs := &fasthttp.Server{Handler: s.Handler()}
+	w.mu.Lock()
+	w.servers = append(w.servers, hs)
+	w.mu.Unlock()
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = hs.Serve(ln) }()
+	go func() { defer wg.Done(); _ = hub.Run(w.ctx) }()
+	return "http://" + ln.Addr().String()
+}
+
+func (w *world) stopEdges() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, hs := range w.servers {
+		_ = hs.Shutdown()
+	}
 }
 
 func newWorld(t *testing.T) *world {
@@ -69,16 +106,8 @@ func newWorld(t *testing.T) *world {
 	w.store = store.New(w.rdb, w.prefix)
 	var wg sync.WaitGroup
 
-	// The edge: API, settlement consumers, an expiry worker ticked by the test.
-	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: "https://pay.test", Now: w.clock.Now},
-		Auth: &auth.Verifier{Keys: w.store}, Limiter: redis_rate.NewLimiter(w.rdb)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &fasthttp.Server{Handler: s.Handler()}
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = hs.Serve(ln) }()
+	// The edge: API and event streams, settlement consumers, an expiry worker ticked by the test.
+	w.edgeURL = w.startEdge(&wg)
 	for _, n := range checkout.Networks {
 		c := &settlement.Consumer{Store: w.store, Network: n, Now: w.clock.Now, Block: 100 * time.Millisecond}
 		wg.Add(1)
@@ -107,11 +136,13 @@ func newWorld(t *testing.T) *world {
 		go func() { defer wg.Done(); _ = r.Run(ctx) }()
 	}
 
-	// Registered last, so it runs first: stop edge workers and watchers before the chains close.
-	t.Cleanup(func() { cancel(); _ = hs.Shutdown(); wg.Wait() })
+	// Registered last, so it runs first: stop edges, workers and watchers before the chains close.
+	t.Cleanup(func() { cancel(); w.stopEdges(); wg.Wait() })
+	w.wg = &wg
 
 	// A merchant with development xpubs.
-	m := &checkout.Merchant{ID: ids.Merchant(), Name: "e2e", XPubs: map[checkout.Network]string{}, CreatedAt: time.Now()}
+	m := &checkout.Merchant{ID: ids.Merchant(), Name: "e2e", XPubs: map[checkout.Network]string{}, CreatedAt: time.Now(),
+		RateLimit: 100_000}
 	var fps []string
 	for _, n := range checkout.Networks {
 		x, _ := deposit.DevAccountXPub(n, 7)
@@ -123,7 +154,7 @@ func newWorld(t *testing.T) *world {
 	if err := w.store.CreateMerchant(ctx, m, key, fps); err != nil {
 		t.Fatal(err)
 	}
-	w.client = client.New("http://"+ln.Addr().String(), key.ID, key.Secret)
+	w.client = client.New(w.edgeURL, key.ID, key.Secret)
 	w.client.Backoff = func(int) time.Duration { return 0 }
 	return w
 }
