@@ -233,7 +233,7 @@ func TestResumeWithLastEventID(t *testing.T) {
 	ch, resp := openStream(t, w.edgeURL+"/v1/checkout/"+o.ID+"/events", nil)
 	first, _ := next(t, ch)
 	resp.Body.Close() // drop
-	w.pay(o, 2, "8") // seen, progress, confirmed: all while disconnected
+	w.pay(o, 2, "8")  // seen, progress, confirmed: all while disconnected
 	w.mine(checkout.ERC20, 1)
 	w.waitFor(o.ID, "CONFIRMING", status(checkout.StatusConfirming))
 	w.mine(checkout.ERC20, required-1)
