@@ -304,3 +304,31 @@ func TestRedisConnectionsStayConstant(t *testing.T) {
 		t.Errorf("Redis connections grew from %d to %d with 300 more streams", before, after)
 	}
 }
+
+// TestStreamSurvivesRedisBlip: the hub's connection is killed (a Redis blip); the hub resumes
+// from the last change it read and the stream still delivers the next change.
+func TestStreamSurvivesRedisBlip(t *testing.T) {
+	w := newWorld(t)
+	o := w.order(checkout.ERC20, "6")
+	ch, _ := openStream(t, w.edgeURL+"/v1/checkout/"+o.ID+"/events", nil)
+	next(t, ch)
+	killed := 0
+	for _, line := range strings.Split(w.rdb.ClientList(w.ctx).Val(), "\n") {
+		if strings.Contains(line, "name=edge-hub") {
+			id := strings.TrimPrefix(strings.Fields(line)[0], "id=")
+			if err := w.rdb.Do(w.ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+				t.Fatal(err)
+			}
+			killed++
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("killed %d hub connections, want 1", killed)
+	}
+	w.pay(o, 4, "6")
+	w.mine(checkout.ERC20, 1)
+	_, v := next(t, ch)
+	if v["status"] != "CONFIRMING" {
+		t.Errorf("after the blip: %v", v)
+	}
+}

@@ -107,7 +107,7 @@ func (c *streamCounts) acquire(k string, max int) bool {
 	if c.n == nil {
 		c.n = map[string]int{}
 	}
-	if max > 0 && c.n[k] >= max {
+	if max >= 0 && c.n[k] >= max {
 		return false
 	}
 	c.n[k]++
