@@ -2,6 +2,9 @@ package api
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"net"
 	"strings"
 	"sync"
 
@@ -80,18 +83,34 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 		return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "too_many_streams",
 			Message: "too many open event streams; close some or retry later"}
 	}
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache, no-transform")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no") // nginx: do not buffer
-	ctx.Response.ImmediateHeaderFlush = true
+	// The connection is taken over once the handler returns: one goroutine and one small
+	// buffer per stream, instead of fasthttp's stream writer (a pipe, a second goroutine and
+	// two 4 KiB buffers). The response is HTTP/1.1 with the body delimited by closing the
+	// connection, which EventSource and proxies handle.
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n" +
+		"Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\nConnection: close\r\n")
+	for _, h := range []string{"Request-Id", "Access-Control-Allow-Origin", "Vary"} {
+		if v := ctx.Response.Header.Peek(h); len(v) > 0 {
+			head = append(append(append(append(head, h...), ": "...), v...), "\r\n"...)
+		}
+	}
+	head = append(head, "\r\n"...)
 	req := sse.Request{OrderID: rec.Order.ID, LastEventID: last, Customer: customer, Heartbeat: s.Heartbeat}
 	hub, st, log := s.Hub, s.Store, s.log()
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
 		defer s.streams.release(limitKey)
-		if err := hub.Stream(w, st, req); err != nil {
+		w := bufio.NewWriterSize(c, 2048)
+		if _, err := w.Write(head); err != nil {
+			return
+		}
+		err := hub.Stream(w, st, req)
+		_ = w.Flush()                                        // what the stream wrote last (a terminal status) before the connection closes
+		if err != nil && !errors.Is(err, context.Canceled) { // canceled: the edge is shutting down
 			log.Warn("event stream ended with an error", "order_id", req.OrderID, "err", err)
 		}
 	})
+	ctx.SetStatusCode(fasthttp.StatusOK) // for the request log; nothing is written by fasthttp
 	return nil
 }
 

@@ -26,6 +26,7 @@ type Hub struct {
 	prefix string
 	log    *slog.Logger
 
+	ctx    atomic.Pointer[context.Context] // Run's context, for the streams' Redis reads
 	mu     sync.RWMutex
 	subs   map[string]map[*Sub]struct{}
 	open   atomic.Int64
@@ -104,6 +105,7 @@ func (h *Hub) dispatch(c store.Change) {
 // Run reads the change feed until ctx ends, then closes Done so streams end cleanly. After a
 // Redis error it resumes from the last entry it read, so nothing is skipped.
 func (h *Hub) Run(ctx context.Context) error {
+	h.ctx.Store(&ctx)
 	defer h.once.Do(func() { close(h.closed) })
 	last := ""
 	backoff := 100 * time.Millisecond
@@ -134,6 +136,14 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// context is the context streams use for Redis reads: Run's, or Background before Run.
+func (h *Hub) context() context.Context {
+	if p := h.ctx.Load(); p != nil {
+		return *p
+	}
+	return context.Background()
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -54,15 +54,9 @@ type Data struct {
 // Stream writes the order's events to w until the order reaches a terminal status (sent,
 // then the stream ends), the client goes away, it falls behind, or the hub shuts down.
 func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-h.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	// Redis reads use the hub's context (cancelled at shutdown); the loop below watches the
+	// hub's Done channel itself, so a stream costs no goroutine beyond fasthttp's own.
+	ctx := h.context()
 	sub := h.Subscribe(req.OrderID) // before the first read, so no change falls in between
 	defer h.Unsubscribe(sub)
 	hb := req.Heartbeat
@@ -104,7 +98,7 @@ func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
 			}
 		case <-sub.Dropped():
 			return nil // too slow: the client reconnects with Last-Event-ID
-		case <-ctx.Done():
+		case <-h.closed:
 			return nil // shutting down
 		}
 		if err != nil {
