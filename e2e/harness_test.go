@@ -79,7 +79,7 @@ func (w *world) startEdge(wg *sync.WaitGroup) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	hs := &fasthttp.Server{Handler: s.Handler()}
+	hs := &fasthttp.Server{Handler: s.Handler(), KeepHijackedConns: true, ReduceMemoryUsage: true}
 	w.mu.Lock()
 	w.servers = append(w.servers, hs)
 	w.mu.Unlock()

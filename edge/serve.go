@@ -80,6 +80,8 @@ func serve(ctx context.Context, args []string) error {
 		IdleTimeout:        90 * time.Second,
 		WriteTimeout:       0, // SSE streams are long-lived; see STACK-NOTES
 		MaxRequestBodySize: 1 << 20,
+		KeepHijackedConns:  true, // event streams own their connections (api.Server.stream)
+		ReduceMemoryUsage:  true, // so hijacked streams do not keep the read buffer either
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			status, code := 400, "bad_request"
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {

@@ -83,7 +83,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 		return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "too_many_streams",
 			Message: "too many open event streams; close some or retry later"}
 	}
-	// The connection is taken over once the handler returns: one goroutine and one small
+	// The connection is taken over once the handler returns: one goroutine and one 1 KiB
 	// buffer per stream, instead of fasthttp's stream writer (a pipe, a second goroutine and
 	// two 4 KiB buffers). The response is HTTP/1.1 with the body delimited by closing the
 	// connection, which EventSource and proxies handle.
@@ -99,16 +99,21 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 	hub, st, log := s.Hub, s.Store, s.log()
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
-		defer s.streams.release(limitKey)
-		w := bufio.NewWriterSize(c, 2048)
-		if _, err := w.Write(head); err != nil {
-			return
-		}
-		err := hub.Stream(w, st, req)
-		_ = w.Flush()                                        // what the stream wrote last (a terminal status) before the connection closes
-		if err != nil && !errors.Is(err, context.Canceled) { // canceled: the edge is shutting down
-			log.Warn("event stream ended with an error", "order_id", req.OrderID, "err", err)
-		}
+		// With Server.KeepHijackedConns the stream runs on after this returns, so fasthttp
+		// frees the request context and its buffers instead of holding them for hours.
+		go func() {
+			defer c.Close()
+			defer s.streams.release(limitKey)
+			w := bufio.NewWriterSize(c, 1024) // messages larger than this are written through
+			if _, err := w.Write(head); err != nil {
+				return
+			}
+			err := hub.Stream(w, st, req)
+			_ = w.Flush()                                        // what the stream wrote last (a terminal status) before the connection closes
+			if err != nil && !errors.Is(err, context.Canceled) { // canceled: the edge is shutting down
+				log.Warn("event stream ended with an error", "order_id", req.OrderID, "err", err)
+			}
+		}()
 	})
 	ctx.SetStatusCode(fasthttp.StatusOK) // for the request log; nothing is written by fasthttp
 	return nil

@@ -43,10 +43,39 @@ func NewHub(rdb redis.UniversalClient, prefix string, log *slog.Logger) *Hub {
 	return &Hub{rdb: rdb, prefix: prefix, log: log, subs: map[string]map[*Sub]struct{}{}, closed: make(chan struct{})}
 }
 
+// Batch is one change as dispatched to every stream of its order. Its events are rendered
+// at most once per view, by whichever stream needs them first, however many streams follow
+// the order.
+type Batch struct {
+	store.Change
+	once   [2]sync.Once
+	frames [2][]frame
+	err    [2]error
+}
+
+// Frames returns the change's events as SSE frames for the merchant or the customer view.
+func (b *Batch) Frames(customer bool) ([]frame, error) {
+	v := 0
+	if customer {
+		v = 1
+	}
+	b.once[v].Do(func() {
+		for _, se := range b.Events {
+			f, err := render(se, customer, false)
+			if err != nil {
+				b.err[v] = err
+				return
+			}
+			b.frames[v] = append(b.frames[v], f)
+		}
+	})
+	return b.frames[v], b.err[v]
+}
+
 // Sub is one stream's subscription to an order's changes.
 type Sub struct {
 	orderID string
-	C       chan store.Change
+	C       chan *Batch
 	dropped chan struct{} // closed when the stream fell behind
 	drop    sync.Once
 }
@@ -62,7 +91,7 @@ func (h *Hub) Open() int64 { return h.open.Load() }
 
 // Subscribe follows an order's changes until Unsubscribe.
 func (h *Hub) Subscribe(orderID string) *Sub {
-	s := &Sub{orderID: orderID, C: make(chan store.Change, subBuffer), dropped: make(chan struct{})}
+	s := &Sub{orderID: orderID, C: make(chan *Batch, subBuffer), dropped: make(chan struct{})}
 	h.mu.Lock()
 	m := h.subs[orderID]
 	if m == nil {
@@ -93,9 +122,14 @@ func (h *Hub) Unsubscribe(s *Sub) {
 func (h *Hub) dispatch(c store.Change) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for s := range h.subs[c.OrderID] {
+	subs := h.subs[c.OrderID]
+	if len(subs) == 0 {
+		return
+	}
+	b := &Batch{Change: c}
+	for s := range subs {
 		select {
-		case s.C <- c:
+		case s.C <- b:
 		default: // full: drop this stream, never block the others
 			s.drop.Do(func() { close(s.dropped) })
 		}

@@ -84,9 +84,12 @@ func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
 		var done bool
 		var err error
 		select {
-		case c := <-sub.C:
-			if c.Prev == st.last && len(c.Events) > 0 {
-				done, err = st.send(c.Events)
+		case b := <-sub.C:
+			if b.Prev == st.last && len(b.Events) > 0 {
+				var frames []frame
+				if frames, err = b.Frames(req.Customer); err == nil {
+					done, err = st.write(frames)
+				}
 			} else { // missed something (or a bad hint): read the record
 				done, err = st.catchUp(ctx, ev)
 			}
@@ -132,46 +135,77 @@ func (st *stream) catchUp(ctx context.Context, ev Events) (bool, error) {
 	}
 }
 
-// send writes events as unnamed messages with their stream ids; it reports done after a
-// terminal status.
+// frame is one event rendered as an SSE message.
+type frame struct {
+	id       string
+	terminal bool
+	msg      []byte
+}
+
+// render turns a stored event into an unnamed SSE message with the stream id as its id and
+// the view's JSON as its data; retry adds the reconnection hint.
+func render(se store.StreamEvent, customer, retry bool) (frame, error) {
+	var e checkout.Event
+	if err := json.Unmarshal(se.Data, &e); err != nil {
+		return frame{}, fmt.Errorf("decode event %s: %w", se.ID, err)
+	}
+	d := Data{OrderID: e.Order.ID, Type: e.Type, Status: e.Order.Status, AmountPaid: e.Order.AmountPaid}
+	if customer {
+		d.Order = e.Order.CheckoutView()
+		if e.Payment != nil {
+			d.Payment = checkout.CheckoutPayment{TxHash: e.Payment.TxHash, Amount: e.Payment.Amount,
+				Confirmations: e.Payment.Confirmations, ConfirmationsRequired: e.Payment.ConfirmationsRequired, Status: e.Payment.Status}
+		}
+	} else {
+		d.Order = e.Order
+		if e.Payment != nil {
+			d.Payment = e.Payment
+		}
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return frame{}, err
+	}
+	m := &sse.Message{ID: sse.ID(se.ID)}
+	if retry {
+		m.Retry = RetryHint
+	}
+	m.AppendData(string(b))
+	text, err := m.MarshalText()
+	if err != nil {
+		return frame{}, err
+	}
+	return frame{id: se.ID, terminal: e.Order.Status.Terminal(), msg: text}, nil
+}
+
+// send renders and writes events; it reports done after a terminal status.
 func (st *stream) send(evs []store.StreamEvent) (bool, error) {
+	frames := make([]frame, 0, len(evs))
 	for _, se := range evs {
 		if st.last != "" && !after(se.ID, st.last) {
-			continue // already sent
+			continue
 		}
-		var e checkout.Event
-		if err := json.Unmarshal(se.Data, &e); err != nil {
-			return false, fmt.Errorf("decode event %s: %w", se.ID, err)
-		}
-		d := Data{OrderID: e.Order.ID, Type: e.Type, Status: e.Order.Status, AmountPaid: e.Order.AmountPaid}
-		if st.req.Customer {
-			v := e.Order.CheckoutView()
-			d.Order = v
-			if e.Payment != nil {
-				d.Payment = checkout.CheckoutPayment{TxHash: e.Payment.TxHash, Amount: e.Payment.Amount,
-					Confirmations: e.Payment.Confirmations, ConfirmationsRequired: e.Payment.ConfirmationsRequired, Status: e.Payment.Status}
-			}
-		} else {
-			d.Order = e.Order
-			if e.Payment != nil {
-				d.Payment = e.Payment
-			}
-		}
-		b, err := json.Marshal(d)
+		f, err := render(se, st.req.Customer, st.first)
 		if err != nil {
 			return false, err
 		}
-		m := &sse.Message{ID: sse.ID(se.ID)}
-		if st.first {
-			m.Retry = RetryHint
-			st.first = false
+		st.first = false
+		frames = append(frames, f)
+	}
+	return st.write(frames)
+}
+
+// write writes rendered frames not sent yet; it reports done after a terminal status.
+func (st *stream) write(frames []frame) (bool, error) {
+	for _, f := range frames {
+		if st.last != "" && !after(f.id, st.last) {
+			continue // already sent
 		}
-		m.AppendData(string(b))
-		if _, err := m.WriteTo(st.w); err != nil {
-			return false, nil
+		if _, err := st.w.Write(f.msg); err != nil {
+			return false, nil // client gone
 		}
-		st.last = se.ID
-		if e.Order.Status.Terminal() {
+		st.last = f.id
+		if f.terminal {
 			return true, nil
 		}
 	}
