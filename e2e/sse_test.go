@@ -334,3 +334,26 @@ func TestStreamSurvivesRedisBlip(t *testing.T) {
 		t.Errorf("after the blip: %v", v)
 	}
 }
+
+// TestMerchantStreamAuth: the merchant stream is signed like the API; another merchant's
+// order is 404, an unsigned request 401.
+func TestMerchantStreamAuth(t *testing.T) {
+	w := newWorld(t)
+	o := w.order(checkout.ERC20, "2")
+	resp, err := http.Get(w.edgeURL + "/v1/orders/" + o.ID + "/events")
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("unsigned stream: %v %v", resp.StatusCode, err)
+	}
+	otherKey := &checkout.APIKey{ID: "key_other" + o.ID[4:12], MerchantID: "mer_other", Secret: "sk_other"}
+	if err := w.store.PutMerchant(w.ctx, &checkout.Merchant{ID: "mer_other", Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.AddKey(w.ctx, otherKey); err != nil {
+		t.Fatal(err)
+	}
+	other := client.New(w.edgeURL, otherKey.ID, otherKey.Secret)
+	err = other.FollowOrder(w.ctx, o.ID, "", func(client.Event) bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("another merchant's stream: %v, want a 404", err)
+	}
+}

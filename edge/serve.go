@@ -119,5 +119,12 @@ func serve(ctx context.Context, args []string) error {
 	if !*dev && len(*publicURL) >= 7 && (*publicURL)[:7] == "http://" {
 		log.Warn("public URL is not https; customers' browsers will reach the checkout unencrypted")
 	}
-	return g.Wait()
+	err = g.Wait()
+	// The hub has stopped, so streams are ending; let them flush and close.
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if werr := srv.WaitStreams(wctx); werr != nil {
+		log.Warn("event streams still open at exit", "err", werr)
+	}
+	return err
 }

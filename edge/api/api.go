@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -49,6 +50,7 @@ type Server struct {
 
 	merchants merchantCache
 	streams   streamCounts
+	active    sync.WaitGroup // event streams running on hijacked connections
 }
 
 type handler func(ctx *fasthttp.RequestCtx) error

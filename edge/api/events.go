@@ -101,7 +101,9 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 	ctx.Hijack(func(c net.Conn) {
 		// With Server.KeepHijackedConns the stream runs on after this returns, so fasthttp
 		// frees the request context and its buffers instead of holding them for hours.
+		s.active.Add(1)
 		go func() {
+			defer s.active.Done()
 			defer c.Close()
 			defer s.streams.release(limitKey)
 			w := bufio.NewWriterSize(c, 1024) // messages larger than this are written through
@@ -117,6 +119,19 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 	})
 	ctx.SetStatusCode(fasthttp.StatusOK) // for the request log; nothing is written by fasthttp
 	return nil
+}
+
+// WaitStreams waits until every event stream has ended (they end when the Hub stops), or ctx
+// is done: graceful shutdown lets streams send what they have and close cleanly.
+func (s *Server) WaitStreams(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // streamCounts limits open streams per key or client IP on this process.
