@@ -7,41 +7,13 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mpchat/checkout/internal/envflag"
 )
-
-// envOr returns the environment variable's value, or def when it is unset or empty.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func envBool(name string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
 
 // redisFlags are the connection flags every command shares.
 type redisFlags struct {
@@ -50,8 +22,8 @@ type redisFlags struct {
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&r.url, "redis", envOr("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL (env MP_REDIS)")
-	fs.StringVar(&r.prefix, "redis-prefix", envOr("MP_REDIS_PREFIX", "mp:"), "prefix of every Redis key (env MP_REDIS_PREFIX)")
+	fs.StringVar(&r.url, "redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL (env MP_REDIS)")
+	fs.StringVar(&r.prefix, "redis-prefix", envflag.String("MP_REDIS_PREFIX", "mp:"), "prefix of every Redis key (env MP_REDIS_PREFIX)")
 }
 
 // connect opens a Redis client and checks that it answers.

@@ -17,6 +17,7 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/store"
+	"github.com/mpchat/checkout/internal/envflag"
 )
 
 const merchantUsage = `usage: edge merchant <command> [flags]
@@ -73,7 +74,7 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&clearOrigins, "clear-embed-origins", false, "with set: remove all embed origins")
 	fs.DurationVar(&ttl, "order-ttl", 0, "how long orders wait for payment (default 30m)")
 	fs.IntVar(&rate, "rate-limit", 0, "API requests per second per key (default: the edge's)")
-	fs.BoolVar(&dev, "dev", envBool("MP_DEV", false), "development mode: missing xpubs get the public development mnemonic's (dev chain only!)")
+	fs.BoolVar(&dev, "dev", envflag.Bool("MP_DEV", false), "development mode: missing xpubs get the public development mnemonic's (dev chain only!)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -21,22 +21,23 @@ import (
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
+	"github.com/mpchat/checkout/internal/envflag"
 )
 
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var rf redisFlags
 	rf.register(fs)
-	listen := fs.String("listen", envOr("MP_LISTEN", "127.0.0.1:8080"), "address to listen on (env MP_LISTEN)")
-	publicURL := fs.String("public-url", envOr("MP_PUBLIC_URL", ""), "public base URL of this edge, used in payment_url (env MP_PUBLIC_URL; default http://{listen})")
-	dev := fs.Bool("dev", envBool("MP_DEV", false), "development mode: http loopback URLs allowed, dev-chain helpers on (env MP_DEV)")
-	rate := fs.Int("rate-limit", envInt("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
-	expiryEvery := fs.Duration("expiry-interval", envDuration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
-	reclaim := fs.Duration("settle-reclaim-after", envDuration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
-	perIP := fs.Int("streams-per-ip", envInt("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
-	perKey := fs.Int("streams-per-key", envInt("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
-	logFormat := fs.String("log-format", envOr("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
-	logLevel := fs.String("log-level", envOr("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
+	listen := fs.String("listen", envflag.String("MP_LISTEN", "127.0.0.1:8080"), "address to listen on (env MP_LISTEN)")
+	publicURL := fs.String("public-url", envflag.String("MP_PUBLIC_URL", ""), "public base URL of this edge, used in payment_url (env MP_PUBLIC_URL; default http://{listen})")
+	dev := fs.Bool("dev", envflag.Bool("MP_DEV", false), "development mode: http loopback URLs allowed, dev-chain helpers on (env MP_DEV)")
+	rate := fs.Int("rate-limit", envflag.Int("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
+	expiryEvery := fs.Duration("expiry-interval", envflag.Duration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
+	reclaim := fs.Duration("settle-reclaim-after", envflag.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
+	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
+	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
+	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
+	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

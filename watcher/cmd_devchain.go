@@ -13,6 +13,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/watcher/devchain"
 )
 
@@ -20,10 +21,10 @@ import (
 // one JSON line {"rpc","ws","token","chain_id","payers"} on stdout.
 func runDevchain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("devchain", flag.ContinueOnError)
-	listen := fs.String("listen", envOr("MP_DEVCHAIN_LISTEN", "127.0.0.1:8545"), "loopback address for HTTP and WS JSON-RPC (env MP_DEVCHAIN_LISTEN)")
-	blockTime := fs.Duration("block-time", envDuration("MP_BLOCK_TIME", time.Second), "block interval; 0 = none (env MP_BLOCK_TIME)")
-	accounts := fs.Int("accounts", envInt("MP_DEVCHAIN_ACCOUNTS", 10), "funded payer accounts (env MP_DEVCHAIN_ACCOUNTS)")
-	network := fs.String("network", envOr("MP_NETWORK", "ERC20"), "ERC20 or TRC20: only the format payers are printed in (env MP_NETWORK)")
+	listen := fs.String("listen", envflag.String("MP_DEVCHAIN_LISTEN", "127.0.0.1:8545"), "loopback address for HTTP and WS JSON-RPC (env MP_DEVCHAIN_LISTEN)")
+	blockTime := fs.Duration("block-time", envflag.Duration("MP_BLOCK_TIME", time.Second), "block interval; 0 = none (env MP_BLOCK_TIME)")
+	accounts := fs.Int("accounts", envflag.Int("MP_DEVCHAIN_ACCOUNTS", 10), "funded payer accounts (env MP_DEVCHAIN_ACCOUNTS)")
+	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: only the format payers are printed in (env MP_NETWORK)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,8 +55,8 @@ func runDevchain(ctx context.Context, args []string) error {
 // runDevpay: `watcher devpay` pays USDT on a development chain.
 func runDevpay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("devpay", flag.ContinueOnError)
-	rpc := fs.String("rpc", envOr("MP_RPC", "http://127.0.0.1:8545"), "dev chain JSON-RPC URL (env MP_RPC)")
-	network := fs.String("network", envOr("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
+	rpc := fs.String("rpc", envflag.String("MP_RPC", "http://127.0.0.1:8545"), "dev chain JSON-RPC URL (env MP_RPC)")
+	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
 	to := fs.String("to", "", "recipient in the network's format (T… for TRC20, 0x… for ERC20)")
 	amount := fs.String("amount", "", "USDT amount, e.g. 99.99")
 	from := fs.Int("from", 0, "payer account index")

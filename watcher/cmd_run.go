@@ -16,6 +16,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/watcher/evm"
 	"github.com/mpchat/checkout/watcher/feed"
 )
@@ -29,17 +30,17 @@ var mainnetUSDT = map[checkout.Network]string{
 // runWatch: `watcher run` watches one network's USDT transfers and feeds them to Redis.
 func runWatch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	network := fs.String("network", envOr("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
-	rpc := fs.String("rpc", envOr("MP_RPC", ""), "JSON-RPC URL of the chain node (TRON: its /jsonrpc) (env MP_RPC)")
-	ws := fs.String("ws", envOr("MP_WS", ""), "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
-	token := fs.String("token", envOr("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
-	redisURL := fs.String("redis", envOr("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL (env MP_REDIS)")
-	prefix := fs.String("redis-prefix", envOr("MP_REDIS_PREFIX", "mp:"), "Redis key prefix, as the edge's (env MP_REDIS_PREFIX)")
-	confirmations := fs.Int("confirmations", envInt("MP_CONFIRMATIONS", 0), "blocks that make a transfer final; default ERC20 12, TRC20 19 (env MP_CONFIRMATIONS)")
-	poll := fs.Duration("poll-interval", envDuration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
-	maxRange := fs.Int("max-range", envInt("MP_MAX_RANGE", evm.DefaultMaxRange), "largest eth_getLogs block range (env MP_MAX_RANGE)")
-	startBlock := fs.Int64("start-block", int64(envInt("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
-	leaseTTL := fs.Duration("lease-ttl", envDuration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
+	network := fs.String("network", envflag.String("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
+	rpc := fs.String("rpc", envflag.String("MP_RPC", ""), "JSON-RPC URL of the chain node (TRON: its /jsonrpc) (env MP_RPC)")
+	ws := fs.String("ws", envflag.String("MP_WS", ""), "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
+	token := fs.String("token", envflag.String("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
+	redisURL := fs.String("redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL (env MP_REDIS)")
+	prefix := fs.String("redis-prefix", envflag.String("MP_REDIS_PREFIX", "mp:"), "Redis key prefix, as the edge's (env MP_REDIS_PREFIX)")
+	confirmations := fs.Int("confirmations", envflag.Int("MP_CONFIRMATIONS", 0), "blocks that make a transfer final; default ERC20 12, TRC20 19 (env MP_CONFIRMATIONS)")
+	poll := fs.Duration("poll-interval", envflag.Duration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
+	maxRange := fs.Int("max-range", envflag.Int("MP_MAX_RANGE", evm.DefaultMaxRange), "largest eth_getLogs block range (env MP_MAX_RANGE)")
+	startBlock := fs.Int64("start-block", int64(envflag.Int("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
+	leaseTTL := fs.Duration("lease-ttl", envflag.Duration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -59,18 +59,11 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func detection(n int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := redistest.Start()
+	rdb, chain, stop, err := setup(ctx)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer rdb.Close()
-	chain, err := devchain.Start(ctx, devchain.Config{Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer chain.Close()
+	defer stop()
 	prefix := "bench:"
 	st := store.New(rdb, prefix)
 	svc := &orders.Service{Store: st, PublicURL: "https://pay.bench"}
@@ -173,18 +166,11 @@ func detection(n int) error {
 
 func catchUp(blocks, every int) error {
 	ctx := context.Background()
-	srv, err := redistest.Start()
+	rdb, chain, stop, err := setup(ctx)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer rdb.Close()
-	chain, err := devchain.Start(ctx, devchain.Config{Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer chain.Close()
+	defer stop()
 	prefix := "bench:"
 	transfers := 0
 	t0 := time.Now()
@@ -246,4 +232,20 @@ func catchUp(blocks, every int) error {
 	fmt.Printf("  baseline  %s: %.0f blocks/s (raw eth_getLogs, same ranges)\n", baseline.Round(time.Millisecond), float64(head)/baseline.Seconds())
 	fmt.Printf("  ratio ours/baseline throughput: %.2f\n", baseline.Seconds()/ours.Seconds())
 	return nil
+}
+
+// setup starts a private redis-server and a dev chain with blocks on demand.
+func setup(ctx context.Context) (*redis.Client, *devchain.Chain, func(), error) {
+	srv, err := redistest.Start()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	chain, err := devchain.Start(ctx, devchain.Config{Logger: quiet})
+	if err != nil {
+		rdb.Close()
+		srv.Stop()
+		return nil, nil, nil, err
+	}
+	return rdb, chain, func() { chain.Close(); rdb.Close(); srv.Stop() }, nil
 }
