@@ -1,7 +1,7 @@
 // Command demo runs the whole product locally for a newcomer: its own Redis (port 6390, data in
 // .demo/, never the Redis on 6379), two development chains (one playing Ethereum, one TRON),
 // a watcher for each, and the edge in dev mode; it creates a demo merchant and prints what to
-// open and paste. Ctrl-C stops everything; running it again reuses the data.
+// open and paste. Ctrl-C stops everything; every run starts from fresh chains and data.
 package main
 
 import (
@@ -78,6 +78,14 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	d.cfg.dir = abs
+	// The dev chains start from block 0 every run, so the Redis state of an earlier run
+	// (watcher checkpoints past the new chains' heads, orders on addresses of chains that are
+	// gone) would be wrong: every run starts fresh.
+	for _, stale := range []string{"redis", "merchant.json"} {
+		if err := os.RemoveAll(filepath.Join(abs, stale)); err != nil {
+			return err
+		}
+	}
 	for _, sub := range []string{"bin", "redis", "logs"} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
 			return err
@@ -94,7 +102,7 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", d.cfg.redisPort)
 	if _, err := d.start(ctx, "redis", "redis-server", "--port", fmt.Sprint(d.cfg.redisPort), "--bind", "127.0.0.1",
-		"--dir", filepath.Join(abs, "redis"), "--appendonly", "yes", "--save", ""); err != nil {
+		"--dir", filepath.Join(abs, "redis"), "--appendonly", "no", "--save", ""); err != nil {
 		return err
 	}
 	if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", d.cfg.redisPort)); err != nil {
@@ -154,13 +162,10 @@ type merchantInfo struct {
 	WebhookSecret string `json:"webhook_secret"`
 }
 
-// merchant creates the demo merchant once and keeps its credentials in .demo/merchant.json.
+// merchant creates the demo merchant and keeps its credentials in .demo/merchant.json.
 func (d *demo) merchant(ctx context.Context, edgeBin, redisURL string) (*merchantInfo, error) {
 	path := filepath.Join(d.cfg.dir, "merchant.json")
 	var m merchantInfo
-	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &m) == nil && m.KeyID != "" {
-		return &m, nil
-	}
 	cmd := exec.CommandContext(ctx, edgeBin, "merchant", "create", "--dev", "--name", "Demo Shop", "--redis", redisURL)
 	cmd.Stderr = io.Discard // the dev warning is repeated in the welcome text
 	out, err := cmd.Output()
@@ -181,7 +186,7 @@ func (d *demo) printWelcome(publicURL string, m *merchantInfo, chains map[string
 MP Checkout is running (dev mode; Ctrl-C stops everything)
 
   edge        %s
-  Redis       127.0.0.1:%d (the demo's own; data in %s)
+  Redis       127.0.0.1:%d (the demo's own, fresh each run; files in %s)
   dev chains  ERC20 %s   TRC20 %s
   merchant    %s  key %s  (credentials in %s/merchant.json; DEVELOPMENT xpubs — dev chain only)
 

@@ -79,6 +79,11 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if st.Started && head < st.Checkpoint && s.Log != nil {
+		// A resynced node, or one of another chain: nothing is scanned until it passes the
+		// checkpoint, so say so loudly.
+		s.Log.Warn("watcher: node head is behind the checkpoint; waiting for it", "head", head, "checkpoint", st.Checkpoint)
+	}
 	// finalHead: the highest final block (head+1−required), or -1 when none is.
 	finalHead := int64(head) + 1 - int64(required)
 	cp := int64(st.Checkpoint)
