@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
@@ -147,4 +150,46 @@ func TestReorgUncredits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRedeliveryReannounces: an observation delivered again (as after a crash between the
+// commit and its change hint) changes nothing and announces the order again, so no reader
+// (SSE now, webhooks later) misses the change.
+func TestRedeliveryReannounces(t *testing.T) {
+	w := newWorld(t)
+	o := w.order(checkout.ERC20, "3")
+	w.pay(o, 1, "3")
+	w.mine(checkout.ERC20, required)
+	w.waitFor(o.ID, "PAID", status(checkout.StatusPaid))
+	w.settled(checkout.ERC20)
+	feedKey := w.prefix + checkout.FeedStream(checkout.ERC20)
+	var confirmed map[string]any
+	for _, m := range w.rdb.XRange(w.ctx, feedKey, "-", "+").Val() {
+		if strings.Contains(m.Values[checkout.FeedField].(string), `"kind":"confirmed"`) &&
+			strings.Contains(m.Values[checkout.FeedField].(string), o.Address) {
+			confirmed = m.Values
+		}
+	}
+	if confirmed == nil {
+		t.Fatal("no confirmed entry on the feed")
+	}
+	changesKey := w.prefix + "changes"
+	before := w.rdb.XLen(w.ctx, changesKey).Val()
+	w.rdb.XAdd(w.ctx, &redis.XAddArgs{Stream: feedKey, Values: confirmed}) // the redelivery
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if w.rdb.XLen(w.ctx, changesKey).Val() > before {
+			last := w.rdb.XRevRangeN(w.ctx, changesKey, "+", "-", 1).Val()[0]
+			if last.Values["order_id"] != o.ID || last.Values["prev"] != "" {
+				t.Fatalf("hint %v", last.Values)
+			}
+			got, _ := w.client.GetOrder(w.ctx, o.ID)
+			if got.AmountPaid != amt("3") || len(got.Payments) != 1 {
+				t.Fatalf("redelivery credited again: %+v", got)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the redelivered observation did not announce the order")
 }

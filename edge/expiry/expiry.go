@@ -94,6 +94,10 @@ func (w *Worker) expire(ctx context.Context, id string) error {
 			}
 			return w.Store.Reschedule(ctx, id, now.Add(recheck))
 		case len(changes) == 0 && rec.Order.Status.Terminal():
+			// Settled already, possibly by a step that died before announcing it.
+			if err := w.Store.Announce(ctx, id); err != nil {
+				return err
+			}
 			return w.Store.Unschedule(ctx, id)
 		case len(changes) == 0: // not due yet (clock skew between replicas)
 			return w.Store.Reschedule(ctx, id, rec.Order.ExpiresAt)

@@ -150,7 +150,9 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 		now := c.Now()
 		changes := settle.Apply(&rec.Order, t, blocked, now)
 		if len(changes) == 0 {
-			return nil // already applied (redelivery) or nothing to do
+			// Already applied: a redelivery, perhaps because whoever applied it died before
+			// announcing the change. Announcing again is harmless and makes sure of it.
+			return c.Store.Announce(ctx, orderID)
 		}
 		events := settle.Events(&rec.Order, changes, now, ids.Event)
 		_, err = c.Store.CommitOrder(ctx, rec, events)

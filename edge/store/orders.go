@@ -245,9 +245,23 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 		for i, id := range streamIDs {
 			published[i] = StreamEvent{ID: id, Type: events[i].Type, Data: encoded[i]}
 		}
-		s.publishChange(ctx, r.Order.ID, res[0], published)
+		if err := s.publishChange(ctx, r.Order.ID, res[0], published); err != nil {
+			return streamIDs, fmt.Errorf("order %s committed: %w", r.Order.ID, err)
+		}
 	}
 	return streamIDs, nil
+}
+
+// ErrUnannounced: the order was committed but the change hint could not be published. The
+// caller must treat its step as not finished (not acknowledge, not unschedule), so the step
+// runs again, finds the change already applied, and calls Announce.
+var ErrUnannounced = errors.New("change committed but not announced")
+
+// Announce publishes a change hint without events for the order: every reader rereads the
+// order's stream. A step that finds its work already done calls it, because the process that
+// did the work may have died between the commit and its hint.
+func (s *Store) Announce(ctx context.Context, orderID string) error {
+	return s.publishChange(ctx, orderID, "", nil)
 }
 
 // changesMax caps the change feed; edges read it live, so only a short history is needed.
@@ -255,17 +269,22 @@ const changesMax = 100_000
 
 // publishChange tells every edge that the order's event stream grew (the fan-out feed),
 // carrying the new events and the id of the event before them. It is a hint: the order's own
-// stream is the record, and a reader that sees a gap (prev is not what it last had) or misses a
-// hint entirely (a crash right after the commit) rereads the order's stream.
-func (s *Store) publishChange(ctx context.Context, orderID, prev string, events []StreamEvent) {
+// stream is the record, and a reader that sees a gap (prev is not what it last had) rereads
+// it. A hint lost to a crash right after the commit is made good by the retried step's
+// Announce (see ErrUnannounced).
+func (s *Store) publishChange(ctx context.Context, orderID, prev string, events []StreamEvent) error {
 	b, err := json.Marshal(events)
 	if err != nil {
-		return
+		return fmt.Errorf("%w: %v", ErrUnannounced, err)
 	}
-	s.rdb.XAdd(ctx, &redis.XAddArgs{
+	err = s.rdb.XAdd(ctx, &redis.XAddArgs{
 		Stream: s.k.changes(), MaxLen: changesMax, Approx: true,
 		Values: []any{"order_id", orderID, "prev", prev, "events", b},
-	})
+	}).Err()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnannounced, err)
+	}
+	return nil
 }
 
 // DueOrders returns up to limit order ids whose expiry time is at or before now.
