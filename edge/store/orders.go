@@ -87,11 +87,14 @@ return idx
 // at which BIP32 derivation is invalid. Concurrent callers agree on the same replacement.
 func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idemKey string, old uint32) (uint32, error) {
 	counter := s.k.addrCounter(merchantID, xpubFingerprint)
-	idem := s.k.idempotency(merchantID, idemKey)
-	if idemKey == "" {
-		idem = s.k.idempotency(merchantID, "\x00none") // absent record: plain INCR
+	if idemKey == "" { // no record to keep consistent: just take the next index
+		n, err := s.rdb.Incr(ctx, counter).Result()
+		if err != nil {
+			return 0, fmt.Errorf("skip address index: %w", err)
+		}
+		return uint32(n - 1), nil
 	}
-	n, err := rebumpScript.Run(ctx, s.rdb, []string{idem, counter}, old).Int64()
+	n, err := rebumpScript.Run(ctx, s.rdb, []string{s.k.idempotency(merchantID, idemKey), counter}, old).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("skip address index: %w", err)
 	}
