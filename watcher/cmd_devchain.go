@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,20 +26,50 @@ func runDevchain(ctx context.Context, args []string) error {
 	blockTime := fs.Duration("block-time", envflag.Duration("MP_BLOCK_TIME", time.Second), "block interval; 0 = none (env MP_BLOCK_TIME)")
 	accounts := fs.Int("accounts", envflag.Int("MP_DEVCHAIN_ACCOUNTS", 10), "funded payer accounts (env MP_DEVCHAIN_ACCOUNTS)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: only the format payers are printed in (env MP_NETWORK)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: watcher devchain [flags]
+
+Runs go-ethereum's simulated chain (chain id 1337) with HTTP and WebSocket JSON-RPC on one
+loopback port, the dev USDT token (6 decimals) deployed at a fixed address and the payer accounts
+of the public development mnemonic funded with ETH and 1,000,000 USDT each. Once ready it prints
+one JSON line on stdout: {"rpc","ws","token","token_hex","chain_id","network","payers"}; it runs
+until SIGINT or SIGTERM. Run two on different ports to play Ethereum and TRON side by side.
+Development only: the payer keys are public.
+
+flags (each also read from the environment variable named in it; a flag given wins):
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("devchain: unexpected argument %q", fs.Arg(0))
 	}
 	n, err := checkout.ParseNetwork(*network)
 	if err != nil {
 		return err
+	}
+	if *accounts < 1 || *accounts > devchain.MaxAccounts {
+		return fmt.Errorf("--accounts %d: want 1 to %d", *accounts, devchain.MaxAccounts)
+	}
+	if *blockTime < 0 {
+		return fmt.Errorf("--block-time %v: want 0 (blocks on demand only) or more", *blockTime)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("network", n)
 	c, err := devchain.Start(ctx, devchain.Config{Listen: *listen, BlockInterval: *blockTime, Accounts: *accounts, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	payers := make([]string, *accounts)
+	defer func() {
+		if err := c.Close(); err != nil {
+			log.Warn("dev chain close", "err", err)
+		}
+	}()
+	payers := make([]string, c.Accounts())
 	for i := range payers {
 		payers[i] = deposit.Format(n, c.Payer(i))
 	}
@@ -57,13 +88,33 @@ func runDevpay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("devpay", flag.ContinueOnError)
 	rpc := fs.String("rpc", envflag.String("MP_RPC", "http://127.0.0.1:8545"), "dev chain JSON-RPC URL (env MP_RPC)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
-	to := fs.String("to", "", "recipient in the network's format (T… for TRC20, 0x… for ERC20)")
-	amount := fs.String("amount", "", "USDT amount, e.g. 99.99")
-	from := fs.Int("from", 0, "payer account index")
-	token := fs.String("token", "", "token address (default: the dev chain's)")
-	wait := fs.Bool("wait", false, "wait until the transfer is in a block")
+	to := fs.String("to", envflag.String("MP_DEVPAY_TO", ""), "recipient in the network's format (T… for TRC20, 0x… for ERC20) (env MP_DEVPAY_TO)")
+	amount := fs.String("amount", envflag.String("MP_DEVPAY_AMOUNT", ""), "USDT amount, e.g. 99.99 (env MP_DEVPAY_AMOUNT)")
+	from := fs.Int("from", envflag.Int("MP_DEVPAY_FROM", 0), "payer account index (env MP_DEVPAY_FROM)")
+	token := fs.String("token", envflag.String("MP_DEVPAY_TOKEN", ""), "token address in the network's format; default: the dev chain's (env MP_DEVPAY_TOKEN)")
+	wait := fs.Bool("wait", envflag.Bool("MP_DEVPAY_WAIT", false), "wait until the transfer is in a block (env MP_DEVPAY_WAIT)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: watcher devpay --to ADDRESS --amount 99.99 [flags]
+
+Pays USDT on a development chain (see watcher devchain) from one of its payer accounts and prints
+one JSON line on stdout: {"tx_hash","from","to","amount","block_number"} (block_number 0 unless
+--wait). It refuses a node whose chain id is not the dev chain's.
+
+flags (each also read from the environment variable named in it; a flag given wins):
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("devpay: unexpected argument %q", fs.Arg(0))
+	}
+	if *to == "" || *amount == "" {
+		return errors.New("devpay: --to and --amount are required")
 	}
 	n, err := checkout.ParseNetwork(*network)
 	if err != nil {

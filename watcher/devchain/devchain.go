@@ -21,11 +21,13 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	checkout "github.com/mpchat/checkout"
 )
@@ -93,10 +95,6 @@ func Start(ctx context.Context, cfg Config) (c *Chain, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	host, port, err := resolveListen(cfg.Listen)
-	if err != nil {
-		return nil, err
-	}
 	payers, err := Payers(cfg.Accounts)
 	if err != nil {
 		return nil, err
@@ -106,14 +104,7 @@ func Start(ctx context.Context, cfg Config) (c *Chain, err error) {
 	for _, p := range payers {
 		alloc[p.addr] = types.Account{Balance: eth}
 	}
-	backend, err := newBackend(alloc, func(nc *node.Config, ec *ethconfig.Config) {
-		nc.HTTPHost, nc.HTTPPort = host, port
-		nc.WSHost, nc.WSPort = host, port
-		nc.HTTPModules = []string{"eth", "net", "web3"}
-		nc.WSModules = []string{"eth", "net", "web3"}
-		nc.HTTPVirtualHosts = []string{"*"}
-		nc.WSOrigins = []string{"*"}
-	})
+	backend, host, port, err := listen(cfg.Listen, alloc)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +127,34 @@ func Start(ctx context.Context, cfg Config) (c *Chain, err error) {
 	return c, nil
 }
 
+// listen starts the node serving HTTP and WS JSON-RPC on one loopback port. The node cannot
+// report the port it bound, so a free port is found by binding it first and released for the
+// node: another process may take it in between, so for a requested port 0 a failed start is
+// retried on a fresh port.
+func listen(addr string, alloc types.GenesisAlloc) (*simulated.Backend, string, int, error) {
+	for attempt := 1; ; attempt++ {
+		host, port, anyPort, err := resolveListen(addr)
+		if err != nil {
+			return nil, "", 0, err
+		}
+		backend, err := newBackend(alloc, func(nc *node.Config, ec *ethconfig.Config) {
+			nc.HTTPHost, nc.HTTPPort = host, port
+			nc.WSHost, nc.WSPort = host, port
+			// txpool too: Fork reads txpool_status, and developers can look at pending transfers.
+			nc.HTTPModules = []string{"eth", "net", "web3", "txpool"}
+			nc.WSModules = []string{"eth", "net", "web3", "txpool"}
+			nc.HTTPVirtualHosts = []string{"*"}
+			nc.WSOrigins = []string{"*"}
+		})
+		if err == nil {
+			return backend, host, port, nil
+		}
+		if !anyPort || attempt == 3 {
+			return nil, "", 0, err
+		}
+	}
+}
+
 // newBackend turns the simulated backend's panic on a failed start (a taken port) into an error.
 func newBackend(alloc types.GenesisAlloc, opt func(*node.Config, *ethconfig.Config)) (b *simulated.Backend, err error) {
 	defer func() {
@@ -146,22 +165,25 @@ func newBackend(alloc types.GenesisAlloc, opt func(*node.Config, *ethconfig.Conf
 	return simulated.NewBackend(alloc, opt), nil
 }
 
-func resolveListen(listen string) (string, int, error) {
-	host, _, err := net.SplitHostPort(listen)
+// resolveListen checks that listen is a loopback address and picks a free port for port 0
+// (anyPort reports that it did).
+func resolveListen(listen string) (host string, port int, anyPort bool, err error) {
+	host, p, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("listen %q: %w", listen, err)
+		return "", 0, false, fmt.Errorf("listen %q: %w", listen, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return "", 0, fmt.Errorf("listen %q: the dev chain serves loopback only", listen)
+		return "", 0, false, fmt.Errorf("listen %q: the dev chain serves loopback only", listen)
 	}
-	// Probe the port (and pick one for :0): the node cannot report the port it bound.
+	// Probe the port (and pick one for :0): a taken port is a clear error here, where the
+	// node would only panic.
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("listen %s: %w", listen, err)
+		return "", 0, false, fmt.Errorf("listen %s: %w", listen, err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
+	port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	return host, port, nil
+	return host, port, p == "0", nil
 }
 
 func (c *Chain) deploy(ctx context.Context) error {
@@ -237,10 +259,11 @@ func (c *Chain) Token() common.Address { return c.token }
 // ChainID is the chain id (1337).
 func (c *Chain) ChainID() *big.Int { return new(big.Int).Set(ChainID) }
 
-// Payer returns payer i's address.
+// Payer returns payer i's address; i must be below Accounts().
 func (c *Chain) Payer(i int) common.Address { return c.payers[i].addr }
 
-// Backend is the simulated backend, for tests (Fork, AdjustTime).
+// Backend is the simulated backend, an escape hatch for tests (AdjustTime…). Its Commit and
+// Fork bypass the Chain's lock: prefer Chain.Commit and Chain.Fork while a block producer runs.
 func (c *Chain) Backend() *simulated.Backend { return c.backend }
 
 // Client is an in-process client of the chain.
@@ -255,6 +278,69 @@ func (c *Chain) Commit() common.Hash {
 	}
 	return c.backend.Commit()
 }
+
+// Fork makes the block parent the head, for reorg tests: the blocks after it leave the
+// canonical chain (subscribers get their logs again with Removed set), and the transactions
+// they carried are dropped, so the side chain lacks them (Pay again to have a transfer
+// re-included in another block). The side chain then grows with Commit, or the interval
+// producer. Until it does, the head seen over JSON-RPC is parent, lower than before; to make a
+// reorg like a real one, where a longer side chain wins, commit one block more than Fork
+// dropped:
+//
+//	parent, _ := c.Client().HeaderByNumber(ctx, nil)
+//	c.Pay(ctx, 0, to, amount) // the transfer the reorg will remove
+//	c.Commit()                // one block on the old branch
+//	c.Fork(parent.Hash())     // back to parent: the transfer is gone
+//	c.Commit(); c.Commit()    // a side chain of two blocks, one longer than the old branch
+//
+// Fork fails while transactions are pending (sent but not in a block): Commit them first.
+func (c *Chain) Fork(parent common.Hash) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("fork: chain closed")
+	}
+	if err := c.backend.Fork(parent); err != nil {
+		return fmt.Errorf("fork at %s: %w", parent.Hex(), err)
+	}
+	// The pool re-injects the dropped blocks' transactions on a background reset that the head
+	// change triggers; Rollback (Clear) syncs with the pool first, but one sync can be answered
+	// just before that reset starts. Clear until the pool is seen empty after a sync that
+	// followed the reset.
+	for attempt := 0; ; attempt++ {
+		c.backend.Rollback()
+		n, err := c.pooled()
+		if err != nil {
+			return fmt.Errorf("fork: %w", err)
+		}
+		if n == 0 && attempt >= 1 {
+			return nil
+		}
+		if attempt >= 10 {
+			return fmt.Errorf("fork: %d transactions stay in the pool", n)
+		}
+	}
+}
+
+// pooled is the number of transactions in the pool (pending and queued).
+func (c *Chain) pooled() (int, error) {
+	// The simulated client hides its raw RPC client; ask over the served HTTP endpoint.
+	rc, err := rpc.DialHTTP(c.rpcURL)
+	if err != nil {
+		return 0, fmt.Errorf("dial %s: %w", c.rpcURL, err)
+	}
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var st map[string]hexutil.Uint
+	if err := rc.CallContext(ctx, &st, "txpool_status"); err != nil {
+		return 0, fmt.Errorf("txpool_status: %w", err)
+	}
+	return int(st["pending"] + st["queued"]), nil
+}
+
+// Accounts is the number of funded payer accounts (Payer(0) … Payer(Accounts()-1)).
+func (c *Chain) Accounts() int { return len(c.payers) }
 
 // Pay sends amount of the token from payer `from` to `to`; it is included in the next block.
 func (c *Chain) Pay(ctx context.Context, from int, to common.Address, amount checkout.Amount) (common.Hash, error) {

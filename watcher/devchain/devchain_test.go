@@ -2,7 +2,10 @@ package devchain
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"math/big"
+	"runtime"
 	"testing"
 	"time"
 
@@ -24,6 +27,8 @@ func start(t *testing.T, cfg Config) *Chain {
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestTokenOverJSONRPC(t *testing.T) {
 	c := start(t, Config{})
@@ -128,31 +133,258 @@ func TestPayRemoteToTRONAddress(t *testing.T) {
 	}
 }
 
-// TestForkRemovesLog: a reorg onto a longer side chain without the transfer removes its log.
+// TestForkRemovesLog: a reorg onto a longer side chain without the transfer removes its log,
+// for a poller (FilterLogs) and for a WebSocket subscriber (the log again, Removed).
 func TestForkRemovesLog(t *testing.T) {
-	c := start(t, Config{})
-	ctx := context.Background()
+	c := start(t, Config{Logger: quiet()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, err := ethclient.Dial(c.WSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	to := common.HexToAddress("0x00000000000000000000000000000000000b0b00")
+	q := ethereum.FilterQuery{Addresses: []common.Address{c.Token()}, Topics: [][]common.Hash{{TransferTopic}, nil, {common.BytesToHash(to.Bytes())}}}
+	logs := make(chan types.Log, 8)
+	sub, err := ws.SubscribeFilterLogs(ctx, q, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+
 	parent, err := c.Client().HeaderByNumber(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	to := common.HexToAddress("0x00000000000000000000000000000000000b0b00")
-	if _, err := c.Pay(ctx, 0, to, 5_000_000); err != nil {
+	h, err := c.Pay(ctx, 0, to, 5_000_000)
+	if err != nil {
 		t.Fatal(err)
 	}
 	c.Commit()
+	if got, _ := c.Client().FilterLogs(ctx, q); len(got) != 1 || got[0].TxHash != h {
+		t.Fatalf("before fork: %+v", got)
+	}
+	if l := nextLog(t, ctx, logs, sub); l.TxHash != h || l.Removed {
+		t.Fatalf("first log %+v", l)
+	}
+	if err := c.Fork(parent.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	head := c.Commit()
+	hdr, err := c.Client().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Hash() != head || hdr.Number.Uint64() != parent.Number.Uint64()+2 {
+		t.Fatalf("head after fork %v at %v, want %s at %v", hdr.Hash(), hdr.Number, head.Hex(), parent.Number.Uint64()+2)
+	}
+	if got, _ := c.Client().FilterLogs(ctx, q); len(got) != 0 {
+		t.Fatalf("after fork: %d logs, want 0", len(got))
+	}
+	if l := nextLog(t, ctx, logs, sub); l.TxHash != h || !l.Removed {
+		t.Fatalf("log after fork %+v, want it removed", l)
+	}
+	if _, err := c.Client().TransactionReceipt(ctx, h); err == nil {
+		t.Error("the dropped transfer still has a receipt")
+	}
+	// Paying again after the reorg works (the payer's nonce went back with the chain).
+	if _, err := c.Pay(ctx, 0, to, 1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	if b, _ := BalanceOf(ctx, c.Client(), c.Token(), to); b.Int64() != 1_000_000 {
+		t.Errorf("balance after reorg and new payment %v", b)
+	}
+}
+
+// TestForkWithProducer: Fork and Commit stay consistent while the interval producer runs.
+func TestForkWithProducer(t *testing.T) {
+	c := start(t, Config{BlockInterval: 5 * time.Millisecond, Logger: quiet()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	to := common.HexToAddress("0x00000000000000000000000000000000000c0c00")
 	q := ethereum.FilterQuery{Addresses: []common.Address{c.Token()}, Topics: [][]common.Hash{{TransferTopic}, nil, {common.BytesToHash(to.Bytes())}}}
-	if logs, _ := c.Client().FilterLogs(ctx, q); len(logs) != 1 {
-		t.Fatalf("before fork: %d logs", len(logs))
+	for round := range 5 {
+		parent, err := c.Client().HeaderByNumber(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Pay(ctx, round%3, to, 1); err != nil {
+			t.Fatal(err)
+		}
+		c.Commit()
+		if got, _ := c.Client().FilterLogs(ctx, q); len(got) != 1 {
+			t.Fatalf("round %d before fork: %d logs", round, len(got))
+		}
+		if err := c.Fork(parent.Hash()); err != nil {
+			t.Fatal(err)
+		}
+		c.Commit()
+		if got, _ := c.Client().FilterLogs(ctx, q); len(got) != 0 {
+			t.Fatalf("round %d after fork: %d logs", round, len(got))
+		}
 	}
-	if err := c.Backend().Fork(parent.Hash()); err != nil {
+}
+
+func TestForkErrors(t *testing.T) {
+	c := start(t, Config{Logger: quiet()})
+	if err := c.Fork(common.HexToHash("0x1234")); err == nil {
+		t.Error("fork onto an unknown block succeeded")
+	}
+	parent := c.Commit()
+	if _, err := c.Pay(context.Background(), 0, common.HexToAddress("0x0a"), 1); err != nil {
 		t.Fatal(err)
 	}
-	c.Backend().Rollback() // the fork re-queues the transfer; drop it so the side chain lacks it
-	c.Commit()
-	c.Commit()
-	if logs, _ := c.Client().FilterLogs(ctx, q); len(logs) != 0 {
-		t.Fatalf("after fork: %d logs, want 0", len(logs))
+	if err := c.Fork(parent); err == nil {
+		t.Error("fork with a pending transaction succeeded")
+	}
+}
+
+func nextLog(t *testing.T, ctx context.Context, logs <-chan types.Log, sub ethereum.Subscription) types.Log {
+	t.Helper()
+	select {
+	case l := <-logs:
+		return l
+	case err := <-sub.Err():
+		t.Fatalf("log subscription: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no log within the deadline")
+	}
+	return types.Log{}
+}
+
+// TestWebSocketJSONRPC: another client reads the chain over WebSocket: eth_blockNumber,
+// eth_getLogs and eth_subscribe("logs").
+func TestWebSocketJSONRPC(t *testing.T) {
+	c := start(t, Config{Logger: quiet()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, err := ethclient.Dial(c.WSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	before, err := ws.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan types.Log, 8)
+	sub, err := ws.SubscribeFilterLogs(ctx, ethereum.FilterQuery{Addresses: []common.Address{c.Token()}}, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	to := common.HexToAddress("0x00000000000000000000000000000000000d0d00")
+	h, err := c.Pay(ctx, 3, to, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := c.Commit()
+	if n, err := ws.BlockNumber(ctx); err != nil || n != before+1 {
+		t.Fatalf("block number %d (%v), want %d", n, err, before+1)
+	}
+	l := nextLog(t, ctx, logs, sub)
+	if l.TxHash != h || l.BlockHash != block || l.Topics[0] != TransferTopic ||
+		common.BytesToAddress(l.Topics[1].Bytes()) != c.Payer(3) || common.BytesToAddress(l.Topics[2].Bytes()) != to ||
+		new(big.Int).SetBytes(l.Data).Int64() != 42 {
+		t.Fatalf("subscribed log %+v", l)
+	}
+	got, err := ws.FilterLogs(ctx, ethereum.FilterQuery{BlockHash: &block, Addresses: []common.Address{c.Token()}})
+	if err != nil || len(got) != 1 || got[0].TxHash != h {
+		t.Fatalf("eth_getLogs over WS: %+v, %v", got, err)
+	}
+}
+
+// TestCloseLeavesNoGoroutines: Close stops the producer, the node and its servers.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	// go-ethereum starts process-wide workers (the sender cacher) with the first chain: start
+	// one before taking the baseline.
+	warm, err := Start(context.Background(), Config{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := warm.Close(); err != nil {
+		t.Fatal(err)
+	}
+	base := settledGoroutines(0)
+
+	c, err := Start(context.Background(), Config{BlockInterval: 5 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := ethclient.Dial(c.WSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := make(chan *types.Header, 16)
+	sub, err := ws.SubscribeNewHead(context.Background(), heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-heads:
+	case err := <-sub.Err():
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no head")
+	}
+	if _, err := c.Pay(context.Background(), 0, common.HexToAddress("0x0e"), 1); err != nil {
+		t.Fatal(err)
+	}
+	sub.Unsubscribe()
+	ws.Close()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if c.Commit() != (common.Hash{}) {
+		t.Error("Commit after Close mined a block")
+	}
+	if n := settledGoroutines(base); n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after Close, %d before Start:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// settledGoroutines polls the goroutine count until it is at most want (or, for want 0, stops
+// changing), with a deadline.
+func settledGoroutines(want int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	last := runtime.NumGoroutine()
+	for time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if (want > 0 && n <= want) || (want == 0 && n == last) {
+			return n
+		}
+		last = n
+	}
+	return runtime.NumGoroutine()
+}
+
+func TestPayRemoteRefusals(t *testing.T) {
+	c := start(t, Config{Logger: quiet()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	to := common.HexToAddress("0x0f")
+	for name, tc := range map[string]struct {
+		from  int
+		token common.Address
+	}{
+		"negative payer":   {-2, common.Address{}},
+		"payer too high":   {MaxAccounts, common.Address{}},
+		"token not a code": {0, common.HexToAddress("0xdead")},
+	} {
+		if _, err := PayRemote(ctx, c.RPCURL(), tc.from, to, tc.token, 1, false); err == nil {
+			t.Errorf("%s: paid", name)
+		}
+	}
+	if _, err := PayRemote(ctx, c.RPCURL(), 0, to, common.Address{}, 0, false); err == nil {
+		t.Error("zero amount paid")
 	}
 }
 

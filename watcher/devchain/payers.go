@@ -19,9 +19,15 @@ type payer struct {
 	addr common.Address
 }
 
+// MaxAccounts bounds the payer accounts a chain funds (and the payer index devpay accepts).
+const MaxAccounts = 1000
+
 // Payers derives the first n payer accounts (payer 0 is
 // 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266, the well-known first development account).
 func Payers(n int) ([]*payer, error) {
+	if n < 0 || n > MaxAccounts {
+		return nil, fmt.Errorf("%d payer accounts: want 0 to %d", n, MaxAccounts)
+	}
 	seed := bip39.NewSeed(deposit.DevMnemonic, "")
 	k, err := hdkeychain.NewMaster(seed, &chaincfg.MainNetParams)
 	if err != nil {

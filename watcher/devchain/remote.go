@@ -27,15 +27,32 @@ func PayRemote(ctx context.Context, rpcURL string, from int, to, token common.Ad
 	if token == (common.Address{}) {
 		token = TokenAddress()
 	}
+	if from < 0 || from >= MaxAccounts {
+		return nil, fmt.Errorf("payer %d: want 0 to %d", from, MaxAccounts-1)
+	}
 	payers, err := Payers(from + 1)
-	if err != nil || from < 0 {
-		return nil, fmt.Errorf("payer %d: %v", from, err)
+	if err != nil {
+		return nil, err
 	}
 	cl, err := ethclient.DialContext(ctx, rpcURL)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", rpcURL, err)
 	}
 	defer cl.Close()
+	// The payer keys are public: refuse anything but a dev chain rather than sign for it.
+	id, err := cl.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chain id of %s: %w", rpcURL, err)
+	}
+	if id.Cmp(ChainID) != 0 {
+		return nil, fmt.Errorf("%s is chain %v, not a dev chain (%v)", rpcURL, id, ChainID)
+	}
+	// A call to an address without code succeeds and moves nothing: check the token is there.
+	if code, err := cl.CodeAt(ctx, token, nil); err != nil {
+		return nil, fmt.Errorf("token code at %s: %w", token.Hex(), err)
+	} else if len(code) == 0 {
+		return nil, fmt.Errorf("no contract at token address %s on %s", token.Hex(), rpcURL)
+	}
 	data, err := transferData(to, amount)
 	if err != nil {
 		return nil, err
