@@ -20,6 +20,9 @@ import (
 
 func start(t *testing.T, cfg Config) *Chain {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet()
+	}
 	c, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
