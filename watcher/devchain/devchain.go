@@ -64,7 +64,8 @@ type Config struct {
 	BlockInterval time.Duration
 	// Accounts is the number of funded payer accounts; default 10.
 	Accounts int
-	Logger   *slog.Logger
+	// Logger receives the chain's own messages (ready, warnings); default slog.Default().
+	Logger *slog.Logger
 }
 
 // Chain is a running development chain.
@@ -75,8 +76,10 @@ type Chain struct {
 	wsURL   string
 	payers  []*payer
 	token   common.Address
+	log     *slog.Logger
 
-	mu     sync.Mutex // serializes Commit and sends (nonces)
+	mu     sync.Mutex                // serializes Commit, Fork and sends (nonces)
+	want   map[common.Address]uint64 // nonce each sender must reach in the next Commit
 	stop   context.CancelFunc
 	done   chan struct{}
 	closed bool
@@ -109,7 +112,8 @@ func Start(ctx context.Context, cfg Config) (c *Chain, err error) {
 		return nil, err
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	c = &Chain{backend: backend, client: backend.Client(), payers: payers,
+	c = &Chain{backend: backend, client: backend.Client(), payers: payers, log: cfg.Logger,
+		want:   map[common.Address]uint64{},
 		rpcURL: "http://" + addr, wsURL: "ws://" + addr}
 	defer func() {
 		if err != nil {
@@ -195,18 +199,26 @@ func (c *Chain) deploy(ctx context.Context) error {
 	if _, err := sendAt(ctx, c.client, deployer, 0, nil, bin, 0); err != nil {
 		return fmt.Errorf("deploy token: %w", err)
 	}
+	c.expect(deployer.addr, 0)
 	c.token = crypto.CreateAddress(deployer.addr, 0)
-	c.backend.Commit() // gas estimates of the mints need the token deployed
+	// The mints' gas estimates need the token deployed.
+	if _, missing := c.commitLocked(ctx); missing > 0 {
+		return errors.New("deploy token: the transaction was not mined")
+	}
 	for i, p := range c.payers {
 		data, err := TokenABI.Pack("mint", p.addr, big.NewInt(int64(PayerBalance)))
 		if err != nil {
 			return err
 		}
-		if _, err := sendAt(ctx, c.client, deployer, uint64(i+1), &c.token, data, 0); err != nil {
+		nonce := uint64(i + 1)
+		if _, err := sendAt(ctx, c.client, deployer, nonce, &c.token, data, 0); err != nil {
 			return fmt.Errorf("mint: %w", err)
 		}
+		c.expect(deployer.addr, nonce)
 	}
-	c.backend.Commit()
+	if _, missing := c.commitLocked(ctx); missing > 0 {
+		return errors.New("mint: the transactions were not mined")
+	}
 	code, err := c.client.CodeAt(ctx, c.token, nil)
 	if err != nil || len(code) == 0 {
 		return fmt.Errorf("token not deployed at %s: %v", c.token.Hex(), err)
@@ -269,14 +281,40 @@ func (c *Chain) Backend() *simulated.Backend { return c.backend }
 // Client is an in-process client of the chain.
 func (c *Chain) Client() simulated.Client { return c.client }
 
-// Commit mines a block now and returns its hash.
+// Commit mines a block now and returns the head's hash. Transactions sent with Pay before it
+// are in the chain when it returns: the simulated pool now and then promotes the last
+// transaction too late for the block being built, and Commit then mines up to three more
+// blocks until it is in (so the head may be more than one block higher).
 func (c *Chain) Commit() common.Hash {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return common.Hash{}
 	}
-	return c.backend.Commit()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, missing := c.commitLocked(ctx)
+	if missing > 0 {
+		c.log.Warn("dev chain: sent transactions still not mined", "accounts", missing)
+	}
+	return h
+}
+
+// commitLocked mines a block, and more while a transaction sent through the Chain is missing
+// (up to three more); it returns the head and the number of accounts still missing one.
+func (c *Chain) commitLocked(ctx context.Context) (common.Hash, int) {
+	h := c.backend.Commit()
+	for extra := 0; ; extra++ {
+		for addr, want := range c.want {
+			if n, err := c.client.NonceAt(ctx, addr, nil); err == nil && n >= want {
+				delete(c.want, addr)
+			}
+		}
+		if len(c.want) == 0 || extra == 3 {
+			return h, len(c.want)
+		}
+		h = c.backend.Commit()
+	}
 }
 
 // Fork makes the block parent the head, for reorg tests: the blocks after it leave the
@@ -303,6 +341,7 @@ func (c *Chain) Fork(parent common.Hash) error {
 	if err := c.backend.Fork(parent); err != nil {
 		return fmt.Errorf("fork at %s: %w", parent.Hex(), err)
 	}
+	clear(c.want) // dropped below
 	// The pool re-injects the dropped blocks' transactions on a background reset that the head
 	// change triggers; Rollback (Clear) syncs with the pool first, but one sync can be answered
 	// just before that reset starts. Clear until the pool is seen empty after a sync that
@@ -353,11 +392,22 @@ func (c *Chain) Pay(ctx context.Context, from int, to common.Address, amount che
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sendLocked(ctx, c.payers[from], &c.token, data, 0)
+	if c.closed {
+		return common.Hash{}, errors.New("pay: chain closed")
+	}
+	tx, err := send(ctx, c.client, c.payers[from], &c.token, data, 0)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	c.expect(c.payers[from].addr, tx.Nonce())
+	return tx.Hash(), nil
 }
 
-func (c *Chain) sendLocked(ctx context.Context, p *payer, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
-	return send(ctx, c.client, p, to, data, gas)
+// expect records that the next block must include addr's transaction at nonce.
+func (c *Chain) expect(addr common.Address, nonce uint64) {
+	if nonce+1 > c.want[addr] {
+		c.want[addr] = nonce + 1
+	}
 }
 
 // chainClient is what sending a transaction needs.
@@ -372,15 +422,15 @@ type chainClient interface {
 // 25 % margin): gas costs differ between the simulated chain's fork set and mainnet habits.
 // The pool may not count a just-sent transaction in the pending nonce yet, so a "nonce too
 // low" or underpriced-replacement answer is retried with the next nonce.
-func send(ctx context.Context, cl chainClient, p *payer, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
+func send(ctx context.Context, cl chainClient, p *payer, to *common.Address, data []byte, gas uint64) (*types.Transaction, error) {
 	nonce, err := cl.PendingNonceAt(ctx, p.addr)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("nonce: %w", err)
+		return nil, fmt.Errorf("nonce: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		h, err := sendAt(ctx, cl, p, nonce, to, data, gas)
+		tx, err := sendAt(ctx, cl, p, nonce, to, data, gas)
 		if err == nil || attempt >= 20 || !nonceTaken(err) {
-			return h, err
+			return tx, err
 		}
 		nonce++
 	}
@@ -392,17 +442,17 @@ func nonceTaken(err error) bool {
 		strings.Contains(msg, "already known")
 }
 
-func sendAt(ctx context.Context, cl chainClient, p *payer, nonce uint64, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
+func sendAt(ctx context.Context, cl chainClient, p *payer, nonce uint64, to *common.Address, data []byte, gas uint64) (*types.Transaction, error) {
 	if gas == 0 {
 		est, err := cl.EstimateGas(ctx, ethereum.CallMsg{From: p.addr, To: to, Data: data})
 		if err != nil {
-			return common.Hash{}, fmt.Errorf("estimate gas: %w", err)
+			return nil, fmt.Errorf("estimate gas: %w", err)
 		}
 		gas = est + est/4
 	}
 	head, err := cl.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("head: %w", err)
+		return nil, fmt.Errorf("head: %w", err)
 	}
 	tip := big.NewInt(1_000_000_000)
 	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
@@ -410,12 +460,12 @@ func sendAt(ctx context.Context, cl chainClient, p *payer, nonce uint64, to *com
 		ChainID: ChainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: to, Data: data,
 	})
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("sign: %w", err)
+		return nil, fmt.Errorf("sign: %w", err)
 	}
 	if err := cl.SendTransaction(ctx, tx); err != nil {
-		return common.Hash{}, fmt.Errorf("send: %w", err)
+		return nil, fmt.Errorf("send: %w", err)
 	}
-	return tx.Hash(), nil
+	return tx, nil
 }
 
 func transferData(to common.Address, amount checkout.Amount) ([]byte, error) {

@@ -57,10 +57,11 @@ func PayRemote(ctx context.Context, rpcURL string, from int, to, token common.Ad
 	if err != nil {
 		return nil, err
 	}
-	h, err := send(ctx, cl, payers[from], &token, data, 0)
+	tx, err := send(ctx, cl, payers[from], &token, data, 0)
 	if err != nil {
 		return nil, err
 	}
+	h := tx.Hash()
 	p := &Payment{TxHash: h, From: payers[from].addr}
 	if !wait {
 		return p, nil
