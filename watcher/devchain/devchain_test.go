@@ -66,6 +66,12 @@ func TestTokenOverJSONRPC(t *testing.T) {
 	if s := call("symbol")[0].(string); s != "USDT" {
 		t.Errorf("symbol %q", s)
 	}
+	if s := call("name")[0].(string); s != "Tether USD (dev)" {
+		t.Errorf("name %q", s)
+	}
+	if s := call("totalSupply")[0].(*big.Int); s.Int64() != int64(c.Accounts())*int64(PayerBalance) {
+		t.Errorf("total supply %v", s)
+	}
 	to := common.HexToAddress("0x00000000000000000000000000000000000a11ce")
 	h, err := c.Pay(ctx, 1, to, 12_340_000)
 	if err != nil {
