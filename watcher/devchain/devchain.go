@@ -98,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (c *Chain, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	payers, err := Payers(cfg.Accounts)
+	payers, err := derivePayers(cfg.Accounts)
 	if err != nil {
 		return nil, err
 	}

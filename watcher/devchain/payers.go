@@ -24,7 +24,7 @@ const MaxAccounts = 1000
 
 // Payers derives the first n payer accounts (payer 0 is
 // 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266, the well-known first development account).
-func Payers(n int) ([]*payer, error) {
+func derivePayers(n int) ([]*payer, error) {
 	if n < 0 || n > MaxAccounts {
 		return nil, fmt.Errorf("%d payer accounts: want 0 to %d", n, MaxAccounts)
 	}
@@ -63,7 +63,7 @@ func Payers(n int) ([]*payer, error) {
 // TokenAddress is where Start deploys the token: payer 0's first contract. A process that did
 // not start the chain (devpay, the edge's dev-only pay button) knows it without asking.
 func TokenAddress() common.Address {
-	p, err := Payers(1)
+	p, err := derivePayers(1)
 	if err != nil {
 		return common.Address{}
 	}

@@ -30,7 +30,7 @@ func PayRemote(ctx context.Context, rpcURL string, from int, to, token common.Ad
 	if from < 0 || from >= MaxAccounts {
 		return nil, fmt.Errorf("payer %d: want 0 to %d", from, MaxAccounts-1)
 	}
-	payers, err := Payers(from + 1)
+	payers, err := derivePayers(from + 1)
 	if err != nil {
 		return nil, err
 	}
