@@ -22,7 +22,7 @@ type payer struct {
 // MaxAccounts bounds the payer accounts a chain funds (and the payer index devpay accepts).
 const MaxAccounts = 1000
 
-// Payers derives the first n payer accounts (payer 0 is
+// derivePayers derives the first n payer accounts (payer 0 is
 // 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266, the well-known first development account).
 func derivePayers(n int) ([]*payer, error) {
 	if n < 0 || n > MaxAccounts {
