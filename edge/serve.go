@@ -17,6 +17,7 @@ import (
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/expiry"
+	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/sse"
@@ -36,6 +37,7 @@ func serve(ctx context.Context, args []string) error {
 	reclaim := fs.Duration("settle-reclaim-after", envflag.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
 	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
 	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
+	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", ""), "where GET /metrics is served: empty = on --listen, an address = its own listener (with /healthz and /readyz), off = no metrics (env MP_METRICS_LISTEN)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -74,6 +76,13 @@ func serve(ctx context.Context, args []string) error {
 		Dev:           *dev,
 		Log:           log,
 	}
+	var m *metrics.Edge
+	if *metricsListen != metricsOff {
+		m = metrics.NewEdge(log)
+		m.ObserveStreams(srv.OpenStreams, hub.Open)
+		m.ObserveSettlement(st, settlement.DefaultGroup, checkout.Networks)
+		srv.Metrics, srv.MetricsSeparate = m, *metricsListen != ""
+	}
 	hs := &fasthttp.Server{
 		Handler:            srv.Handler(),
 		Name:               "mp-checkout",
@@ -95,12 +104,18 @@ func serve(ctx context.Context, args []string) error {
 		NoDefaultServerHeader: false,
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	if srv.MetricsSeparate {
+		if err := serveOps(gctx, g, *metricsListen, srv.OpsHandler(), log); err != nil {
+			return err
+		}
+	}
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
 	})
 	for _, n := range checkout.Networks {
-		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, Log: log}
+		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, Log: log,
+			OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) }}
 		g.Go(func() error { return c.Run(gctx) })
 	}
 	g.Go(func() error {

@@ -20,6 +20,7 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/ids"
+	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
@@ -47,6 +48,11 @@ type Server struct {
 	// MerchantCacheTTL: how long merchant settings are cached; 0 = DefaultMerchantCacheTTL,
 	// negative disables the cache.
 	MerchantCacheTTL time.Duration
+	// Metrics counts and times requests and serves GET /metrics; nil disables both.
+	Metrics *metrics.Edge
+	// MetricsSeparate leaves /metrics out of Routes: it is served on its own listener
+	// (OpsHandler, the edge's --metrics-listen). Default false: /metrics is a route of Routes.
+	MetricsSeparate bool
 
 	merchants merchantCache
 	streams   streamCounts
@@ -58,6 +64,7 @@ type handler func(ctx *fasthttp.RequestCtx) error
 // Routes is the route table of the edge.
 func (s *Server) Routes() *router.Router {
 	r := router.New()
+	r.SaveMatchedRoutePath = true // the metrics' route label (set before any route is added)
 	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
 	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
@@ -65,6 +72,9 @@ func (s *Server) Routes() *router.Router {
 	r.GET("/v1/checkout/{id}/events", s.wrap(s.checkoutEvents))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
+	if s.Metrics != nil && !s.MetricsSeparate {
+		r.GET("/metrics", s.Metrics.Handler())
+	}
 	r.NotFound = s.wrap(func(*fasthttp.RequestCtx) error {
 		return &checkout.Error{HTTPStatus: 404, Type: checkout.InvalidRequest, Code: "route_not_found", Message: "no such endpoint"}
 	})
@@ -75,8 +85,10 @@ func (s *Server) Routes() *router.Router {
 	return r
 }
 
-// Handler is Routes as a fasthttp handler.
-func (s *Server) Handler() fasthttp.RequestHandler { return s.Routes().Handler }
+// Handler is Routes as a fasthttp handler, instrumented when Metrics is set.
+func (s *Server) Handler() fasthttp.RequestHandler {
+	return s.Metrics.Instrument(s.Routes().Handler, matchedRoute)
+}
 
 // wrap is the one adapter from handler errors to responses, and the request log.
 func (s *Server) wrap(h handler) fasthttp.RequestHandler {
