@@ -13,12 +13,16 @@ type Merchant struct {
 	XPubs         map[Network]string `json:"xpubs"`          // account-level xpub per network
 	WebhookURL    string             `json:"webhook_url"`    // default for orders without one
 	WebhookSecret string             `json:"webhook_secret"` // signs webhooks; shown once
-	ReturnHosts   []string           `json:"return_hosts"`   // allowed return_url hosts; empty = any
-	EmbedOrigins  []string           `json:"embed_origins"`  // origins allowed to embed the checkout
-	OrderTTL      time.Duration      `json:"order_ttl"`      // 0 = DefaultOrderTTL
-	RateLimit     int                `json:"rate_limit"`     // API requests per second per key; 0 = edge default
-	Dev           bool               `json:"dev"`            // created in dev mode with development xpubs
-	CreatedAt     time.Time          `json:"created_at"`
+	// The secret before the last rotation keeps signing (a second v1= entry) until
+	// WebhookSecretPrevUntil, so a merchant can roll the new one out without rejecting events.
+	WebhookSecretPrev      string        `json:"webhook_secret_prev,omitempty"`
+	WebhookSecretPrevUntil *time.Time    `json:"webhook_secret_prev_until,omitempty"`
+	ReturnHosts            []string      `json:"return_hosts"`  // allowed return_url hosts; empty = any
+	EmbedOrigins           []string      `json:"embed_origins"` // origins allowed to embed the checkout
+	OrderTTL               time.Duration `json:"order_ttl"`     // 0 = DefaultOrderTTL
+	RateLimit              int           `json:"rate_limit"`    // API requests per second per key; 0 = edge default
+	Dev                    bool          `json:"dev"`           // created in dev mode with development xpubs
+	CreatedAt              time.Time     `json:"created_at"`
 }
 
 // TTL is the merchant's order lifetime.
@@ -27,6 +31,19 @@ func (m *Merchant) TTL() time.Duration {
 		return DefaultOrderTTL
 	}
 	return m.OrderTTL
+}
+
+// WebhookSecretOverlap is how long a rotated-out webhook secret keeps signing beside the new one.
+const WebhookSecretOverlap = 24 * time.Hour
+
+// WebhookSecrets returns the secrets a webhook sent at now is signed with: the current one,
+// then the previous one while its overlap lasts.
+func (m *Merchant) WebhookSecrets(now time.Time) []string {
+	s := []string{m.WebhookSecret}
+	if m.WebhookSecretPrev != "" && m.WebhookSecretPrevUntil != nil && now.Before(*m.WebhookSecretPrevUntil) {
+		s = append(s, m.WebhookSecretPrev)
+	}
+	return s
 }
 
 // APIKey authenticates a merchant's server. The secret is kept because HMAC verification needs

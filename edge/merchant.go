@@ -233,11 +233,15 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		until := time.Now().UTC().Add(checkout.WebhookSecretOverlap).Truncate(time.Second)
+		m.WebhookSecretPrev, m.WebhookSecretPrevUntil = m.WebhookSecret, &until
 		m.WebhookSecret = secret("whsec_")
 		if err := st.PutMerchant(ctx, m); err != nil {
 			return err
 		}
-		return out.Encode(map[string]any{"merchant_id": m.ID, "webhook_secret": m.WebhookSecret})
+		return out.Encode(map[string]any{"merchant_id": m.ID, "webhook_secret": m.WebhookSecret,
+			"previous_secret_signs_until": until,
+			"note":                        "webhook_secret is shown only now; events are signed with both secrets until previous_secret_signs_until"})
 	case "revoke-key":
 		if err := revokeKey(ctx, st, keyID, ""); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
+	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/envflag"
 )
 
@@ -38,6 +39,11 @@ func serve(ctx context.Context, args []string) error {
 	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
 	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
 	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", ""), "where GET /metrics is served: empty = on --listen, an address = its own listener (with /healthz and /readyz), off = no metrics (env MP_METRICS_LISTEN)")
+	whWorkers := fs.Int("webhook-workers", envflag.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
+	whPerMerchant := fs.Int("webhook-per-merchant", envflag.Int("MP_WEBHOOK_PER_MERCHANT", webhook.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
+	whTimeout := fs.Duration("webhook-timeout", envflag.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
+	whLease := fs.Duration("webhook-lease", envflag.Duration("MP_WEBHOOK_LEASE", webhook.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
+	whPrivate := fs.Bool("webhook-allow-private", envflag.Bool("MP_WEBHOOK_ALLOW_PRIVATE", false), "DEV ONLY: let webhooks reach loopback, private and link-local addresses (env MP_WEBHOOK_ALLOW_PRIVATE)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +115,28 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if *whPrivate {
+		log.Warn("webhooks may reach loopback and private addresses (--webhook-allow-private): development only")
+	}
+	dispatcher := &webhook.Dispatcher{Store: st, Client: webhook.NewClient(*whPrivate, *whTimeout), Timeout: *whTimeout,
+		Workers: *whWorkers, PerMerchant: *whPerMerchant, Lease: *whLease, Log: log,
+		OnAttempt: func(d *store.Delivery, _ *checkout.WebhookAttempt) { m.WebhookDelivery(deliveryResult(d)) }}
+	m.SetWebhookBacklog(func(ctx context.Context) (int64, error) {
+		n, _, err := st.WebhookBacklog(ctx, time.Now())
+		return n, err
+	})
+	srv.Webhooks = dispatcher
+	// Every change with a webhook event, from any replica, wakes the dispatcher: polling is
+	// only the fallback.
+	hub.Observe(func(c store.Change) {
+		for _, e := range c.Events {
+			if e.Type.Webhook() {
+				dispatcher.Wake()
+				return
+			}
+		}
+	})
+	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
@@ -143,4 +171,17 @@ func serve(ctx context.Context, args []string) error {
 		log.Warn("event streams still open at exit", "err", werr)
 	}
 	return err
+}
+
+// deliveryResult classifies a recorded webhook attempt for the metrics.
+func deliveryResult(d *store.Delivery) metrics.DeliveryResult {
+	switch {
+	case d.Status == checkout.DeliverySkipped:
+		return metrics.Skipped
+	case d.Status == checkout.DeliveryDelivered:
+		return metrics.Delivered
+	case d.Status == checkout.DeliveryFailed:
+		return metrics.GaveUp
+	}
+	return metrics.FailedAttempt
 }

@@ -38,6 +38,8 @@ type Server struct {
 	RateLimit int                 // default per-key requests per second; 0 = DefaultRateLimit
 	Dev       bool
 	Log       *slog.Logger
+	// Webhooks, if set, is woken when a redelivery is queued.
+	Webhooks interface{ Wake() }
 	// Hub serves event streams; nil disables them (503).
 	Hub *sse.Hub
 	// StreamsPerKey and StreamsPerIP cap open streams per API key / client IP on this process;
@@ -68,6 +70,8 @@ func (s *Server) Routes() *router.Router {
 	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
 	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
+	r.GET("/v1/orders/{id}/webhooks", s.wrap(s.authenticated(s.listWebhooks)))
+	r.POST("/v1/orders/{id}/webhooks/{event_id}/redeliver", s.wrap(s.authenticated(s.redeliverWebhook)))
 	r.GET("/v1/checkout/{id}", s.wrap(s.checkoutOrder))
 	r.GET("/v1/checkout/{id}/events", s.wrap(s.checkoutEvents))
 	r.GET("/healthz", s.wrap(s.healthz))

@@ -212,8 +212,8 @@ func (m *Edge) WebhookDelivery(r DeliveryResult) {
 	m.webhooks.WithLabelValues(string(r)).Inc()
 }
 
-// SetWebhookBacklog sets the scrape-time source of webhook_backlog: the number of deliveries
-// waiting (queued or scheduled for retry). Until it is set the metric is absent.
+// SetWebhookBacklog sets the scrape-time source of webhook_backlog: the number of orders with
+// deliveries waiting (queued or scheduled for retry). Until it is set the metric is absent.
 func (m *Edge) SetWebhookBacklog(f func(ctx context.Context) (int64, error)) {
 	if m == nil {
 		return
@@ -229,7 +229,7 @@ var (
 	pendingDesc     = prometheus.NewDesc("settlement_feed_pending", "Feed entries delivered to a settlement consumer and not yet acknowledged.", []string{"network"}, nil)
 	undeliveredDesc = prometheus.NewDesc("settlement_feed_undelivered", "Feed entries appended by the watcher and not yet read by the settlement group.", []string{"network"}, nil)
 	lagDesc         = prometheus.NewDesc("settlement_lag_seconds", "Age of the oldest feed entry not yet settled; 0 when settlement is caught up.", []string{"network"}, nil)
-	webhookLenDesc  = prometheus.NewDesc("webhook_backlog", "Webhook deliveries waiting to be sent (queued or scheduled for a retry).", nil, nil)
+	webhookLenDesc  = prometheus.NewDesc("webhook_backlog", "Orders with webhook deliveries waiting to be sent (queued or scheduled for a retry).", nil, nil)
 )
 
 // scrapeCollector reads the sources at scrape time.

@@ -26,12 +26,14 @@ type Hub struct {
 	prefix string
 	log    *slog.Logger
 
-	ctx    atomic.Pointer[context.Context] // Run's context, for the streams' Redis reads
-	mu     sync.RWMutex
-	subs   map[string]map[*Sub]struct{}
-	open   atomic.Int64
-	closed chan struct{}
-	once   sync.Once
+	ctx  atomic.Pointer[context.Context] // Run's context, for the streams' Redis reads
+	mu   sync.RWMutex
+	subs map[string]map[*Sub]struct{}
+	// observers see every change read (set before Run; see Observe).
+	observers []func(store.Change)
+	open      atomic.Int64
+	closed    chan struct{}
+	once      sync.Once
 }
 
 // NewHub returns a hub reading the change feed under prefix with rdb, which it uses for one
@@ -82,6 +84,11 @@ type Sub struct {
 
 // Dropped is closed when the subscriber fell too far behind and must end its stream.
 func (s *Sub) Dropped() <-chan struct{} { return s.dropped }
+
+// Observe has f called with every change the hub reads, from the hub's reader goroutine
+// (so f must not block). Other in-process consumers of the change feed (the webhook
+// dispatcher's wake-up) use it rather than a Redis reader of their own. Call it before Run.
+func (h *Hub) Observe(f func(store.Change)) { h.observers = append(h.observers, f) }
 
 // Done is closed when the hub shuts down.
 func (h *Hub) Done() <-chan struct{} { return h.closed }
@@ -166,6 +173,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		backoff = 100 * time.Millisecond
 		for _, c := range changes {
 			last = c.ID
+			for _, f := range h.observers {
+				f(c)
+			}
 			h.dispatch(c)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 // step touches together share a hash tag ({…}), so the same scripts run on Redis Cluster:
 //
 //	merchant slot  {m:ID}    merchant record, its keys set, address counters, idempotency records
-//	order slot     {ord_…}   order record and its event stream
+//	order slot     {ord_…}   order record, its event stream and webhook outbox
 //	network slot   {ERC20}   watch set, feed stream (shared with the watchers; see transfer.go)
 //
 // Anything crossing slots (address → order index, expiry schedule, the change feed the edges
@@ -35,6 +35,16 @@ func (k keys) xpubOwner(fingerprint string) string { return k.prefix + "xpub:{" 
 func (k keys) devAccounts() string                 { return k.prefix + "dev:accounts" }
 func (k keys) order(id string) string              { return k.prefix + "order:{" + id + "}" }
 func (k keys) orderEvents(id string) string        { return k.prefix + "order:{" + id + "}:events" }
+
+// An order's webhook outbox: delivery records by event id, the queue of pending event ids in
+// event order, and the log of attempts. Same slot as the order: written in its commit.
+func (k keys) webhookRecords(id string) string  { return k.prefix + "order:{" + id + "}:wh" }
+func (k keys) webhookQueue(id string) string    { return k.prefix + "order:{" + id + "}:whq" }
+func (k keys) webhookAttempts(id string) string { return k.prefix + "order:{" + id + "}:wha" }
+
+// webhooksDue schedules orders with pending deliveries: member order id, score the unix ms of
+// its next round (a claimed order's score is the end of the claim's lease).
+func (k keys) webhooksDue() string { return k.prefix + "webhooks:due" }
 func (k keys) address(n checkout.Network, addr string) string {
 	return k.prefix + "addr:{" + string(n) + ":" + addr + "}"
 }

@@ -201,18 +201,25 @@ func (s *Store) OrderIDByAddress(ctx context.Context, n checkout.Network, addr s
 	return id, nil
 }
 
-// commitScript replaces the order if its version is still ARGV[1], appending its events. It
-// returns the id of the order's previous last event, then the new events' ids, so readers of
-// the change feed can tell whether they missed anything.
-// KEYS: order, events. ARGV: version, doc, stream cap, then (type, json) per event.
+// commitScript replaces the order if its version is still ARGV[1], appending its events and,
+// for the events merchants get by webhook, their delivery records to the order's webhook
+// outbox (so no transition exists without its webhook). It returns the id of the order's
+// previous last event, then the new events' ids, so readers of the change feed can tell
+// whether they missed anything.
+// KEYS: order, events, webhook records, webhook queue.
+// ARGV: version, doc, stream cap, then (type, json, event id, delivery json or "") per event.
 var commitScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'ver') ~= ARGV[1] then return false end
 local prev = redis.call('HGET', KEYS[1], 'last') or '0-0'
 redis.call('HSET', KEYS[1], 'doc', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local ids = {prev}
-for i = 4, #ARGV, 2 do
+for i = 4, #ARGV, 4 do
   ids[#ids+1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[i], 'event', ARGV[i+1])
+  if ARGV[i+3] ~= '' then
+    redis.call('HSET', KEYS[3], ARGV[i+2], ARGV[i+3])
+    redis.call('RPUSH', KEYS[4], ARGV[i+2])
+  end
 end
 if #ids > 1 then redis.call('HSET', KEYS[1], 'last', ids[#ids]) end
 return ids
@@ -220,7 +227,8 @@ return ids
 
 // CommitOrder stores r.Order and appends events to its stream in one atomic step, provided
 // nobody changed the order since r was loaded; otherwise it returns ErrConflict and the
-// caller reloads and decides again. It returns the events' stream ids.
+// caller reloads and decides again. Events of webhook types enter the order's webhook outbox
+// in the same step. It returns the events' stream ids.
 func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Event) ([]string, error) {
 	doc, err := json.Marshal(&r.Order)
 	if err != nil {
@@ -228,28 +236,48 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 	}
 	args := []any{r.Version, doc, eventStreamMax}
 	encoded := make([][]byte, len(events))
+	var firstWebhook *time.Time // when the earliest new delivery is due
 	for i := range events {
-		if encoded[i], err = json.Marshal(&events[i]); err != nil {
+		ev := &events[i]
+		if encoded[i], err = json.Marshal(ev); err != nil {
 			return nil, fmt.Errorf("encode event: %w", err)
 		}
-		args = append(args, string(events[i].Type), encoded[i])
+		var delivery []byte
+		if ev.Type.Webhook() {
+			if delivery, err = newDelivery(ev); err != nil {
+				return nil, err
+			}
+			if firstWebhook == nil || ev.CreatedAt.Before(*firstWebhook) {
+				firstWebhook = &ev.CreatedAt
+			}
+		}
+		args = append(args, string(ev.Type), encoded[i], ev.ID, delivery)
 	}
-	res, err := commitScript.Run(ctx, s.rdb, []string{s.k.order(r.Order.ID), s.k.orderEvents(r.Order.ID)}, args...).StringSlice()
+	id := r.Order.ID
+	res, err := commitScript.Run(ctx, s.rdb, []string{s.k.order(id), s.k.orderEvents(id),
+		s.k.webhookRecords(id), s.k.webhookQueue(id)}, args...).StringSlice()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("order %s: %w", r.Order.ID, ErrConflict)
+		return nil, fmt.Errorf("order %s: %w", id, ErrConflict)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("commit order %s: %w", r.Order.ID, err)
+		return nil, fmt.Errorf("commit order %s: %w", id, err)
 	}
 	r.Version++
 	streamIDs := res[1:]
+	if firstWebhook != nil {
+		// The outbox is written; the schedule (another slot) is told after. A crash in between
+		// leaves the step unfinished (ErrUnannounced), and its retry's Announce schedules it.
+		if err := s.ScheduleWebhooks(ctx, id, *firstWebhook); err != nil {
+			return streamIDs, fmt.Errorf("order %s committed: %w: %v", id, ErrUnannounced, err)
+		}
+	}
 	if len(streamIDs) > 0 {
 		published := make([]StreamEvent, len(streamIDs))
-		for i, id := range streamIDs {
-			published[i] = StreamEvent{ID: id, Type: events[i].Type, Data: encoded[i]}
+		for i, sid := range streamIDs {
+			published[i] = StreamEvent{ID: sid, Type: events[i].Type, Data: encoded[i]}
 		}
-		if err := s.publishChange(ctx, r.Order.ID, res[0], published); err != nil {
-			return streamIDs, fmt.Errorf("order %s committed: %w", r.Order.ID, err)
+		if err := s.publishChange(ctx, id, res[0], published); err != nil {
+			return streamIDs, fmt.Errorf("order %s committed: %w", id, err)
 		}
 	}
 	return streamIDs, nil
@@ -260,10 +288,14 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 // runs again, finds the change already applied, and calls Announce.
 var ErrUnannounced = errors.New("change committed but not announced")
 
-// Announce publishes a change hint without events for the order: every reader rereads the
-// order's stream. A step that finds its work already done calls it, because the process that
-// did the work may have died between the commit and its hint.
+// Announce publishes a change hint without events for the order (every reader rereads the
+// order's stream) and makes sure its pending webhooks are scheduled. A step that finds its
+// work already done calls it, because the process that did the work may have died between
+// the commit and what follows it.
 func (s *Store) Announce(ctx context.Context, orderID string) error {
+	if err := s.ensureWebhooksScheduled(ctx, orderID); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnannounced, err)
+	}
 	return s.publishChange(ctx, orderID, "", nil)
 }
 

@@ -93,15 +93,7 @@ func Verify(body []byte, header, secret string, tolerance time.Duration, now tim
 }
 
 // Event is a webhook body: {"id":"evt_…","type":…,"created_at":…,"data":{"order":{…}}}.
-type Event struct {
-	ID        string             `json:"id"`
-	Type      checkout.EventType `json:"type"`
-	CreatedAt time.Time          `json:"created_at"`
-	Data      struct {
-		Order   checkout.Order    `json:"order"`
-		Payment *checkout.Payment `json:"payment,omitempty"`
-	} `json:"data"`
-}
+type Event = checkout.WebhookEvent
 
 // ConstructEvent verifies the request and decodes its event.
 func ConstructEvent(body []byte, header, secret string) (*Event, error) {

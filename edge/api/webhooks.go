@@ -1,0 +1,52 @@
+package api
+
+import (
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/store"
+)
+
+// listWebhooks: GET /v1/orders/{id}/webhooks, the order's webhook deliveries (one per
+// event of a webhook type) with every attempt: status code, latency, error, next retry.
+func (s *Server) listWebhooks(ctx *fasthttp.RequestCtx) error {
+	id, _ := ctx.UserValue("id").(string)
+	if _, err := s.Orders.Get(ctx, merchantOf(ctx).ID, id); err != nil {
+		return err
+	}
+	list, err := s.Store.Webhooks(ctx, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, 200, map[string]any{"object": "list", "order_id": id, "data": list})
+	return nil
+}
+
+// redeliverWebhook: POST /v1/orders/{id}/webhooks/{event_id}/redeliver queues the event's
+// delivery again, due now, whatever its status (202 with the delivery).
+func (s *Server) redeliverWebhook(ctx *fasthttp.RequestCtx) error {
+	id, _ := ctx.UserValue("id").(string)
+	evt, _ := ctx.UserValue("event_id").(string)
+	if _, err := s.Orders.Get(ctx, merchantOf(ctx).ID, id); err != nil {
+		return err
+	}
+	d, err := s.Store.Redeliver(ctx, id, evt, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return checkout.NotFound("webhook event")
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return &checkout.Error{HTTPStatus: 409, Type: checkout.InvalidRequest, Code: "delivery_busy",
+			Message: "the delivery is being attempted right now; retry in a moment"}
+	}
+	if err != nil {
+		return err
+	}
+	if s.Webhooks != nil {
+		s.Webhooks.Wake()
+	}
+	writeJSON(ctx, 202, d.View(nil))
+	return nil
+}

@@ -1,0 +1,323 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// The webhook outbox. Each order has, in its own slot, a record per webhook event (Delivery),
+// the queue of its pending event ids in event order, and a log of attempts. Records are
+// written by CommitOrder in the same script as the transition. Orders with pending deliveries
+// are on one schedule (a sorted set); a dispatcher claims due orders there for a lease, so
+// replicas never work on one order at once and a crashed dispatcher's orders come due again
+// when its lease ends.
+
+// attemptLogMax caps an order's attempt log (approximate trim): ~20 attempts per event over
+// three days, for a handful of events.
+const attemptLogMax = 1000
+
+// Delivery is the stored state of one event's webhook delivery.
+type Delivery struct {
+	EventID        string                  `json:"event_id"`
+	Type           checkout.EventType      `json:"type"`
+	CreatedAt      time.Time               `json:"created_at"` // the event's time
+	QueuedAt       time.Time               `json:"queued_at"`  // entered the queue (or was redelivered): retries run for a horizon from here
+	Status         checkout.DeliveryStatus `json:"status"`
+	Attempts       int                     `json:"attempts"`
+	NextAttemptAt  time.Time               `json:"next_attempt_at"` // due at or after this
+	DeliveredAt    *time.Time              `json:"delivered_at,omitempty"`
+	LastStatusCode int                     `json:"last_status_code,omitempty"`
+	LastError      string                  `json:"last_error,omitempty"`
+	// Unreachable: the last attempt got no HTTP response. Later events of the order wait for
+	// this one, so a reachable merchant receives an order's events in order.
+	Unreachable bool   `json:"unreachable,omitempty"`
+	Rev         int64  `json:"rev"`  // bumped by every write; writes are compare-and-set on it
+	Body        string `json:"body"` // the exact bytes every attempt sends and signs
+}
+
+// newDelivery encodes the pending delivery record of a webhook event.
+func newDelivery(ev *checkout.Event) ([]byte, error) {
+	body, err := json.Marshal(ev.Webhook())
+	if err != nil {
+		return nil, fmt.Errorf("encode webhook body of %s: %w", ev.ID, err)
+	}
+	d := Delivery{EventID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, QueuedAt: ev.CreatedAt,
+		Status: checkout.DeliveryPending, NextAttemptAt: ev.CreatedAt, Body: string(body)}
+	b, err := json.Marshal(&d)
+	if err != nil {
+		return nil, fmt.Errorf("encode delivery of %s: %w", ev.ID, err)
+	}
+	return b, nil
+}
+
+// ScheduleWebhooks makes the order's next dispatch round due at the latest at `at` (it only
+// ever moves a round earlier).
+func (s *Store) ScheduleWebhooks(ctx context.Context, orderID string, at time.Time) error {
+	err := s.rdb.ZAddLT(ctx, s.k.webhooksDue(), redis.Z{Score: float64(at.UnixMilli()), Member: orderID}).Err()
+	return wrap("schedule webhooks", err)
+}
+
+// ensureWebhooksScheduled schedules the order now if its queue holds anything.
+func (s *Store) ensureWebhooksScheduled(ctx context.Context, orderID string) error {
+	n, err := s.rdb.LLen(ctx, s.k.webhookQueue(orderID)).Result()
+	if err != nil {
+		return wrap("webhook queue length", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.ScheduleWebhooks(ctx, orderID, time.Now())
+}
+
+// claimScript takes up to ARGV[3] orders due at ARGV[1] and pushes each one's score to
+// ARGV[2], the end of the claim's lease. KEYS: schedule.
+var claimDueScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids
+`)
+
+// WebhookClaim is a dispatcher's hold on an order's webhook round until its lease ends.
+type WebhookClaim struct {
+	OrderID string
+	Until   int64 // unix ms: the claim's score on the schedule
+}
+
+// ClaimDueWebhooks claims up to limit orders whose round is due at now, each for lease: no
+// other dispatcher takes them before the lease ends, and if this one dies they come due then.
+func (s *Store) ClaimDueWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]WebhookClaim, error) {
+	until := now.Add(lease).UnixMilli()
+	ids, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.webhooksDue()}, now.UnixMilli(), until, limit).StringSlice()
+	if err != nil {
+		return nil, wrap("claim due webhooks", err)
+	}
+	out := make([]WebhookClaim, len(ids))
+	for i, id := range ids {
+		out[i] = WebhookClaim{OrderID: id, Until: until}
+	}
+	return out, nil
+}
+
+// finishScript ends a claim: while the order's score is still the claim's, it becomes the
+// next round's time (ARGV[3]) or, with none, the order leaves the schedule. If someone
+// scheduled the order meanwhile (new events, a redelivery), their earlier time stands.
+// KEYS: schedule. ARGV: order id, claim score, next score or "".
+var finishScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then
+  if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+elseif ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[1], 'LT', ARGV[3], ARGV[1])
+end
+return 1
+`)
+
+// FinishClaim releases a claim, scheduling the order's next round at next (nil: none needed).
+func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time) error {
+	n := ""
+	if next != nil {
+		n = strconv.FormatInt(next.UnixMilli(), 10)
+	}
+	err := finishScript.Run(ctx, s.rdb, []string{s.k.webhooksDue()}, c.OrderID, c.Until, n).Err()
+	return wrap("finish webhook claim", err)
+}
+
+// queueScript returns the records of the order's pending deliveries in queue order.
+// KEYS: queue, records.
+var queueScript = redis.NewScript(`
+local q = redis.call('LRANGE', KEYS[1], 0, -1)
+if #q == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(q))
+`)
+
+// PendingWebhooks returns the order's pending deliveries, oldest event first.
+func (s *Store) PendingWebhooks(ctx context.Context, orderID string) ([]Delivery, error) {
+	res, err := queueScript.Run(ctx, s.rdb, []string{s.k.webhookQueue(orderID), s.k.webhookRecords(orderID)}).Slice()
+	if err != nil {
+		return nil, wrap("read webhook queue", err)
+	}
+	out := make([]Delivery, 0, len(res))
+	for _, v := range res {
+		raw, ok := v.(string)
+		if !ok {
+			continue // queued id without a record: nothing to send
+		}
+		var d Delivery
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// saveScript replaces a delivery record if its rev is still ARGV[2], keeps the queue in step
+// with its status, and logs the attempt (always: it happened). Returns -1 for no such record,
+// 0 when the record changed meanwhile, 1 when saved.
+// KEYS: records, queue, attempts. ARGV: event id, expected rev, record, status, attempt json
+// or "", requeue ("1": put a pending record back at the end of the queue if absent), log cap.
+var saveScript = redis.NewScript(`
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'event_id', ARGV[1], 'attempt', ARGV[5])
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return -1 end
+if tonumber(cjson.decode(cur)['rev']) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] ~= 'pending' then
+  redis.call('LREM', KEYS[2], 0, ARGV[1])
+elseif ARGV[6] == '1' and not redis.call('LPOS', KEYS[2], ARGV[1]) then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+return 1
+`)
+
+// SaveDelivery writes d (read at rev d.Rev, which it bumps) and logs attempt if not nil. It
+// returns ErrConflict if the record changed since it was read (a redelivery request), and
+// ErrNotFound if there is no such record.
+func (s *Store) SaveDelivery(ctx context.Context, orderID string, d *Delivery, attempt *checkout.WebhookAttempt) error {
+	return s.saveDelivery(ctx, orderID, d, attempt, false)
+}
+
+func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, attempt *checkout.WebhookAttempt, requeue bool) error {
+	expected := d.Rev
+	next := *d
+	next.Rev++
+	rec, err := json.Marshal(&next)
+	if err != nil {
+		return fmt.Errorf("encode webhook delivery: %w", err)
+	}
+	var att []byte
+	if attempt != nil {
+		if att, err = json.Marshal(attempt); err != nil {
+			return fmt.Errorf("encode webhook attempt: %w", err)
+		}
+	}
+	rq := "0"
+	if requeue {
+		rq = "1"
+	}
+	n, err := saveScript.Run(ctx, s.rdb,
+		[]string{s.k.webhookRecords(orderID), s.k.webhookQueue(orderID), s.k.webhookAttempts(orderID)},
+		d.EventID, expected, rec, string(d.Status), att, rq, attemptLogMax).Int()
+	if err != nil {
+		return wrap("save webhook delivery", err)
+	}
+	switch n {
+	case -1:
+		return fmt.Errorf("webhook delivery %s: %w", d.EventID, ErrNotFound)
+	case 0:
+		return fmt.Errorf("webhook delivery %s: %w", d.EventID, ErrConflict)
+	}
+	d.Rev = next.Rev
+	return nil
+}
+
+// Webhooks returns every webhook delivery of the order with its attempt log, oldest event
+// first.
+func (s *Store) Webhooks(ctx context.Context, orderID string) ([]checkout.WebhookDelivery, error) {
+	var recs *redis.MapStringStringCmd
+	var log *redis.XMessageSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		recs = p.HGetAll(ctx, s.k.webhookRecords(orderID))
+		log = p.XRange(ctx, s.k.webhookAttempts(orderID), "-", "+")
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("read webhooks", err)
+	}
+	attempts := map[string][]checkout.WebhookAttempt{}
+	for _, m := range log.Val() {
+		evt, _ := m.Values["event_id"].(string)
+		raw, _ := m.Values["attempt"].(string)
+		var a checkout.WebhookAttempt
+		if json.Unmarshal([]byte(raw), &a) == nil {
+			attempts[evt] = append(attempts[evt], a)
+		}
+	}
+	out := make([]checkout.WebhookDelivery, 0, len(recs.Val()))
+	for _, raw := range recs.Val() {
+		var d Delivery
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
+		}
+		out = append(out, d.View(attempts[d.EventID]))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].EventID < out[j].EventID
+	})
+	return out, nil
+}
+
+// View is the delivery as the API lists it.
+func (d *Delivery) View(attempts []checkout.WebhookAttempt) checkout.WebhookDelivery {
+	v := checkout.WebhookDelivery{EventID: d.EventID, Type: d.Type, CreatedAt: d.CreatedAt, Status: d.Status,
+		Attempts: d.Attempts, DeliveredAt: d.DeliveredAt, LastStatusCode: d.LastStatusCode,
+		LastError: d.LastError, AttemptLog: attempts}
+	if v.AttemptLog == nil {
+		v.AttemptLog = []checkout.WebhookAttempt{}
+	}
+	if d.Status == checkout.DeliveryPending {
+		next := d.NextAttemptAt
+		v.NextAttemptAt = &next
+	}
+	return v
+}
+
+// Redeliver queues the order's delivery of eventID again, due now, whatever its status; its
+// retry horizon starts again. It returns ErrNotFound if the order has no such delivery.
+func (s *Store) Redeliver(ctx context.Context, orderID, eventID string, now time.Time) (*Delivery, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		raw, err := s.rdb.HGet(ctx, s.k.webhookRecords(orderID), eventID).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("webhook delivery %s: %w", eventID, ErrNotFound)
+		}
+		if err != nil {
+			return nil, wrap("read webhook delivery", err)
+		}
+		var d Delivery
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return nil, fmt.Errorf("decode webhook delivery %s: %w", eventID, err)
+		}
+		d.Status, d.QueuedAt, d.NextAttemptAt, d.Unreachable = checkout.DeliveryPending, now, now, false
+		err = s.saveDelivery(ctx, orderID, &d, nil, true)
+		if errors.Is(err, ErrConflict) {
+			continue // a dispatcher wrote it meanwhile: read again
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := s.ScheduleWebhooks(ctx, orderID, now); err != nil {
+			return nil, err
+		}
+		return &d, nil
+	}
+	return nil, fmt.Errorf("webhook delivery %s: %w", eventID, ErrConflict)
+}
+
+// WebhookBacklog returns how many orders have webhook rounds scheduled, and how many of them
+// are due at now (for metrics).
+func (s *Store) WebhookBacklog(ctx context.Context, now time.Time) (scheduled, due int64, err error) {
+	var all, d *redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		all = p.ZCard(ctx, s.k.webhooksDue())
+		d = p.ZCount(ctx, s.k.webhooksDue(), "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+		return nil
+	})
+	if err != nil {
+		return 0, 0, wrap("webhook backlog", err)
+	}
+	return all.Val(), d.Val(), nil
+}

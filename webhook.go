@@ -1,0 +1,59 @@
+package checkout
+
+import "time"
+
+// WebhookEvent is the body of a webhook request:
+// {"id":"evt_…","type":…,"created_at":…,"data":{"order":{…},"payment":{…}}}. The order is the
+// merchant's full view (metadata included) as it stood right after the event.
+type WebhookEvent struct {
+	ID        string      `json:"id"`
+	Type      EventType   `json:"type"`
+	CreatedAt time.Time   `json:"created_at"`
+	Data      WebhookData `json:"data"`
+}
+
+// WebhookData is a webhook event's payload.
+type WebhookData struct {
+	Order   Order    `json:"order"`
+	Payment *Payment `json:"payment,omitempty"` // the payment the event is about, if any
+}
+
+// Webhook returns the event as a webhook body.
+func (e *Event) Webhook() WebhookEvent {
+	return WebhookEvent{ID: e.ID, Type: e.Type, CreatedAt: e.CreatedAt, Data: WebhookData{Order: e.Order, Payment: e.Payment}}
+}
+
+// DeliveryStatus is where the webhook delivery of one event stands.
+type DeliveryStatus string
+
+// The delivery statuses.
+const (
+	DeliveryPending   DeliveryStatus = "pending"   // queued or waiting for its next attempt
+	DeliveryDelivered DeliveryStatus = "delivered" // the endpoint answered 2xx
+	DeliveryFailed    DeliveryStatus = "failed"    // retried for the whole horizon (~3 days) without a 2xx
+	DeliverySkipped   DeliveryStatus = "skipped"   // no webhook URL was configured when it was due
+)
+
+// WebhookDelivery is the delivery of one event to the merchant's webhook endpoint, as listed by
+// GET /v1/orders/{id}/webhooks.
+type WebhookDelivery struct {
+	EventID        string           `json:"event_id"`
+	Type           EventType        `json:"type"`
+	CreatedAt      time.Time        `json:"created_at"`
+	Status         DeliveryStatus   `json:"status"`
+	Attempts       int              `json:"attempts"`
+	NextAttemptAt  *time.Time       `json:"next_attempt_at"`
+	DeliveredAt    *time.Time       `json:"delivered_at"`
+	LastStatusCode int              `json:"last_status_code,omitempty"`
+	LastError      string           `json:"last_error,omitempty"`
+	AttemptLog     []WebhookAttempt `json:"attempt_log"`
+}
+
+// WebhookAttempt is one HTTP request of a delivery.
+type WebhookAttempt struct {
+	At         time.Time `json:"at"`
+	URL        string    `json:"url"`
+	StatusCode int       `json:"status_code,omitempty"` // 0: no HTTP response (see Error)
+	LatencyMS  float64   `json:"latency_ms"`
+	Error      string    `json:"error,omitempty"`
+}
