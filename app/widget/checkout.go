@@ -1,0 +1,212 @@
+package widget
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+// Route is the go-app route of the checkout: /pay/{order id}.
+const Route = "^/pay/[^/]+$"
+
+// Register declares the checkout's routes to go-app (the wasm's main calls it).
+func Register() { app.RouteWithRegexp(Route, &Checkout{}) }
+
+// Checkout is the whole checkout: the order's amount, network, address, QR code and countdown
+// while it waits for payment, and its status throughout.
+//
+// On the edge it renders from State directly. In the browser it reads the State the edge
+// embedded in the page, then keeps it current from the order's event stream (see live.go).
+type Checkout struct {
+	app.Compo
+	State State
+
+	client   bool          // rendered by the wasm (data-client on the root: the wasm has started)
+	live     bool          // the event stream is open
+	now      time.Time     // the edge's clock, as estimated in the browser
+	offset   time.Duration // edge clock − browser clock
+	returnAt time.Time     // when the terminal redirect happens; zero = none scheduled
+	returned bool
+	conn     *liveConn
+}
+
+// OnInit runs in the browser before the first render: the component starts from the State the
+// edge rendered, so the wasm's first render matches the first paint.
+func (c *Checkout) OnInit() {
+	if !app.IsClient {
+		return
+	}
+	c.client = true
+	el := app.Window().GetElementByID(StateElementID)
+	if el.Truthy() {
+		if err := json.Unmarshal([]byte(el.Get("textContent").String()), &c.State); err != nil {
+			app.Log("checkout: reading the page state:", err)
+		}
+	}
+	c.offset = clockOffset(c.State.Now)
+	c.now = time.Now().Add(c.offset)
+}
+
+// OnMount starts the live part in the browser: the event stream, the clock, the messages to
+// and from the host page.
+func (c *Checkout) OnMount(ctx app.Context) {
+	if c.State.Order.ID == "" {
+		return
+	}
+	c.conn = startLive(ctx, c)
+	ctx.Async(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				ctx.Dispatch(func(ctx app.Context) { c.onTick(ctx) })
+			}
+		}
+	})
+	if c.State.Order.Status.Terminal() {
+		c.scheduleReturn()
+	}
+	if c.State.MPChat && c.State.OpenApp && !c.State.Order.Status.Terminal() {
+		navigate(c.State.Order.DeepLink, false)
+	}
+}
+
+// OnDismount releases what OnMount started.
+func (c *Checkout) OnDismount() {
+	if c.conn != nil {
+		c.conn.close()
+	}
+}
+
+func (c *Checkout) onTick(ctx app.Context) {
+	c.now = time.Now().Add(c.offset)
+	if !c.returnAt.IsZero() && !c.returned && !c.now.Before(c.returnAt) {
+		c.returned = true
+		if c.State.Embed == EmbedNone {
+			c.goBack()
+		} // else embed.js, in the top window, navigates: browsers let it, not a frame
+
+	}
+}
+
+// apply takes a newer view of the order (from the stream or a fallback read).
+func (c *Checkout) apply(v checkout.CheckoutView) {
+	if v.ID != c.State.Order.ID {
+		return
+	}
+	if c.State.Order.Status.Terminal() && !v.Status.Terminal() {
+		return // a stale read racing the stream; terminal statuses are never left
+	}
+	changed := v.Status != c.State.Order.Status
+	c.State.Order = v
+	if changed {
+		if v.Status.Terminal() {
+			c.conn.stop()
+			c.scheduleReturn()
+		}
+		c.conn.post("status")
+	}
+}
+
+func (c *Checkout) scheduleReturn() {
+	if c.State.ReturnTo == "" || !c.returnAt.IsZero() {
+		return
+	}
+	if c.State.HostRedirect {
+		return // the merchant's page sends the customer back
+	}
+	c.returnAt = time.Now().Add(c.offset).Add(c.State.ReturnDelay)
+}
+
+// goBack sends the customer to return_url: the top window when framed (a payment must not
+// stay trapped in a frame), else this one. Browsers refuse a frame's navigation of the top
+// window without a user gesture; the visible "Return to the shop" link (target _top) stays.
+func (c *Checkout) goBack() {
+	navigate(c.State.ReturnTo, inFrame())
+}
+
+// Render draws the checkout.
+func (c *Checkout) Render() app.UI {
+	s := &c.State
+	lang := s.Lang
+	o := &s.Order
+	now := s.Now
+	if c.client {
+		now = c.now
+	}
+	returnIn := -1
+	if !c.returnAt.IsZero() {
+		returnIn = int((c.returnAt.Sub(now) + time.Second - 1) / time.Second)
+		if returnIn < 0 {
+			returnIn = 0
+		}
+	}
+	root := app.Main().ID("checkout").Class("checkout").Lang(lang).DataSet("status", string(o.Status))
+	if c.client {
+		root = root.DataSet("client", "wasm")
+	}
+	if c.live {
+		root = root.DataSet("live", "true")
+	}
+	var close app.UI
+	if s.Embed == EmbedModal {
+		close = app.Button().Type("button").ID("close").Class("close").Aria("label", t(lang, mClose)).
+			OnClick(func(ctx app.Context, e app.Event) { c.conn.post("closed") }).Text("×")
+	}
+	var desc app.UI
+	if o.Description != "" {
+		desc = app.P().Class("desc").Body(
+			app.Span().Class("label").Text(t(lang, mPayFor)+" "),
+			app.Span().ID("description").Text(o.Description),
+		)
+	}
+	var pay app.UI
+	if !o.Status.Terminal() {
+		var appLink app.UI
+		if s.MPChat {
+			appLink = &AppLink{Lang: lang, Href: o.DeepLink}
+		}
+		due := o.PayAmount - paidOf(o)
+		pay = app.Div().Class("pay").Body(
+			appLink,
+			&Amount{Lang: lang, Value: due, Currency: o.Currency},
+			&NetworkBadge{Lang: lang, Network: o.Network},
+			&QR{Lang: lang, URI: PayURI(o.Network, o.Address, due, s.Token, s.ChainID)},
+			&AddressCopy{Lang: lang, Address: o.Address},
+			&Countdown{Lang: lang, Expires: o.ExpiresAt, Now: now},
+		)
+	}
+	var state app.UI
+	if c.client {
+		label := t(lang, mReconnecting)
+		if c.live || o.Status.Terminal() {
+			label = t(lang, mLive)
+		}
+		state = app.P().ID("conn").Class("conn").Text(label)
+	}
+	return root.Body(
+		app.Header().Class("head").Body(
+			app.H1().Text(t(lang, mTitle)),
+			close,
+			desc,
+		),
+		&StatusPanel{Lang: lang, Order: *o, ReturnTo: s.ReturnTo, ReturnIn: returnIn, TopTarget: true},
+		pay,
+		state,
+	)
+}
+
+// paidOf is what was already received (confirmed) and so no longer needs sending; a partial
+// payment leaves the order PENDING with the rest to send.
+func paidOf(o *checkout.CheckoutView) checkout.Amount {
+	if o.AmountPaid > 0 && o.AmountPaid < o.PayAmount {
+		return o.AmountPaid
+	}
+	return 0
+}
