@@ -19,6 +19,8 @@ import (
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/watcher/evm"
 	"github.com/mpchat/checkout/watcher/feed"
+	"github.com/mpchat/checkout/watcher/health"
+	"github.com/mpchat/checkout/watcher/metrics"
 )
 
 // mainnetUSDT is the USDT contract of each network.
@@ -40,6 +42,7 @@ func runWatch(ctx context.Context, args []string) error {
 	poll := fs.Duration("poll-interval", envflag.Duration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
 	maxRange := fs.Int("max-range", envflag.Int("MP_MAX_RANGE", evm.DefaultMaxRange), "largest eth_getLogs block range (env MP_MAX_RANGE)")
 	startBlock := fs.Int64("start-block", int64(envflag.Int("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
+	listen := fs.String("listen", envflag.String("MP_WATCHER_LISTEN", ""), "address of the operator HTTP server (GET /healthz, /readyz, /metrics), e.g. 127.0.0.1:9101; empty = off (env MP_WATCHER_LISTEN)")
 	leaseTTL := fs.Duration("lease-ttl", envflag.Duration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,6 +97,21 @@ func runWatch(ctx context.Context, args []string) error {
 	log.Info("watcher starting", "rpc", redact(*rpc), "token", deposit.Format(n, tok), "confirmations", required,
 		"redis", redact(*redisURL), "redis_prefix", *prefix)
 	r := &evm.Runner{Scanner: sc, Lease: sc.Store.(*feed.Feed), LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log}
+	if *listen != "" {
+		m := metrics.New(n)
+		m.Hook(r)
+		checks := health.Checks{
+			Redis: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			Chain: cl.BlockNumber,
+			Lease: m.LeaseState,
+			Log:   log,
+		}
+		addr, _, err := health.Serve(ctx, *listen, health.Handler(checks, m.Handler()))
+		if err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		log.Info("operator endpoints listening", "addr", addr.String())
+	}
 	return r.Run(ctx)
 }
 

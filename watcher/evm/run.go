@@ -23,8 +23,13 @@ type Runner struct {
 	Poll     time.Duration   // wait between steps at the head; default 1 s
 	Wake     <-chan struct{} // optional: new-head notifications end the wait early
 	Log      *slog.Logger
-	// OnStep is called after each committed step (metrics, tests).
-	OnStep func(caughtUp bool)
+	// OnStep is called after each committed step with the scanner's progress (metrics, tests).
+	OnStep func(Progress)
+	// OnLease is called after every lease check with whether this instance is the active
+	// watcher (false: standing by, or the lease was lost).
+	OnLease func(leader bool)
+	// OnError is called when a lease check or a step fails (it is logged and retried).
+	OnError func(error)
 }
 
 // Run scans while holding the lease; it releases the lease when ctx ends.
@@ -52,6 +57,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		ok, err := r.Lease.Acquire(ctx, ttl)
 		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			r.failed(err)
 			log.Error("watcher: lease", "err", err)
 			r.wait(ctx, backoff, nil)
 			continue
@@ -59,6 +68,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		if ok != leader {
 			leader = ok
 			log.Info("watcher: lease", "leader", leader)
+		}
+		if r.OnLease != nil {
+			r.OnLease(leader)
 		}
 		if !leader {
 			r.wait(ctx, ttl/5, nil)
@@ -68,10 +80,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		switch {
 		case errors.Is(err, feed.ErrLeaseLost):
 			leader = false
+			if r.OnLease != nil {
+				r.OnLease(false)
+			}
 			log.Warn("watcher: lost the lease; standing by")
 			continue
 		case err != nil:
 			if ctx.Err() == nil {
+				r.failed(err)
 				log.Error("watcher: step failed", "err", err)
 			}
 			r.wait(ctx, backoff, nil)
@@ -80,13 +96,19 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		backoff = 200 * time.Millisecond
 		if r.OnStep != nil {
-			r.OnStep(caughtUp)
+			r.OnStep(r.Scanner.Progress())
 		}
 		if caughtUp {
 			r.wait(ctx, min(poll, ttl/3), r.Wake)
 		}
 	}
 	return nil
+}
+
+func (r *Runner) failed(err error) {
+	if r.OnError != nil {
+		r.OnError(err)
+	}
 }
 
 func (r *Runner) wait(ctx context.Context, d time.Duration, wake <-chan struct{}) {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/big"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -61,6 +62,9 @@ type Scanner struct {
 	StartBlock *uint64
 	Now        func() time.Time
 	Log        *slog.Logger
+
+	mu       sync.Mutex
+	progress Progress
 }
 
 // Step runs one scan step and commits it. It returns true when the scanner is at the head
@@ -104,7 +108,7 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 		}
 		step.Checkpoint = uint64(max(to, 0))
 		if to < finalHead {
-			return false, s.Store.Commit(ctx, step)
+			return false, s.commit(ctx, step, head, step.Checkpoint, false)
 		}
 		cp = to
 	} else {
@@ -125,7 +129,54 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 			s.remove(step, k, p)
 		}
 	}
-	return true, s.Store.Commit(ctx, step)
+	return true, s.commit(ctx, step, head, max(head, step.Checkpoint), true)
+}
+
+// Progress is where a scanner stood after its last committed step (for metrics).
+type Progress struct {
+	Head       uint64 // the chain head the step saw
+	Scanned    uint64 // highest block scanned: the head once caught up
+	Checkpoint uint64 // highest block whose logs are final and reported
+	CaughtUp   bool   // the step reached the head
+	// Seen, Confirmed and Removed count the feed entries the step wrote, by kind.
+	Seen, Confirmed, Removed int
+}
+
+// Lag is how many blocks the scanner is behind the head it saw (0 when caught up).
+func (p Progress) Lag() uint64 {
+	if p.Head > p.Scanned {
+		return p.Head - p.Scanned
+	}
+	return 0
+}
+
+// Progress returns where the last committed step left the scanner (zero before the first).
+func (s *Scanner) Progress() Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.progress
+}
+
+// commit commits the step and records the progress it makes.
+func (s *Scanner) commit(ctx context.Context, step *feed.Step, head, scanned uint64, caughtUp bool) error {
+	if err := s.Store.Commit(ctx, step); err != nil {
+		return err
+	}
+	p := Progress{Head: head, Scanned: scanned, Checkpoint: step.Checkpoint, CaughtUp: caughtUp}
+	for _, t := range step.Emit {
+		switch t.Kind {
+		case checkout.TransferSeen:
+			p.Seen++
+		case checkout.TransferConfirmed:
+			p.Confirmed++
+		case checkout.TransferRemoved:
+			p.Removed++
+		}
+	}
+	s.mu.Lock()
+	s.progress = p
+	s.mu.Unlock()
+	return nil
 }
 
 // scan reads [from, to] and turns logs to watched addresses into observations. final says
