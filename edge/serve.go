@@ -19,6 +19,7 @@ import (
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
+	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
@@ -44,6 +45,12 @@ func serve(ctx context.Context, args []string) error {
 	whTimeout := fs.Duration("webhook-timeout", envflag.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
 	whLease := fs.Duration("webhook-lease", envflag.Duration("MP_WEBHOOK_LEASE", webhook.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
 	whPrivate := fs.Bool("webhook-allow-private", envflag.Bool("MP_WEBHOOK_ALLOW_PRIVATE", false), "DEV ONLY: let webhooks reach loopback, private and link-local addresses (env MP_WEBHOOK_ALLOW_PRIVATE)")
+	webDir := fs.String("web-dir", envflag.String("MP_WEB_DIR", "public/web"), "directory of the built checkout wasm assets, from make wasm (env MP_WEB_DIR)")
+	buildID := fs.String("build-id", envflag.String("MP_BUILD_ID", ""), "release id of the checkout assets; empty = a hash of them (env MP_BUILD_ID)")
+	frameAncestors := fs.String("frame-ancestors", envflag.String("MP_FRAME_ANCESTORS", page.DefaultFrameAncestors), "CSP frame-ancestors for merchants without embed origins, e.g. 'none' or https://a.example https://b.example (env MP_FRAME_ANCESTORS)")
+	erc20Token := fs.String("erc20-token", envflag.String("MP_ERC20_TOKEN", page.DefaultERC20Token), "USDT contract in ERC20 payment QR codes (EIP-681) (env MP_ERC20_TOKEN)")
+	erc20Chain := fs.Int("erc20-chain-id", envflag.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
+	returnDelay := fs.Duration("return-delay", envflag.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +88,14 @@ func serve(ctx context.Context, args []string) error {
 		RateLimit:     *rate,
 		Dev:           *dev,
 		Log:           log,
+	}
+	if *erc20Chain <= 0 {
+		return fmt.Errorf("--erc20-chain-id must be positive")
+	}
+	if srv.Page, err = page.New(page.Config{WebDir: *webDir, BuildID: *buildID, FrameAncestors: *frameAncestors,
+		ERC20Token: *erc20Token, ERC20ChainID: uint64(*erc20Chain), ReturnDelay: *returnDelay, Dev: *dev, Log: log},
+		srv.CheckoutLookup()); err != nil {
+		return err
 	}
 	var m *metrics.Edge
 	if *metricsListen != metricsOff {

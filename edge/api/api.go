@@ -22,6 +22,7 @@ import (
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
+	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 )
@@ -42,6 +43,8 @@ type Server struct {
 	Webhooks interface{ Wake() }
 	// Hub serves event streams; nil disables them (503).
 	Hub *sse.Hub
+	// Page serves the hosted checkout and its assets; nil leaves them out.
+	Page *page.Handler
 	// StreamsPerKey and StreamsPerIP cap open streams per API key / client IP on this process;
 	// 0 means the defaults, negative means no limit.
 	StreamsPerKey, StreamsPerIP int
@@ -76,6 +79,7 @@ func (s *Server) Routes() *router.Router {
 	r.GET("/v1/checkout/{id}/events", s.wrap(s.checkoutEvents))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
+	s.pageRoutes(r)
 	if s.Metrics != nil && !s.MetricsSeparate {
 		r.GET("/metrics", s.Metrics.Handler())
 	}

@@ -1,0 +1,306 @@
+// Package page serves the hosted checkout (GET /pay/{id}) and its static assets on fasthttp.
+//
+// The page's first paint is the widget's go-app components rendered to HTML here, with the
+// stylesheet inlined and nothing render-blocking, so a customer on a slow phone can pay
+// before any WebAssembly arrives; the state the components rendered from is embedded as JSON
+// for the wasm to start from. The document shell is ours rather than go-app's Handler page:
+// that page links go-app's stylesheet (a render-blocking round trip), cannot carry per-order
+// data or per-merchant security headers, and covers the page with a loader until the wasm
+// runs. go-app's Handler still generates the wasm loader script (app.js), so the wasm starts
+// exactly as go-app expects.
+package page
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+	"github.com/valyala/fasthttp"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/app/widget"
+)
+
+// Defaults of Config.
+const (
+	DefaultFrameAncestors = "'none'"
+	DefaultERC20Token     = "0xdAC17F958D2ee523a2206206994597C13D831ec7" // USDT on Ethereum mainnet
+	DefaultERC20ChainID   = 1
+	DefaultReturnDelay    = 5 * time.Second
+)
+
+// Config is the operator's settings for the checkout page.
+type Config struct {
+	// WebDir holds the built wasm assets (app.wasm, wasm_exec.js and their .gz/.br copies,
+	// from `make wasm`). Empty or without them, pages work without live updates.
+	WebDir string
+	// BuildID names this release (go-app's Handler.Version); empty = a hash of the assets,
+	// the same on every replica running the same build.
+	BuildID string
+	// FrameAncestors is the CSP frame-ancestors source list for merchants that set no embed
+	// origins; default 'none' (no framing).
+	FrameAncestors string
+	// ERC20Token and ERC20ChainID go into EIP-681 QR codes of ERC20 orders; defaults: mainnet
+	// USDT and chain 1. The dev chain's token and 1337 in development.
+	ERC20Token   string
+	ERC20ChainID uint64
+	// ReturnDelay is the visible pause before a terminal status sends the customer to
+	// return_url; default 5 s.
+	ReturnDelay time.Duration
+	// Dev allows http return URLs to loopback hosts, as the API does in dev mode.
+	Dev bool
+	Log *slog.Logger
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+}
+
+// Lookup returns the customer-safe view of an order and its merchant's settings, or an error
+// (a *checkout.Error with HTTPStatus 404 for an unknown order).
+type Lookup func(ctx context.Context, id string) (checkout.CheckoutView, *checkout.Merchant, error)
+
+// Handler serves the checkout page and assets.
+type Handler struct {
+	cfg    Config
+	lookup Lookup
+	assets *assets
+}
+
+// New loads the assets and checks the configuration.
+func New(cfg Config, lookup Lookup) (*Handler, error) {
+	if cfg.FrameAncestors == "" {
+		cfg.FrameAncestors = DefaultFrameAncestors
+	}
+	if err := checkSources(cfg.FrameAncestors); err != nil {
+		return nil, fmt.Errorf("frame ancestors: %w", err)
+	}
+	if cfg.ERC20Token == "" {
+		cfg.ERC20Token = DefaultERC20Token
+	}
+	if cfg.ERC20ChainID == 0 {
+		cfg.ERC20ChainID = DefaultERC20ChainID
+	}
+	if cfg.ReturnDelay <= 0 {
+		cfg.ReturnDelay = DefaultReturnDelay
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a, err := loadAssets(cfg.WebDir, cfg.BuildID)
+	if err != nil {
+		return nil, err
+	}
+	if a.wasm == "" {
+		cfg.Log.Warn("checkout wasm not found: pages work without live updates (run make wasm)", "web_dir", cfg.WebDir)
+	}
+	return &Handler{cfg: cfg, lookup: lookup, assets: a}, nil
+}
+
+// Version is the build id the page and go-app's loader carry.
+func (h *Handler) Version() string { return h.assets.version }
+
+// Asset serves GET /web/{file}, /embed.js and /app-worker.js; it returns false for other paths.
+func (h *Handler) Asset(ctx *fasthttp.RequestCtx) bool { return h.assets.serve(ctx) }
+
+// Pay serves GET /pay/{id}: the checkout of one order.
+func (h *Handler) Pay(ctx *fasthttp.RequestCtx, id string) error {
+	q := ctx.QueryArgs()
+	lang := widget.PickLang(string(q.Peek("lang")), string(ctx.Request.Header.Peek("Accept-Language")))
+	view, m, err := h.lookup(ctx, id)
+	if err != nil {
+		var ce *checkout.Error
+		if errors.As(err, &ce) && ce.HTTPStatus == 404 {
+			h.notFound(ctx, lang)
+			return nil
+		}
+		return fmt.Errorf("checkout page %s: %w", id, err)
+	}
+	st := h.state(ctx, view, m, lang)
+	body := app.HTMLString(&widget.Checkout{State: st})
+	stateJSON, err := json.Marshal(st) // escapes <, > and & so it cannot end its script element
+	if err != nil {
+		return fmt.Errorf("checkout page %s: state: %w", id, err)
+	}
+	title := widget.Title(lang)
+	if view.Description != "" {
+		title += " · " + view.Description
+	}
+	var b strings.Builder
+	b.Grow(len(body) + len(stateJSON) + len(h.assets.css) + 1024)
+	h.head(&b, lang, title)
+	b.WriteString(`<script type="application/json" id="` + widget.StateElementID + `">`)
+	b.Write(stateJSON)
+	b.WriteString("</script>\n")
+	if h.assets.wasm != "" {
+		b.WriteString(`<script defer src="` + h.assets.execJS + `"></script>` + "\n")
+		b.WriteString(`<script defer src="` + h.assets.appJS + `"></script>` + "\n")
+	}
+	b.WriteString("</head>\n<body>\n")
+	b.WriteString(body)
+	if h.assets.wasm != "" {
+		// go-app's loader reports progress into these elements and removes them once the
+		// wasm runs; they must not be body's first element (the page content is).
+		b.WriteString(`<aside id="app-wasm-loader" class="loader" aria-hidden="true"><span id="app-wasm-loader-icon"></span><p id="app-wasm-loader-label"></p></aside>`)
+	}
+	b.WriteString("\n</body>\n</html>\n")
+	h.headers(ctx, m)
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetBodyString(b.String())
+	return nil
+}
+
+func (h *Handler) head(b *strings.Builder, lang, title string) {
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"" + lang + "\">\n<head>\n<meta charset=\"utf-8\">\n")
+	b.WriteString(`<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">` + "\n")
+	b.WriteString(`<meta name="color-scheme" content="light dark">` + "\n")
+	b.WriteString(`<meta name="robots" content="noindex">` + "\n")
+	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n")
+	b.WriteString(`<link rel="icon" type="image/svg+xml" href="` + h.assets.icon + `">` + "\n")
+	b.WriteString("<style>" + h.assets.css + "</style>\n")
+}
+
+// state builds what the page renders from: the customer-safe view and the page's options.
+func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *checkout.Merchant, lang string) widget.State {
+	q := ctx.QueryArgs()
+	st := widget.State{
+		Order: v, Lang: lang, ReturnDelay: h.cfg.ReturnDelay,
+		MPChat:       strings.Contains(string(ctx.UserAgent()), "MPChat"),
+		OpenApp:      string(q.Peek("open_app")) == "1",
+		HostRedirect: string(q.Peek("redirect")) == "host",
+		Origins:      embedOrigins(m),
+		Now:          h.cfg.Now().UTC(),
+	}
+	switch e := string(q.Peek("embed")); e {
+	case widget.EmbedInline, widget.EmbedModal:
+		st.Embed = e
+	}
+	if v.Network == checkout.ERC20 {
+		st.Token, st.ChainID = h.cfg.ERC20Token, h.cfg.ERC20ChainID
+	}
+	if v.ReturnURL != "" && h.returnAllowed(v.ReturnURL, m) {
+		st.ReturnTo = widget.ReturnTo(v.ReturnURL, v.ID)
+	}
+	return st
+}
+
+// returnAllowed re-checks return_url when the page is served: the merchant may have narrowed
+// its allowed hosts since the order was made, and only http(s) is ever followed.
+func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		ip := net.ParseIP(u.Hostname())
+		if !h.cfg.Dev || !(strings.EqualFold(u.Hostname(), "localhost") || (ip != nil && ip.IsLoopback())) {
+			return false
+		}
+	default:
+		return false
+	}
+	if len(m.ReturnHosts) == 0 {
+		return true
+	}
+	for _, host := range m.ReturnHosts {
+		if strings.EqualFold(host, u.Hostname()) {
+			return true
+		}
+	}
+	return false
+}
+
+// embedOrigins returns the merchant's embed origins normalised to scheme://host[:port];
+// anything that is not such an origin is dropped, so nothing else reaches a CSP header or a
+// postMessage target.
+func embedOrigins(m *checkout.Merchant) []string {
+	out := []string{}
+	for _, o := range m.EmbedOrigins {
+		u, err := url.Parse(strings.TrimRight(o, "/"))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.User != nil || !cleanHost(u.Host) {
+			continue
+		}
+		out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	return out
+}
+
+func cleanHost(h string) bool {
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSources accepts a CSP source list of 'none', 'self', *, scheme sources (https:) and
+// origins with an optional *. host wildcard; nothing that could end the directive.
+func checkSources(list string) error {
+	fields := strings.Fields(list)
+	if len(fields) == 0 {
+		return errors.New("empty source list")
+	}
+	for _, f := range fields {
+		switch {
+		case f == "'none'", f == "'self'", f == "*", f == "https:", f == "http:":
+			if f == "'none'" && len(fields) > 1 {
+				return errors.New("'none' must stand alone")
+			}
+		default:
+			u, err := url.Parse(f)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" || u.RawQuery != "" ||
+				!cleanHost(strings.TrimPrefix(u.Host, "*.")) || u.Host == "" {
+				return fmt.Errorf("%q is not a source ('none', 'self', *, https: or an origin such as https://shop.example)", f)
+			}
+		}
+	}
+	return nil
+}
+
+// headers sets the page's security headers. frame-ancestors lists the merchant's embed
+// origins, or the operator's default when it has none.
+func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
+	ancestors := h.cfg.FrameAncestors
+	if m != nil {
+		if o := embedOrigins(m); len(o) > 0 {
+			ancestors = strings.Join(o, " ")
+		}
+	}
+	hd := &ctx.Response.Header
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src "+
+		h.assets.cssHash+"; img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "+
+		"base-uri 'none'; form-action 'none'; frame-ancestors "+ancestors)
+	if ancestors == "'none'" {
+		hd.Set("X-Frame-Options", "DENY") // for browsers without CSP level 2
+	}
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+}
+
+// notFound answers an unknown order with a small page in the customer's language.
+func (h *Handler) notFound(ctx *fasthttp.RequestCtx, lang string) {
+	var b strings.Builder
+	h.head(&b, lang, widget.NotFoundTitle(lang))
+	b.WriteString("</head>\n<body>\n<main class=\"checkout\"><h1>" + html.EscapeString(widget.NotFoundTitle(lang)) +
+		"</h1><p>" + html.EscapeString(widget.NotFoundBody(lang)) + "</p></main>\n</body>\n</html>\n")
+	h.headers(ctx, nil)
+	ctx.SetStatusCode(fasthttp.StatusNotFound)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetBodyString(b.String())
+}
