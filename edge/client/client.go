@@ -36,7 +36,7 @@ type Client struct {
 	Secret     string       // sk_…
 	HTTP       *http.Client // default: a client with DefaultTimeout
 	MaxRetries int          // retries after the first attempt on 5xx/timeouts; default 3; <0 disables
-	// Backoff is the wait before retry n (0-based); default 1s, 2s, 4s… (±20 % jitter), capped at 30 s.
+	// Backoff is the wait before retry n (0-based); default 1s, 2s, 4s… (±10 % jitter), capped at 30 s.
 	Backoff func(retry int) time.Duration
 	Now     func() time.Time // clock used in signatures; default time.Now
 }
