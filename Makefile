@@ -3,12 +3,15 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: demo test test-unit fuzz vet bench build token clean
+.PHONY: demo test test-unit fuzz vet bench build token clean wasm
 
-demo: ## run everything locally (Redis on its own port, dev chains, watchers, edge) and print a URL
+wasm: ## the checkout's browser assets: public/web/app.wasm (-trimpath -ldflags="-s -w"), the toolchain's wasm_exec.js, .gz/.br copies
+	$(GO) run ./internal/webbuild/cmd/webbuild -o public/web
+
+demo: wasm ## run everything locally (Redis on its own port, dev chains, watchers, edge) and print a URL
 	$(GO) run ./demo
 
-test: vet test-unit fuzz ## every test: vet, unit/integration/browser tests, short fuzz runs
+test: wasm vet test-unit fuzz ## every test: vet, unit/integration/browser tests, short fuzz runs
 
 vet:
 	$(GO) vet $(PKGS)
@@ -36,4 +39,4 @@ build:
 	$(GO) build -o bin/ ./edge ./watcher
 
 clean:
-	rm -rf bin .demo
+	rm -rf bin .demo public/web/app.wasm* public/web/wasm_exec.js*

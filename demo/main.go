@@ -131,7 +131,10 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	publicURL := "http://" + d.cfg.edgeAddr
 	if _, err := d.start(ctx, "edge", bin("edge"), "serve", "--dev", "--listen", d.cfg.edgeAddr,
-		"--redis", redisURL, "--public-url", publicURL); err != nil {
+		"--redis", redisURL, "--public-url", publicURL,
+		// The checkout's QR codes name the dev chain's token and chain id, so a wallet pointed
+		// at the dev chain can pay by scanning.
+		"--erc20-token", chains["ERC20"].Token, "--erc20-chain-id", fmt.Sprint(chains["ERC20"].ChainID)); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, publicURL+"/readyz"); err != nil {
@@ -203,7 +206,8 @@ Pay it on the dev chain (use the order's address):
 
   %s/bin/watcher devpay --rpc %s --network TRC20 --to ADDRESS --amount 99.99 --wait
 
-then read it again (GET /v1/orders/{id}): PENDING → CONFIRMING → PAID.
+then read it again (GET /v1/orders/{id}): PENDING → CONFIRMING → PAID. Or open the order's
+payment_url in a browser and watch the checkout follow the payment live.
 `, publicURL, d.cfg.redisPort, filepath.Join(d.cfg.dir, "redis"), chains["ERC20"].RPC, chains["TRC20"].RPC,
 		m.MerchantID, m.KeyID, d.cfg.dir, m.KeyID, m.Secret, publicURL, d.cfg.dir, chains["TRC20"].RPC)
 }
