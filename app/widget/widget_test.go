@@ -1,0 +1,115 @@
+package widget
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	checkout "github.com/mpchat/checkout"
+)
+
+func TestPayURI(t *testing.T) {
+	if got := PayURI(checkout.ERC20, "0xAbC", 1_500_000, "0xdAC17F958D2ee523a2206206994597C13D831ec7", 1); got !=
+		"ethereum:0xdAC17F958D2ee523a2206206994597C13D831ec7@1/transfer?address=0xAbC&uint256=1500000" {
+		t.Errorf("ERC20: %s", got)
+	}
+	if got := PayURI(checkout.TRC20, "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE", 1, "", 0); got != "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE" {
+		t.Errorf("TRC20: %s", got)
+	}
+}
+
+func TestReturnTo(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://acme.com/payment/return", "https://acme.com/payment/return?order_id=ord_1"},
+		{"https://acme.com/r?cart=7&x=a+b", "https://acme.com/r?cart=7&order_id=ord_1&x=a+b"},
+		{"https://acme.com/r?order_id=forged", "https://acme.com/r?order_id=ord_1"},
+		{"javascript:alert(1)", ""},
+		{"/relative", ""},
+	} {
+		if got := ReturnTo(tc.in, "ord_1"); got != tc.want {
+			t.Errorf("ReturnTo(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestPickLang(t *testing.T) {
+	for _, tc := range []struct{ override, accept, want string }{
+		{"", "", "en"},
+		{"", "zh-CN,zh;q=0.9,en;q=0.8", "zh"},
+		{"", "fr-FR, zh-TW;q=0.5", "zh"},
+		{"", "de, fr", "en"},
+		{"en", "zh-CN", "en"},
+		{"ZH", "en", "zh"},
+		{"xx", "zh", "zh"},
+	} {
+		if got := PickLang(tc.override, tc.accept); got != tc.want {
+			t.Errorf("PickLang(%q, %q) = %q, want %q", tc.override, tc.accept, got, tc.want)
+		}
+	}
+}
+
+func TestQRSVG(t *testing.T) {
+	a, err := qrSVG("ethereum:0xdAC17F958D2ee523a2206206994597C13D831ec7@1/transfer?address=0x52908400098527886E0F7030069857D2E4169EE7&uint256=99990000", "label")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := qrSVG("ethereum:0xdAC17F958D2ee523a2206206994597C13D831ec7@1/transfer?address=0x52908400098527886E0F7030069857D2E4169EE7&uint256=99990000", "label")
+	if a != b || !strings.HasPrefix(a, "<svg") || len(a) > 12_000 {
+		t.Errorf("QR SVG: deterministic %v, %d bytes", a == b, len(a))
+	}
+}
+
+// TestRenderStatuses renders the checkout as the edge does, for each status, and checks the
+// words that tell the customer what to do next.
+func TestRenderStatuses(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	base := checkout.CheckoutView{ID: "ord_1", Amount: 100_000_000, PayAmount: 100_000_000, Currency: "USDT",
+		Network: checkout.TRC20, Address: "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE", DeepLink: "mpchat://pay?order=ord_1",
+		CreatedAt: now, ExpiresAt: now.Add(30 * time.Minute), ReturnURL: "https://shop.example/r"}
+	for _, tc := range []struct {
+		name   string
+		edit   func(v *checkout.CheckoutView)
+		lang   string
+		want   []string
+		absent []string
+	}{
+		{"pending", func(v *checkout.CheckoutView) {}, "en",
+			[]string{"Waiting for your payment", "Send exactly 100 USDT on TRC20 · TRON", "29:00", base.Address, `role="timer"`, `aria-live="polite"`},
+			[]string{"return-link", "data-client"}},
+		{"partial", func(v *checkout.CheckoutView) { v.AmountPaid = 40_000_000 }, "en",
+			[]string{"Received 40 of 100 USDT", "remaining 60 USDT", `id="pay-amount" class="num">60<`}, nil},
+		{"confirming", func(v *checkout.CheckoutView) {
+			v.Status = checkout.StatusConfirming
+			v.Payments = []checkout.CheckoutPayment{{Amount: v.PayAmount, Confirmations: 2, ConfirmationsRequired: 19, Status: checkout.PaymentConfirming}}
+		}, "en", []string{"Payment seen, confirming", "2 of 19 confirmations", "do not send again"}, nil},
+		{"paid", func(v *checkout.CheckoutView) { v.Status, v.AmountPaid = checkout.StatusPaid, v.PayAmount }, "en",
+			[]string{"Payment received", "return-link", `href="https://shop.example/r?order_id=ord_1"`},
+			[]string{base.Address, "countdown"}},
+		{"underpaid", func(v *checkout.CheckoutView) { v.Status, v.AmountPaid = checkout.StatusUnderpaid, 50_000_000 }, "en",
+			[]string{"Payment incomplete", "received 50 of 100 USDT", "Do not send more"}, []string{base.Address}},
+		{"expired", func(v *checkout.CheckoutView) { v.Status = checkout.StatusExpired }, "en",
+			[]string{"Order expired", "Do not send funds to this address"}, nil},
+		{"frozen", func(v *checkout.CheckoutView) { v.Status = checkout.StatusFrozen }, "en",
+			[]string{"Payment under review", "Do not send again"}, nil},
+		{"pending zh", func(v *checkout.CheckoutView) {}, "zh", []string{"等待付款", "TRC20 · 波场 TRON", `lang="zh"`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := base
+			tc.edit(&v)
+			st := State{Order: v, Lang: tc.lang, Now: now.Add(time.Minute), ReturnTo: ReturnTo(v.ReturnURL, v.ID)}
+			html := app.HTMLString(&Checkout{State: st})
+			for _, w := range tc.want {
+				if !strings.Contains(html, w) {
+					t.Errorf("lacks %q", w)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(html, a) {
+					t.Errorf("has %q", a)
+				}
+			}
+		})
+	}
+}
