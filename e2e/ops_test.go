@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/internal/redistest"
+	"github.com/mpchat/checkout/watcher/devchain"
+)
+
+// TestOperatorEndpoints runs the real edge and watcher commands the way README's "Metrics and
+// health" shows (edge serve --metrics-listen, watcher run --listen), pays an order, and reads
+// the probes and the metrics the payment moved.
+func TestOperatorEndpoints(t *testing.T) {
+	bin := binaries(t)
+	srv := redistest.Shared(t)
+	prefix := redistest.Prefix()
+	ctx := context.Background()
+	chain, err := devchain.Start(ctx, devchain.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "procs.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("process output:\n%s", b)
+		}
+	}()
+	redisArgs := []string{"--redis", srv.URL, "--redis-prefix", prefix}
+	out, err := exec.Command(filepath.Join(bin, "edge"), append([]string{"merchant", "create", "--dev", "--name", "ops"}, redisArgs...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		KeyID  string `json:"key_id"`
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+
+	api, metricsAddr, watcherAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	edge := &proc{t: t, bin: filepath.Join(bin, "edge"), log: logf, args: append([]string{"serve", "--dev",
+		"--listen", api, "--metrics-listen", metricsAddr}, redisArgs...)}
+	watcher := &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf, args: append([]string{"run", "--network", "ERC20",
+		"--rpc", chain.RPCURL(), "--token", chain.Token().Hex(), "--confirmations", "2",
+		"--start-block", "0", "--poll-interval", "20ms", "--listen", watcherAddr}, redisArgs...)}
+	edge.start()
+	defer edge.kill()
+	watcher.start()
+	defer watcher.kill()
+
+	eventually(t, "edge ready on the metrics listener", func() string {
+		return expectStatus("http://"+metricsAddr+"/readyz", 200)
+	})
+	eventually(t, "watcher ready and leading", func() string {
+		if msg := expectStatus("http://"+watcherAddr+"/readyz", 200); msg != "" {
+			return msg
+		}
+		_, body, _ := httpGet("http://" + watcherAddr + "/readyz")
+		if !strings.Contains(body, `"lease":"leader"`) {
+			return "readyz " + body
+		}
+		return ""
+	})
+	if msg := expectStatus("http://"+api+"/metrics", 404); msg != "" {
+		t.Errorf("/metrics on the public listener: %s", msg)
+	}
+	if msg := expectStatus("http://"+api+"/healthz", 200); msg != "" {
+		t.Errorf("/healthz on the public listener: %s", msg)
+	}
+
+	c := client.New("http://"+api, m.KeyID, m.Secret)
+	o, err := c.CreateOrder(ctx, &client.OrderParams{Amount: "4.2", Network: checkout.ERC20, IdempotencyKey: "ops-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := deposit.ParseEVM(o.Address)
+	if _, err := chain.Pay(ctx, 1, common.Address(raw), o.Amount); err != nil {
+		t.Fatal(err)
+	}
+	chain.Commit()
+	chain.Commit()
+	eventually(t, "order PAID", func() string {
+		got, err := c.GetOrder(ctx, o.ID)
+		if err != nil || got.Status != checkout.StatusPaid {
+			return fmt.Sprintf("%v %v", got, err)
+		}
+		return ""
+	})
+
+	eventually(t, "edge metrics after the payment", func() string {
+		got, err := promSamples("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return err.Error()
+		}
+		for sample, want := range map[string]float64{
+			`http_requests_total{method="POST",route="/v1/orders",status="2xx"}`:     1,
+			`settlement_events_total{network="ERC20",type="payment.confirmed"}`:      1,
+			`settlement_lag_seconds{network="ERC20"}`:                                0,
+			`settlement_feed_pending{network="ERC20"}`:                               0,
+			`sse_open_streams{kind="checkout"}`:                                      0,
+			`webhook_deliveries_total{result="gave_up"}`:                             0,
+			`http_requests_total{method="GET",route="/v1/orders/{id}",status="2xx"}`: -1, // present
+		} {
+			v, ok := got[sample]
+			if !ok || (want >= 0 && v != want) {
+				return fmt.Sprintf("%s = %v (present %v), want %v", sample, v, ok, want)
+			}
+		}
+		if got[`settlement_applied_total{network="ERC20"}`] < 2 { // seen, then confirmed
+			return fmt.Sprintf("settlement_applied_total %v", got[`settlement_applied_total{network="ERC20"}`])
+		}
+		return ""
+	})
+	eventually(t, "watcher metrics after the payment", func() string {
+		got, err := promSamples("http://" + watcherAddr + "/metrics")
+		if err != nil {
+			return err.Error()
+		}
+		for sample, want := range map[string]float64{
+			`watcher_feed_writes_total{kind="confirmed",network="ERC20"}`: 1,
+			`watcher_leader{network="ERC20"}`:                             1,
+			`watcher_head_lag_blocks{network="ERC20"}`:                    0,
+		} {
+			if v, ok := got[sample]; !ok || v != want {
+				return fmt.Sprintf("%s = %v (present %v), want %v", sample, v, ok, want)
+			}
+		}
+		return ""
+	})
+
+	// Both stop cleanly on SIGINT.
+	for _, p := range []*proc{watcher, edge} {
+		_ = p.cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s exited: %v", filepath.Base(p.bin), err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("%s did not stop on SIGINT", filepath.Base(p.bin))
+		}
+	}
+}
+
+// eventually polls f (every 20 ms, at most 30 s) until it returns "".
+func eventually(t *testing.T, what string, f func() string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msg := f()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func httpGet(url string) (int, string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func expectStatus(url string, want int) string {
+	code, body, err := httpGet(url)
+	if err != nil {
+		return err.Error()
+	}
+	if code != want {
+		return fmt.Sprintf("GET %s: %d %s", url, code, body)
+	}
+	return ""
+}
+
+// promSamples reads a Prometheus text exposition into "name{labels}" → value.
+func promSamples(url string) (map[string]float64, error) {
+	code, body, err := httpGet(url)
+	if err != nil {
+		return nil, err
+	}
+	if code != 200 {
+		return nil, fmt.Errorf("GET %s: %d", url, code)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad sample %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out, sc.Err()
+}
