@@ -14,7 +14,7 @@
 //	settlement_feed_undelivered{network}              gauge; feed entries not yet read by the group
 //	settlement_lag_seconds{network}                   gauge; age of the oldest unsettled feed entry (0 = caught up)
 //	webhook_deliveries_total{result}                  counter; result = delivered | failed_attempt | gave_up | skipped
-//	webhook_backlog                                   gauge; deliveries waiting (present once a source is set)
+//	webhook_backlog                                   gauge; orders with deliveries waiting (present once a source is set)
 //
 // plus the Go runtime (go_*) and process (process_*) collectors. The sse_*, settlement_feed_*,
 // settlement_lag_seconds and webhook_backlog gauges are read when Prometheus scrapes, from the
@@ -31,9 +31,12 @@
 //	m.WebhookDelivery(metrics.GaveUp)        // the last attempt failed; no more retries
 //	m.WebhookDelivery(metrics.Skipped)       // not attempted (no webhook URL, refused by the SSRF guard…)
 //
-// and gives the backlog as a function read at scrape time (with a 2 s deadline):
+// and gives the backlog as a function read at scrape time (its context carries ScrapeTimeout):
 //
-//	m.SetWebhookBacklog(func(ctx context.Context) (int64, error) { return st.WebhookBacklog(ctx) })
+//	m.SetWebhookBacklog(func(ctx context.Context) (int64, error) {
+//		n, _, err := st.WebhookBacklog(ctx, time.Now())
+//		return n, err
+//	})
 //
 // Every method is safe on a nil *Edge (it does nothing), so components can hold an optional
 // *Edge without checks.
