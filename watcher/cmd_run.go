@@ -106,10 +106,15 @@ func runWatch(ctx context.Context, args []string) error {
 			Lease: m.LeaseState,
 			Log:   log,
 		}
-		addr, _, err := health.Serve(ctx, *listen, health.Handler(checks, m.Handler()))
+		addr, served, err := health.Serve(ctx, *listen, health.Handler(checks, m.Handler()))
 		if err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
+		go func() {
+			if err := <-served; err != nil {
+				log.Error("operator endpoints stopped", "err", err)
+			}
+		}()
 		log.Info("operator endpoints listening", "addr", addr.String())
 	}
 	return r.Run(ctx)

@@ -44,6 +44,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -263,6 +264,9 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			ctx, cancel := context.WithTimeout(context.Background(), ScrapeTimeout)
 			b, err := backlog.FeedBacklog(ctx, n, group)
 			cancel()
+			if errors.Is(err, store.ErrNotFound) {
+				continue // no consumer group on that feed yet: nothing to report
+			}
 			if err != nil {
 				m.log.Warn("metrics: settlement backlog unavailable", "network", n, "err", err)
 				continue
