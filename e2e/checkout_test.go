@@ -155,6 +155,49 @@ func TestCheckoutInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("stream refused: the order is read instead", func(t *testing.T) {
+		o := newOrder(checkout.ERC20, "7", "")
+		tab := newTab(t, browser)
+		block := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{
+				URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/v1/checkout/*/events", Block: true}}})
+			return err
+		})
+		if err := chromedp.Do(tab, block, chromedp.Navigate(o.PaymentURL)); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, tab, "wasm started", `document.querySelector("main[data-client=wasm]") !== null`, 60*time.Second)
+		w.pay(o, 3, "7")
+		w.mine(checkout.ERC20, required)
+		poll(t, tab, "PAID without a stream", `document.querySelector("#status").dataset.status === "PAID"`, 20*time.Second)
+		if live, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector("main[data-live=true]") !== null`)); live {
+			t.Error("stream reported open although it was blocked")
+		}
+	})
+
+	t.Run("MPCheckout.open shows a modal", func(t *testing.T) {
+		o := newOrder(checkout.TRC20, "3", "")
+		tab := newTab(t, browser)
+		if err := chromedp.Do(tab, chromedp.Navigate(site+"/shop?mode=modal&order="+o.ID)); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, tab, "modal iframe", `document.querySelector("[data-mp-checkout=modal] iframe[src*='embed=modal']") !== null`, 10*time.Second)
+		poll(t, tab, "loaded message", `msgs.some(m => m.type === "loaded")`, 60*time.Second)
+		// The checkout's own close button (top right of the frame) closes it: the checkout posts
+		// "closed" and embed.js removes the modal.
+		rect, err := chromedp.Run(tab, chromedp.Evaluate[[]float64](`(r => [r.right, r.top])(document.querySelector("[data-mp-checkout=modal] iframe").getBoundingClientRect())`))
+		if err != nil || len(rect) != 2 {
+			t.Fatalf("iframe rect %v: %v", rect, err)
+		}
+		if err := chromedp.Do(tab, chromedp.MouseClickXY(rect[0]-16-18, rect[1]+16+14)); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, tab, "modal closed", `document.querySelector("[data-mp-checkout=modal]") === null && msgs.some(m => m.type === "closed")`, 10*time.Second)
+	})
+
 	t.Run("MPChat user agent gets the deep link", func(t *testing.T) {
 		o := newOrder(checkout.TRC20, "8", "")
 		tab := newTab(t, browser)

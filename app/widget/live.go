@@ -185,6 +185,19 @@ func (l *liveConn) listenHost() {
 	w.Call("addEventListener", "message", onMsg)
 	l.undo = append(l.undo, func() { w.Call("removeEventListener", "message", onMsg) })
 
+	if l.c.State.Embed == EmbedModal {
+		// Escape closes a modal checkout; the key reaches this frame, not the host page, while
+		// the checkout has the focus.
+		onKey := l.fn(func(_ app.Value, args []app.Value) any {
+			if len(args) > 0 && args[0].Get("key").String() == "Escape" {
+				l.ctx.Dispatch(func(app.Context) { l.post("closed") })
+			}
+			return nil
+		})
+		w.Call("addEventListener", "keydown", onKey)
+		l.undo = append(l.undo, func() { w.Call("removeEventListener", "keydown", onKey) })
+	}
+
 	if ro := w.Get("ResizeObserver"); ro.Truthy() {
 		last := 0
 		obs := ro.New(l.fn(func(app.Value, []app.Value) any {
