@@ -130,7 +130,7 @@ func TestOperatorEndpoints(t *testing.T) {
 				return fmt.Sprintf("%s = %v (present %v), want %v", sample, v, ok, want)
 			}
 		}
-		if got[`settlement_applied_total{network="ERC20"}`] < 2 { // seen, then confirmed
+		if got[`settlement_applied_total{network="ERC20"}`] < 1 { // confirmed (seen first, if the watcher stepped between the blocks)
 			return fmt.Sprintf("settlement_applied_total %v", got[`settlement_applied_total{network="ERC20"}`])
 		}
 		return ""
