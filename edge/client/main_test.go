@@ -27,6 +27,14 @@ import (
 // and event streams) with one merchant; these are its URL and API key.
 var edgeURL, keyID, secret string
 
+// The example edge's Redis side, for tests that play the watcher (feed entries) and run
+// settlement.
+var (
+	edgeRedis  *redis.Client
+	edgeStore  *store.Store
+	edgePrefix string
+)
+
 func TestMain(m *testing.M) {
 	stop, err := startEdge()
 	if err != nil {
@@ -60,6 +68,7 @@ func startEdge() (stop func(), err error) {
 	undo = append(undo, func() { rdb.Close() })
 	prefix := redistest.Prefix()
 	st := store.New(rdb, prefix)
+	edgeRedis, edgeStore, edgePrefix = rdb, st, prefix
 
 	// A merchant with a development xpub for ERC20 and an API key.
 	xpub, err := deposit.DevAccountXPub(checkout.ERC20, 7)
