@@ -34,6 +34,8 @@ token: ## regenerate the dev token ABI and bytecode (needs node and npm)
 bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/api
 	$(GO) run ./bench/chain
+	$(GO) run ./bench/widget
+	$(GO) run ./bench/webhook
 
 build:
 	$(GO) build -o bin/ ./edge ./watcher
