@@ -45,8 +45,14 @@ func (c *Client) FollowOrder(ctx context.Context, orderID, lastEventID string, f
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req = req.WithContext(ctx)
+	// The stream uses the transport of c.HTTP (proxies, TLS settings), never its timeout: a
+	// stream is meant to stay open.
+	base := http.DefaultTransport
+	if c.HTTP != nil && c.HTTP.Transport != nil {
+		base = c.HTTP.Transport
+	}
 	sc := &sse.Client{
-		HTTPClient: &http.Client{Transport: &signer{c: c, path: path, base: http.DefaultTransport}},
+		HTTPClient: &http.Client{Transport: &signer{c: c, path: path, base: base}},
 		Backoff:    sse.Backoff{InitialInterval: 500 * time.Millisecond, MaxInterval: 10 * time.Second},
 	}
 	conn := sc.NewConnection(req)

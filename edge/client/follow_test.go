@@ -3,7 +3,9 @@ package client_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,5 +76,32 @@ func TestFollowOrderResumesAndEnds(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("%d messages after the terminal one", len(got))
+	}
+}
+
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// FollowOrder goes through the transport of Client.HTTP (proxies, TLS), without its timeout.
+func TestFollowOrderUsesTheClientsTransport(t *testing.T) {
+	tr := &countingTransport{}
+	c := client.New(edgeURL, keyID, secret)
+	c.HTTP = &http.Client{Transport: tr}
+	ctx := context.Background()
+	o, err := c.CreateOrder(ctx, &client.OrderParams{Amount: "1", Network: checkout.ERC20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := tr.n.Load()
+	c.HTTP.Timeout = time.Nanosecond // must not cut the stream
+	if err := c.FollowOrder(ctx, o.ID, "", func(client.Event) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if tr.n.Load() != before+1 {
+		t.Errorf("stream requests through the client's transport: %d", tr.n.Load()-before)
 	}
 }
