@@ -104,7 +104,13 @@ func (l *liveConn) fallback() {
 		}
 		done := make(chan bool, 1)
 		l.ctx.Dispatch(func(app.Context) { done <- l.stopped || l.c.live })
-		if <-done {
+		var skip bool
+		select {
+		case skip = <-done:
+		case <-l.ctx.Done():
+			return
+		}
+		if skip {
 			if l.stopped {
 				return
 			}
