@@ -131,33 +131,51 @@ func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time
 	return wrap("finish webhook claim", err)
 }
 
-// queueScript returns the records of the order's pending deliveries in queue order.
-// KEYS: queue, records.
+// queueScript returns the order's doc, merchant and version, then the records of its pending
+// deliveries in queue order (nothing if the queue is empty). KEYS: queue, records, order.
 var queueScript = redis.NewScript(`
 local q = redis.call('LRANGE', KEYS[1], 0, -1)
 if #q == 0 then return {} end
-return redis.call('HMGET', KEYS[2], unpack(q))
+local o = redis.call('HMGET', KEYS[3], 'doc', 'merchant', 'ver')
+local recs = redis.call('HMGET', KEYS[2], unpack(q))
+table.insert(recs, 1, o[3])
+table.insert(recs, 1, o[2])
+table.insert(recs, 1, o[1])
+return recs
 `)
 
-// PendingWebhooks returns the order's pending deliveries, oldest event first.
-func (s *Store) PendingWebhooks(ctx context.Context, orderID string) ([]Delivery, error) {
-	res, err := queueScript.Run(ctx, s.rdb, []string{s.k.webhookQueue(orderID), s.k.webhookRecords(orderID)}).Slice()
+// PendingWebhooks returns the order's pending deliveries, oldest event first, with the order
+// (nil when nothing is pending), in one round trip.
+func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, []Delivery, error) {
+	res, err := queueScript.Run(ctx, s.rdb, []string{s.k.webhookQueue(orderID), s.k.webhookRecords(orderID), s.k.order(orderID)}).Slice()
 	if err != nil {
-		return nil, wrap("read webhook queue", err)
+		return nil, nil, wrap("read webhook queue", err)
 	}
-	out := make([]Delivery, 0, len(res))
-	for _, v := range res {
+	if len(res) < 3 {
+		return nil, nil, nil
+	}
+	doc, ok := res[0].(string)
+	if !ok {
+		return nil, nil, fmt.Errorf("order %s with pending webhooks: %w", orderID, ErrNotFound)
+	}
+	r := &Record{MerchantID: fmt.Sprint(res[1])}
+	r.Version, _ = strconv.ParseInt(fmt.Sprint(res[2]), 10, 64)
+	if err := json.Unmarshal([]byte(doc), &r.Order); err != nil {
+		return nil, nil, fmt.Errorf("decode order %s: %w", orderID, err)
+	}
+	out := make([]Delivery, 0, len(res)-3)
+	for _, v := range res[3:] {
 		raw, ok := v.(string)
 		if !ok {
 			continue // queued id without a record: nothing to send
 		}
 		var d Delivery
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {
-			return nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
+			return nil, nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return r, out, nil
 }
 
 // saveScript replaces a delivery record if its rev is still ARGV[2], keeps the queue in step

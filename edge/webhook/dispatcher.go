@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	checkout "github.com/mpchat/checkout"
@@ -28,9 +29,11 @@ const (
 	// maxBodyRead caps how much of a response is read (and then discarded): enough to keep
 	// the connection reusable for small answers, never a way to make the edge buffer much.
 	maxBodyRead = 64 << 10
-	// busyRetry is when an order is looked at again whose merchant is at its concurrency cap
-	// with enough claims already waiting.
+	// busyRetry is (with up to as much jitter) when an order is looked at again whose merchant
+	// is at its concurrency cap with enough claims already waiting.
 	busyRetry = time.Second
+	// maxParked caps the claims of one merchant waiting in memory for a slot (see acquire).
+	maxParked = 1024
 	// errorRetry is when a round that failed on Redis is tried again.
 	errorRetry = 5 * time.Second
 )
@@ -39,9 +42,8 @@ const (
 type Store interface {
 	ClaimDueWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.WebhookClaim, error)
 	FinishClaim(ctx context.Context, c store.WebhookClaim, next *time.Time) error
-	PendingWebhooks(ctx context.Context, orderID string) ([]store.Delivery, error)
+	PendingWebhooks(ctx context.Context, orderID string) (*store.Record, []store.Delivery, error)
 	SaveDelivery(ctx context.Context, orderID string, d *store.Delivery, attempt *checkout.WebhookAttempt) error
-	Order(ctx context.Context, id string) (*store.Record, error)
 	Merchant(ctx context.Context, id string) (*checkout.Merchant, error)
 }
 
@@ -80,10 +82,13 @@ type Dispatcher struct {
 	// want of a URL (attempt nil); for metrics.
 	OnAttempt func(d *store.Delivery, a *checkout.WebhookAttempt)
 
-	wake  chan struct{}
-	once  sync.Once
-	mu    sync.Mutex
-	slots map[string]*slots // per merchant
+	wake    chan struct{}
+	freed   chan struct{} // a round ended: Run may claim more
+	bounces atomic.Int64  // claims sent back because their merchant had no slot
+	once    sync.Once
+	mu      sync.Mutex
+	slots   map[string]*slots // per merchant
+	cache   map[string]cachedMerchant
 }
 
 // Backoff is the retry schedule: the n-th retry waits Base·2^(n-1), at most Max, each delay
@@ -159,7 +164,9 @@ func (d *Dispatcher) init() {
 			d.Log = slog.Default()
 		}
 		d.wake = make(chan struct{}, 1)
+		d.freed = make(chan struct{}, 1)
 		d.slots = map[string]*slots{}
+		d.cache = map[string]cachedMerchant{}
 	})
 }
 
@@ -182,9 +189,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer wg.Wait()
 	poll := time.NewTimer(d.Poll)
 	defer poll.Stop()
+	var bounced int64 // d.bounces when last looked at
 	for ctx.Err() == nil {
 		free := d.Workers - len(sem)
-		full := false
 		if free > 0 {
 			claims, err := d.Store.ClaimDueWebhooks(ctx, d.Now(), d.Lease, free)
 			if err != nil && ctx.Err() == nil {
@@ -195,20 +202,29 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					defer func() { <-sem }()
 					d.Round(ctx, c)
+					<-sem
+					d.roundEnded()
 				}()
 			}
-			full = len(claims) == free
+			if len(claims) < free {
+				free = -1 // nothing more is due: wait for a wake-up or the poll
+			}
 		}
-		if full {
-			continue // more may be due
+		// Every worker busy, or more may be due: go on when a round ends, unless claims were
+		// just sent back for want of a merchant slot (claiming at once would only bounce more).
+		var workerDone chan struct{}
+		if b := d.bounces.Load(); b != bounced {
+			bounced = b
+		} else if free >= 0 {
+			workerDone = d.freed
 		}
 		poll.Reset(d.Poll)
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-poll.C:
+		case <-workerDone:
 		}
 	}
 	return nil
@@ -227,6 +243,7 @@ func (d *Dispatcher) Round(ctx context.Context, c store.WebhookClaim) {
 			return
 		}
 		d.finish(ctx, c, next, err)
+		d.roundEnded()
 		if held == "" {
 			return
 		}
@@ -260,16 +277,11 @@ func (d *Dispatcher) finish(ctx context.Context, c store.WebhookClaim, next *tim
 // round works on the claimed order. It returns the merchant whose slot it holds at the end
 // ("" if none; the caller hands the slot over), or parked if the claim now waits for one.
 func (d *Dispatcher) round(ctx context.Context, c store.WebhookClaim, slot string) (held string, next *time.Time, err error, parked bool) {
-	pend, err := d.Store.PendingWebhooks(ctx, c.OrderID)
+	rec, pend, err := d.Store.PendingWebhooks(ctx, c.OrderID)
 	if err != nil || len(pend) == 0 {
 		return slot, nil, err, false
 	}
-	rec, err := d.Store.Order(ctx, c.OrderID)
-	if err != nil {
-		// Records are written with the order: a missing order is a real error.
-		return slot, nil, err, false
-	}
-	m, err := d.Store.Merchant(ctx, rec.MerchantID)
+	m, err := d.merchant(ctx, rec.MerchantID)
 	if err != nil {
 		return slot, nil, fmt.Errorf("merchant of %s: %w", c.OrderID, err), false
 	}
@@ -278,7 +290,8 @@ func (d *Dispatcher) round(ctx context.Context, c store.WebhookClaim, slot strin
 		case parkedSlot:
 			return "", nil, nil, true
 		case busy:
-			t := d.Now().Add(busyRetry)
+			d.bounces.Add(1)
+			t := d.Now().Add(busyRetry + time.Duration(d.Rand()*float64(busyRetry))) // spread out
 			return "", &t, nil, false
 		}
 		slot = m.ID
@@ -465,7 +478,9 @@ const (
 )
 
 // acquire takes one of the merchant's slots for claim c, or parks c until a round of the
-// merchant ends (at most 2×PerMerchant wait), or reports busy.
+// merchant ends, or reports busy. Up to maxParked claims of one merchant may wait: a healthy
+// endpoint drains them at its cap's pace; for a dead one they go back to the schedule after
+// half a lease (handOver), so waiting costs memory only, bounded.
 func (d *Dispatcher) acquire(merchantID string, c store.WebhookClaim) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -478,7 +493,7 @@ func (d *Dispatcher) acquire(merchantID string, c store.WebhookClaim) int {
 	case s.active < d.PerMerchant:
 		s.active++
 		return acquired
-	case len(s.waiting) < 2*d.PerMerchant:
+	case len(s.waiting) < maxParked:
 		s.waiting = append(s.waiting, c)
 		return parkedSlot
 	}
@@ -507,6 +522,44 @@ func (d *Dispatcher) handOver(merchantID string) (store.WebhookClaim, bool) {
 		}
 		now := d.Now()
 		d.finish(context.Background(), c, &now, nil)
+	}
+}
+
+// merchantCacheTTL bounds how stale a merchant's webhook URL and secrets may be.
+const merchantCacheTTL = time.Second
+
+type cachedMerchant struct {
+	m  *checkout.Merchant
+	at time.Time
+}
+
+// merchant reads a merchant, cached for merchantCacheTTL (a round of a busy merchant's
+// orders would otherwise read it every time).
+func (d *Dispatcher) merchant(ctx context.Context, id string) (*checkout.Merchant, error) {
+	d.mu.Lock()
+	c, ok := d.cache[id]
+	d.mu.Unlock()
+	if ok && time.Since(c.at) < merchantCacheTTL {
+		return c.m, nil
+	}
+	m, err := d.Store.Merchant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.cache) > 10_000 {
+		clear(d.cache) // bounded: the cache only saves reads
+	}
+	d.cache[id] = cachedMerchant{m, time.Now()}
+	d.mu.Unlock()
+	return m, nil
+}
+
+// roundEnded tells Run that it may claim more.
+func (d *Dispatcher) roundEnded() {
+	select {
+	case d.freed <- struct{}{}:
+	default:
 	}
 }
 
