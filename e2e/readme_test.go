@@ -6,8 +6,10 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/client/webhook"
 )
 
 // TestREADMESigningRecipe runs the README's shell signing example (curl + openssl) against a
@@ -41,5 +43,44 @@ func TestREADMESigningRecipe(t *testing.T) {
 	var o checkout.Order
 	if err := json.Unmarshal(out, &o); err != nil || !strings.HasPrefix(o.ID, "ord_") || o.Network != checkout.TRC20 || o.Amount.String() != "99.99" {
 		t.Fatalf("README example answered %s (%v)", out, err)
+	}
+}
+
+// TestREADMEWebhookVerification runs the README's shell webhook check (openssl) on requests
+// signed by the dispatcher's signer: a good one prints "verified"; a wrong secret, a changed
+// body or an old timestamp do not.
+func TestREADMEWebhookVerification(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "`HEADER` the `MP-Signature` value):\n\n```sh\n")
+	if !ok {
+		t.Fatal("README lost its shell webhook verification")
+	}
+	script, _, _ := strings.Cut(after, "```")
+	body := `{"id":"evt_1","type":"payment.confirmed","data":{"order":{"id":"ord_1","description":"it's \"quoted\", 100%"}}}`
+	run := func(body, header, secret string) string {
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Env = append(os.Environ(), "BODY="+body, "HEADER="+header, "WEBHOOK_SECRET="+secret)
+		out, _ := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	now := time.Now()
+	good := webhook.Sign([]byte(body), now, "whsec_new", "whsec_old")
+	cases := []struct {
+		name, body, header, secret, want string
+	}{
+		{"signed now", body, good, "whsec_new", "verified"},
+		{"previous secret during rotation", body, good, "whsec_old", "verified"},
+		{"wrong secret", body, good, "whsec_other", ""},
+		{"body changed", body + " ", good, "whsec_new", ""},
+		{"six minutes old", body, webhook.Sign([]byte(body), now.Add(-6*time.Minute), "whsec_new"), "whsec_new", ""},
+		{"six minutes ahead", body, webhook.Sign([]byte(body), now.Add(6*time.Minute), "whsec_new"), "whsec_new", ""},
+	}
+	for _, c := range cases {
+		if got := run(c.body, c.header, c.secret); got != c.want {
+			t.Errorf("%s: printed %q, want %q", c.name, got, c.want)
+		}
 	}
 }
