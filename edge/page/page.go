@@ -27,6 +27,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/app/widget"
+	"github.com/mpchat/checkout/internal/webbuild"
 )
 
 // Defaults of Config.
@@ -154,10 +155,34 @@ func (h *Handler) Pay(ctx *fasthttp.RequestCtx, id string) error {
 	}
 	b.WriteString("\n</body>\n</html>\n")
 	h.headers(ctx, m)
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.SetBodyString(b.String())
+	h.writeHTML(ctx, fasthttp.StatusOK, b.String())
 	return nil
+}
+
+// writeHTML sends a page, compressed when the client accepts it: the first paint waits for
+// these bytes (brotli at a fast level: ~16 KB → ~5 KB in well under a millisecond).
+func (h *Handler) writeHTML(ctx *fasthttp.RequestCtx, status int, page string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.Response.Header.Set("Vary", "Accept-Encoding")
+	enc := ctx.Request.Header.Peek("Accept-Encoding")
+	var body []byte
+	var err error
+	switch {
+	case accepts(enc, "br"):
+		if body, err = webbuild.Brotli([]byte(page), 5); err == nil {
+			ctx.Response.Header.Set("Content-Encoding", "br")
+		}
+	case accepts(enc, "gzip"):
+		if body, err = webbuild.Gzip([]byte(page)); err == nil {
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+		}
+	}
+	if body == nil || err != nil {
+		ctx.Response.Header.Del("Content-Encoding")
+		body = []byte(page)
+	}
+	ctx.SetBody(body)
 }
 
 func (h *Handler) head(b *strings.Builder, lang, title string) {
@@ -300,7 +325,5 @@ func (h *Handler) notFound(ctx *fasthttp.RequestCtx, lang string) {
 	b.WriteString("</head>\n<body>\n<main class=\"checkout\"><h1>" + html.EscapeString(widget.NotFoundTitle(lang)) +
 		"</h1><p>" + html.EscapeString(widget.NotFoundBody(lang)) + "</p></main>\n</body>\n</html>\n")
 	h.headers(ctx, nil)
-	ctx.SetStatusCode(fasthttp.StatusNotFound)
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.SetBodyString(b.String())
+	h.writeHTML(ctx, fasthttp.StatusNotFound, b.String())
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +41,7 @@ func testMerchant() *checkout.Merchant {
 func newHandler(t *testing.T, cfg Config, o *checkout.Order, m *checkout.Merchant) *Handler {
 	t.Helper()
 	cfg.Now = func() time.Time { return o.CreatedAt.Add(time.Minute) }
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	h, err := New(cfg, func(_ context.Context, id string) (checkout.CheckoutView, *checkout.Merchant, error) {
 		if id != o.ID {
 			return checkout.CheckoutView{}, nil, checkout.NotFound("order")
@@ -166,6 +168,21 @@ func TestReturnURLRules(t *testing.T) {
 				t.Errorf("returnAllowed(%q) = %v", tc.url, got)
 			}
 		})
+	}
+}
+
+func TestPageCompressed(t *testing.T) {
+	h := newHandler(t, Config{}, testOrder(), testMerchant())
+	plain := get(h, "/pay/"+orderID)
+	br := get(h, "/pay/"+orderID, "Accept-Encoding", "gzip, br")
+	if string(br.Response.Header.Peek("Content-Encoding")) != "br" || string(br.Response.Header.Peek("Vary")) != "Accept-Encoding" {
+		t.Fatalf("page not brotli-compressed: %q", br.Response.Header.Peek("Content-Encoding"))
+	}
+	got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br.Response.Body())))
+	// go-app writes attributes in map order, so two renders differ in order, not length.
+	if err != nil || len(got) != len(plain.Response.Body()) || !bytes.Contains(got, []byte(testOrder().Address)) ||
+		len(br.Response.Body()) >= len(got)/2 {
+		t.Errorf("brotli page: %d → %d bytes, err %v", len(got), len(br.Response.Body()), err)
 	}
 }
 
