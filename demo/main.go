@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,12 +24,21 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/demo/shop"
+	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/watcher/devchain"
 )
 
 type config struct {
 	dir        string
 	redisPort  int
 	edgeAddr   string
+	shopAddr   string
 	ethRPC     string
 	tronRPC    string
 	blockTime  time.Duration
@@ -41,6 +51,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", ".demo", "working directory for data, binaries and logs")
 	flag.IntVar(&c.redisPort, "redis-port", 6390, "port of the demo's own Redis")
 	flag.StringVar(&c.edgeAddr, "edge", "127.0.0.1:8080", "edge listen address")
+	flag.StringVar(&c.shopAddr, "shop", "127.0.0.1:8081", "demo shop listen address (a second origin)")
 	flag.StringVar(&c.ethRPC, "eth-rpc", "127.0.0.1:8545", "listen address of the Ethereum dev chain")
 	flag.StringVar(&c.tronRPC, "tron-rpc", "127.0.0.1:8546", "listen address of the TRON dev chain")
 	flag.DurationVar(&c.blockTime, "block-time", time.Second, "dev chain block interval")
@@ -130,8 +141,16 @@ func (d *demo) run(ctx context.Context) error {
 		}
 	}
 	publicURL := "http://" + d.cfg.edgeAddr
+	shopURL := "http://" + d.cfg.shopAddr
+	shopLn, err := net.Listen("tcp", d.cfg.shopAddr)
+	if err != nil {
+		return fmt.Errorf("demo shop: %w", err)
+	}
+	defer shopLn.Close()
 	if _, err := d.start(ctx, "edge", bin("edge"), "serve", "--dev", "--listen", d.cfg.edgeAddr,
 		"--redis", redisURL, "--public-url", publicURL,
+		// The demo shop's webhook endpoint is on loopback: development only.
+		"--webhook-allow-private",
 		// The checkout's QR codes name the dev chain's token and chain id, so a wallet pointed
 		// at the dev chain can pay by scanning.
 		"--erc20-token", chains["ERC20"].Token, "--erc20-chain-id", fmt.Sprint(chains["ERC20"].ChainID)); err != nil {
@@ -140,22 +159,29 @@ func (d *demo) run(ctx context.Context) error {
 	if err := waitHTTP(ctx, publicURL+"/readyz"); err != nil {
 		return fmt.Errorf("edge did not become ready: %w", err)
 	}
-	m, err := d.merchant(ctx, bin("edge"), redisURL)
+	m, err := d.merchant(ctx, bin("edge"), redisURL, shopURL)
 	if err != nil {
 		return err
 	}
-	d.printWelcome(publicURL, m, chains)
+	api := client.New(publicURL, m.KeyID, m.Secret)
+	sh := &shop.Shop{BaseURL: shopURL, EdgeURL: publicURL, API: api, WebhookSecret: m.WebhookSecret,
+		Payer: &devPayer{chains: chains}, Log: d.log}
+	hs := &http.Server{Handler: sh.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(shopLn) }()
+	defer hs.Close()
+	d.printWelcome(publicURL, shopURL, m, chains)
 	<-ctx.Done()
 	d.log.Info("stopping")
 	return nil
 }
 
 type chainInfo struct {
-	RPC     string   `json:"rpc"`
-	WS      string   `json:"ws"`
-	Token   string   `json:"token"`
-	ChainID int64    `json:"chain_id"`
-	Payers  []string `json:"payers"`
+	RPC      string   `json:"rpc"`
+	WS       string   `json:"ws"`
+	Token    string   `json:"token"`     // in the network's address format
+	TokenHex string   `json:"token_hex"` // 0x…
+	ChainID  int64    `json:"chain_id"`
+	Payers   []string `json:"payers"`
 }
 
 type merchantInfo struct {
@@ -166,10 +192,15 @@ type merchantInfo struct {
 }
 
 // merchant creates the demo merchant and keeps its credentials in .demo/merchant.json.
-func (d *demo) merchant(ctx context.Context, edgeBin, redisURL string) (*merchantInfo, error) {
+func (d *demo) merchant(ctx context.Context, edgeBin, redisURL, shopURL string) (*merchantInfo, error) {
 	path := filepath.Join(d.cfg.dir, "merchant.json")
 	var m merchantInfo
-	cmd := exec.CommandContext(ctx, edgeBin, "merchant", "create", "--dev", "--name", "Demo Shop", "--redis", redisURL)
+	u, err := url.Parse(shopURL)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, edgeBin, "merchant", "create", "--dev", "--name", "Demo Shop", "--redis", redisURL,
+		"--webhook-url", shopURL+"/webhooks", "--embed-origin", shopURL, "--return-host", u.Hostname())
 	cmd.Stderr = io.Discard // the dev warning is repeated in the welcome text
 	out, err := cmd.Output()
 	if err != nil {
@@ -184,16 +215,24 @@ func (d *demo) merchant(ctx context.Context, edgeBin, redisURL string) (*merchan
 	return &m, nil
 }
 
-func (d *demo) printWelcome(publicURL string, m *merchantInfo, chains map[string]chainInfo) {
+func (d *demo) printWelcome(publicURL, shopURL string, m *merchantInfo, chains map[string]chainInfo) {
 	fmt.Printf(`
 MP Checkout is running (dev mode; Ctrl-C stops everything)
 
+  Open the demo shop:  %s
+
+  Buy the coffee, then press the checkout's DEV ONLY "Pay on the dev chain" button (or pay
+  the shown address with the watcher devpay command below): the checkout turns CONFIRMING,
+  then PAID, sends you back to the shop, which checks the order with its server and shows
+  the payment.confirmed webhook it received and verified.
+
   edge        %s
+  shop        %s (its own origin: creates orders server-side, embeds embed.js, receives webhooks)
   Redis       127.0.0.1:%d (the demo's own, fresh each run; files in %s)
   dev chains  ERC20 %s   TRC20 %s
   merchant    %s  key %s  (credentials in %s/merchant.json; DEVELOPMENT xpubs — dev chain only)
 
-Create an order (signed with the demo key):
+Or use the API yourself (signed with the demo key):
 
   KEY_ID=%s SECRET=%s BASE=%s
   BODY='{"amount":"99.99","currency":"USDT","network":"TRC20","description":"Demo order"}'
@@ -202,14 +241,42 @@ Create an order (signed with the demo key):
   SIG=$(printf '%%s\n%%s\n%%s\n%%s' "$TS" POST /v1/orders "$BODY_HASH" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/^.* //')
   curl -sS -X POST "$BASE/v1/orders" -H "Authorization: Bearer $KEY_ID:$TS:$SIG" -H 'Content-Type: application/json' -d "$BODY"
 
-Pay it on the dev chain (use the order's address):
-
   %s/bin/watcher devpay --rpc %s --network TRC20 --to ADDRESS --amount 99.99 --wait
-
-then read it again (GET /v1/orders/{id}): PENDING → CONFIRMING → PAID. Or open the order's
-payment_url in a browser and watch the checkout follow the payment live.
-`, publicURL, d.cfg.redisPort, filepath.Join(d.cfg.dir, "redis"), chains["ERC20"].RPC, chains["TRC20"].RPC,
+`, shopURL, publicURL, shopURL, d.cfg.redisPort, filepath.Join(d.cfg.dir, "redis"), chains["ERC20"].RPC, chains["TRC20"].RPC,
 		m.MerchantID, m.KeyID, d.cfg.dir, m.KeyID, m.Secret, publicURL, d.cfg.dir, chains["TRC20"].RPC)
+}
+
+// devPayer pays orders on the demo's dev chains, from the funded payers in turn.
+type devPayer struct {
+	chains map[string]chainInfo
+	mu     sync.Mutex
+	next   int
+}
+
+func (p *devPayer) PayOrder(ctx context.Context, o *checkout.CheckoutView) (string, error) {
+	ci, ok := p.chains[string(o.Network)]
+	if !ok {
+		return "", fmt.Errorf("no dev chain for %s", o.Network)
+	}
+	var to [20]byte
+	var err error
+	if o.Network == checkout.TRC20 {
+		to, err = deposit.ParseTRON(o.Address)
+	} else {
+		to, err = deposit.ParseEVM(o.Address)
+	}
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock() // one payment at a time: each payer's nonces stay in order
+	defer p.mu.Unlock()
+	from := p.next % len(ci.Payers)
+	p.next++
+	pay, err := devchain.PayRemote(ctx, ci.RPC, from, common.Address(to), common.HexToAddress(ci.TokenHex), o.PayAmount, true)
+	if err != nil {
+		return "", err
+	}
+	return pay.TxHash.Hex(), nil
 }
 
 // start runs a child process with its output in .demo/logs/{name}.log.
