@@ -56,6 +56,9 @@ func (c *Checkout) OnMount(ctx app.Context) {
 	if c.State.Order.ID == "" {
 		return
 	}
+	if c.State.Order.Status.Terminal() {
+		c.scheduleReturn() // before the first status message, which carries the delay
+	}
 	c.conn = startLive(ctx, c)
 	ctx.Async(func() {
 		tick := time.NewTicker(time.Second)
@@ -69,9 +72,6 @@ func (c *Checkout) OnMount(ctx app.Context) {
 			}
 		}
 	})
-	if c.State.Order.Status.Terminal() {
-		c.scheduleReturn()
-	}
 	if c.State.MPChat && c.State.OpenApp && !c.State.Order.Status.Terminal() {
 		navigate(c.State.Order.DeepLink, false)
 	}
@@ -91,7 +91,6 @@ func (c *Checkout) onTick(ctx app.Context) {
 		if c.State.Embed == EmbedNone {
 			c.goBack()
 		} // else embed.js, in the top window, navigates: browsers let it, not a frame
-
 	}
 }
 
