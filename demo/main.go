@@ -39,6 +39,7 @@ type config struct {
 	redisPort  int
 	edgeAddr   string
 	shopAddr   string
+	webDir     string
 	ethRPC     string
 	tronRPC    string
 	blockTime  time.Duration
@@ -52,6 +53,7 @@ func main() {
 	flag.IntVar(&c.redisPort, "redis-port", 6390, "port of the demo's own Redis")
 	flag.StringVar(&c.edgeAddr, "edge", "127.0.0.1:8080", "edge listen address")
 	flag.StringVar(&c.shopAddr, "shop", "127.0.0.1:8081", "demo shop listen address (a second origin)")
+	flag.StringVar(&c.webDir, "web-dir", "public/web", "the checkout's built wasm assets (make wasm)")
 	flag.StringVar(&c.ethRPC, "eth-rpc", "127.0.0.1:8545", "listen address of the Ethereum dev chain")
 	flag.StringVar(&c.tronRPC, "tron-rpc", "127.0.0.1:8546", "listen address of the TRON dev chain")
 	flag.DurationVar(&c.blockTime, "block-time", time.Second, "dev chain block interval")
@@ -150,7 +152,9 @@ func (d *demo) run(ctx context.Context) error {
 	if _, err := d.start(ctx, "edge", bin("edge"), "serve", "--dev", "--listen", d.cfg.edgeAddr,
 		"--redis", redisURL, "--public-url", publicURL,
 		// The demo shop's webhook endpoint is on loopback: development only.
-		"--webhook-allow-private",
+		"--webhook-allow-private", "--web-dir", d.cfg.webDir,
+		// The checkout's DEV ONLY control pays through the shop's dev-chain payer.
+		"--dev-pay-url", shopURL+"/dev/pay",
 		// The checkout's QR codes name the dev chain's token and chain id, so a wallet pointed
 		// at the dev chain can pay by scanning.
 		"--erc20-token", chains["ERC20"].Token, "--erc20-chain-id", fmt.Sprint(chains["ERC20"].ChainID)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -45,6 +46,7 @@ func serve(ctx context.Context, args []string) error {
 	whTimeout := fs.Duration("webhook-timeout", envflag.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
 	whLease := fs.Duration("webhook-lease", envflag.Duration("MP_WEBHOOK_LEASE", webhook.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
 	whPrivate := fs.Bool("webhook-allow-private", envflag.Bool("MP_WEBHOOK_ALLOW_PRIVATE", false), "DEV ONLY: let webhooks reach loopback, private and link-local addresses (env MP_WEBHOOK_ALLOW_PRIVATE)")
+	devPayURL := fs.String("dev-pay-url", envflag.String("MP_DEV_PAY_URL", ""), "DEV ONLY (needs --dev): a dev-chain payer the checkout's DEV ONLY control posts the order to; make demo sets it (env MP_DEV_PAY_URL)")
 	webDir := fs.String("web-dir", envflag.String("MP_WEB_DIR", "public/web"), "directory of the built checkout wasm assets, from make wasm (env MP_WEB_DIR)")
 	buildID := fs.String("build-id", envflag.String("MP_BUILD_ID", ""), "release id of the checkout assets; empty = a hash of them (env MP_BUILD_ID)")
 	frameAncestors := fs.String("frame-ancestors", envflag.String("MP_FRAME_ANCESTORS", page.DefaultFrameAncestors), "CSP frame-ancestors for merchants without embed origins, e.g. 'none' or https://a.example https://b.example (env MP_FRAME_ANCESTORS)")
@@ -55,6 +57,11 @@ func serve(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *devPayURL != "" {
+		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
+		}
 	}
 	log := newLogger(*logFormat, *logLevel)
 	rdb, err := rf.connect(ctx)
@@ -93,7 +100,8 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--erc20-chain-id must be positive")
 	}
 	if srv.Page, err = page.New(page.Config{WebDir: *webDir, BuildID: *buildID, FrameAncestors: *frameAncestors,
-		ERC20Token: *erc20Token, ERC20ChainID: uint64(*erc20Chain), ReturnDelay: *returnDelay, Dev: *dev, Log: log},
+		ERC20Token: *erc20Token, ERC20ChainID: uint64(*erc20Chain), ReturnDelay: *returnDelay, Dev: *dev,
+		DevPayURL: *devPayURL, Log: log},
 		srv.CheckoutLookup()); err != nil {
 		return err
 	}

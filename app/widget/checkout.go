@@ -179,6 +179,7 @@ func (c *Checkout) Render() app.UI {
 			&QR{Lang: lang, URI: PayURI(o.Network, o.Address, due, s.Token, s.ChainID)},
 			&AddressCopy{Lang: lang, Address: o.Address},
 			&Countdown{Lang: lang, Expires: o.ExpiresAt, Now: now},
+			devPay(s),
 		)
 	}
 	var state app.UI
@@ -199,6 +200,14 @@ func (c *Checkout) Render() app.UI {
 		pay,
 		state,
 	)
+}
+
+// devPay is the dev-mode pay control, or nil outside development mode.
+func devPay(s *State) app.UI {
+	if s.DevPayURL == "" {
+		return nil
+	}
+	return &DevPay{Lang: s.Lang, URL: s.DevPayURL, OrderID: s.Order.ID}
 }
 
 // paidOf is what was already received (confirmed) and so no longer needs sending; a partial

@@ -237,6 +237,26 @@ func confirming(o *checkout.CheckoutView) (checkout.CheckoutPayment, bool) {
 	return checkout.CheckoutPayment{}, false
 }
 
+// DevPay is the development-mode control that pays the order on the local dev chain: a form
+// posted to the dev payer (in a new tab), so it works before the wasm runs too. The edge
+// renders it only in dev mode.
+type DevPay struct {
+	app.Compo
+	Lang    string
+	URL     string
+	OrderID string
+}
+
+// Render draws the control, marked as development-only.
+func (d *DevPay) Render() app.UI {
+	return app.Form().Class("field devpay").Method("post").Action(d.URL).Target("_blank").Body(
+		app.Input().Type("hidden").Name("order").Value(d.OrderID),
+		app.Button().Type("submit").ID("dev-pay").Class("button dev").Aria("describedby", "dev-pay-hint").
+			Text(t(d.Lang, mDevPay)),
+		app.P().ID("dev-pay-hint").Class("hint").Text(t(d.Lang, mDevPayHint)),
+	)
+}
+
 // AppLink offers the MPChat deep link (mpchat://pay?order={id}) inside the MPChat app.
 type AppLink struct {
 	app.Compo

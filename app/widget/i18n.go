@@ -48,6 +48,8 @@ const (
 	mNetworkWarning
 	mNotFoundTitle
 	mNotFoundBody
+	mDevPay
+	mDevPayHint
 )
 
 var texts = map[string]map[msg]string{
@@ -84,6 +86,8 @@ var texts = map[string]map[msg]string{
 		mReturnNow:       "Return to the shop",
 		mOpenApp:         "Pay in MPChat",
 		mOpenAppHint:     "Opens this payment in the MPChat app.",
+		mDevPay:          "DEV ONLY · Pay on the dev chain",
+		mDevPayHint:      "Development mode: sends the amount from a funded test account on the local dev chain. Never shown in production.",
 		mLive:            "Live",
 		mReconnecting:    "Connecting for live updates…",
 		mClose:           "Close",
@@ -124,6 +128,8 @@ var texts = map[string]map[msg]string{
 		mReturnNow:       "返回商店",
 		mOpenApp:         "在 MPChat 中支付",
 		mOpenAppHint:     "在 MPChat App 中打开此付款。",
+		mDevPay:          "仅限开发 · 在开发链上支付",
+		mDevPayHint:      "开发模式：从本地开发链上的测试账户转账。生产环境中不会显示。",
 		mLive:            "实时",
 		mReconnecting:    "正在连接实时更新…",
 		mClose:           "关闭",

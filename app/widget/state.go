@@ -48,6 +48,9 @@ type State struct {
 	// Origins are the merchant's allowed embed origins: the only targets of postMessage and
 	// the only senders whose messages the checkout accepts.
 	Origins []string `json:"origins"`
+	// DevPayURL is set only by an edge in development mode (--dev-pay-url): the dev-chain
+	// payer the checkout's clearly marked DEV ONLY control posts the order to.
+	DevPayURL string `json:"dev_pay_url,omitempty"`
 	// Now is the edge's clock when it rendered, so countdowns agree with the edge, not with
 	// a customer's wrong clock.
 	Now time.Time `json:"now"`

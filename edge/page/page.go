@@ -58,7 +58,10 @@ type Config struct {
 	ReturnDelay time.Duration
 	// Dev allows http return URLs to loopback hosts, as the API does in dev mode.
 	Dev bool
-	Log *slog.Logger
+	// DevPayURL (only with Dev) is the dev-chain payer the checkout's DEV ONLY control posts
+	// the order to (make demo's shop serves one). Ignored outside dev mode.
+	DevPayURL string
+	Log       *slog.Logger
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 }
@@ -216,6 +219,9 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 	if v.ReturnURL != "" && h.returnAllowed(v.ReturnURL, m) {
 		st.ReturnTo = widget.ReturnTo(v.ReturnURL, v.ID)
 	}
+	if h.cfg.Dev {
+		st.DevPayURL = h.cfg.DevPayURL
+	}
 	return st
 }
 
@@ -298,6 +304,19 @@ func checkSources(list string) error {
 
 // headers sets the page's security headers. frame-ancestors lists the merchant's embed
 // origins, or the operator's default when it has none.
+//
+// The page posts no form, except the dev-mode pay control to the dev payer.
+func (h *Handler) formAction() string {
+	if !h.cfg.Dev || h.cfg.DevPayURL == "" {
+		return "'none'"
+	}
+	u, err := url.Parse(h.cfg.DevPayURL)
+	if err != nil {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 	ancestors := h.cfg.FrameAncestors
 	if m != nil {
@@ -308,7 +327,7 @@ func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 	hd := &ctx.Response.Header
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src "+
 		h.assets.cssHash+"; img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "+
-		"base-uri 'none'; form-action 'none'; frame-ancestors "+ancestors)
+		"base-uri 'none'; form-action "+h.formAction()+"; frame-ancestors "+ancestors)
 	if ancestors == "'none'" {
 		hd.Set("X-Frame-Options", "DENY") // for browsers without CSP level 2
 	}
