@@ -172,7 +172,8 @@ func merchantSite(t *testing.T, host, edgeURL string) string {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>shop</title>
-<script>window.msgs=[];window.addEventListener("message",function(e){if(e.origin===%q)window.msgs.push(e.data);});</script>
+<script>window.msgs=[];window.addEventListener("message",function(e){if(e.origin===%q)window.msgs.push(e.data);});
+document.addEventListener("load",function(e){if(e.target.tagName==="IFRAME")window.frameLoaded=true;},true);</script>
 </head><body><h1>Shop</h1><div id="checkout"><script src="%s/embed.js" %s></script></div></body></html>`, edgeURL, edgeURL, attrs)
 	})
 	mux.HandleFunc("/return", func(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,12 +148,37 @@ func TestCheckoutInBrowser(t *testing.T) {
 		w.pay(o, 2, "5")
 		w.mine(checkout.ERC20, required)
 		poll(t, allowed, "PAID message", `msgs.some(m => m.type === "status" && m.status === "PAID" && m.return_url.endsWith("order_id=`+o.ID+`"))`, 20*time.Second)
+		// The checkout answers a ping from its (allowed) parent with its status.
+		n, err := chromedp.Run(allowed, chromedp.Evaluate[int](`msgs.filter(m => m.type === "status").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(allowed, chromedp.Evaluate[chromedp.Void](`document.querySelector("#checkout iframe").contentWindow.postMessage({source: "mp-checkout", type: "ping"}, `+jsString(edge.url)+`)`)); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, allowed, "status after ping", `msgs.filter(m => m.type === "status").length > `+strconv.Itoa(n), 10*time.Second)
 		// The other origin mounted an iframe that the browser refused to render
 		// (frame-ancestors), so it got nothing, not even "loaded".
 		poll(t, denied, "iframe mounted", `document.querySelector("#checkout iframe") !== null`, 10*time.Second)
+		// Its iframe did load (the browser's error page for a refused frame), and by now the
+		// allowed tab's checkout, loaded at the same time, has started and reported PAID.
+		poll(t, denied, "iframe load event", `window.frameLoaded === true`, 10*time.Second)
 		if n, err := chromedp.Run(denied, chromedp.Evaluate[int](`msgs.length`)); err != nil || n != 0 {
 			t.Fatalf("disallowed origin received %d messages (err %v)", n, err)
 		}
+	})
+
+	t.Run("embed.js sends the top page to return_url", func(t *testing.T) {
+		o := newOrder(checkout.ERC20, "6", site+"/return?from=embed")
+		tab := newTab(t, browser)
+		if err := chromedp.Do(tab, chromedp.Navigate(site+"/shop?order="+o.ID)); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, tab, "loaded message", `msgs.some(m => m.type === "loaded")`, 60*time.Second)
+		w.pay(o, 4, "6")
+		w.mine(checkout.ERC20, required)
+		want := site + "/return?from=embed&order_id=" + url.QueryEscape(o.ID)
+		poll(t, tab, "top page at return_url", `location.href === `+jsString(want), 20*time.Second)
 	})
 
 	t.Run("stream refused: the order is read instead", func(t *testing.T) {
