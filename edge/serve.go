@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/errgroup"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/envflag"
+	"github.com/mpchat/checkout/internal/redisconn"
 )
 
 func serve(ctx context.Context, args []string) error {
@@ -80,8 +80,7 @@ func serve(ctx context.Context, args []string) error {
 	st := store.New(rdb, rf.prefix)
 	// The event hub's one blocking read of the change feed gets a client of its own, so the
 	// edge's Redis connections stay constant however many streams it serves.
-	hubRedis := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, Username: rdb.Options().Username,
-		Password: rdb.Options().Password, DB: rdb.Options().DB, TLSConfig: rdb.Options().TLSConfig, PoolSize: 1})
+	hubRedis := redisconn.Dedicated(rdb)
 	defer hubRedis.Close()
 	hub := sse.NewHub(hubRedis, rf.prefix, log)
 	srv := &api.Server{
@@ -182,7 +181,7 @@ func serve(ctx context.Context, args []string) error {
 		return hs.ShutdownWithContext(sctx)
 	})
 	log.Info("edge listening", "addr", ln.Addr().String(), "public_url", *publicURL, "dev", *dev,
-		"redis", redactURL(rf.url), "redis_prefix", rf.prefix)
+		"redis", redisconn.Redact(rf.url), "redis_cluster", rf.cluster, "redis_prefix", rf.prefix)
 	if !*dev && len(*publicURL) >= 7 && (*publicURL)[:7] == "http://" {
 		log.Warn("public URL is not https; customers' browsers will reach the checkout unencrypted")
 	}

@@ -12,11 +12,11 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/envflag"
+	"github.com/mpchat/checkout/internal/redisconn"
 	"github.com/mpchat/checkout/watcher/evm"
 	"github.com/mpchat/checkout/watcher/feed"
 	"github.com/mpchat/checkout/watcher/health"
@@ -36,7 +36,8 @@ func runWatch(ctx context.Context, args []string) error {
 	rpc := fs.String("rpc", envflag.String("MP_RPC", ""), "JSON-RPC URL of the chain node (TRON: its /jsonrpc) (env MP_RPC)")
 	ws := fs.String("ws", envflag.String("MP_WS", ""), "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
 	token := fs.String("token", envflag.String("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
-	redisURL := fs.String("redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL (env MP_REDIS)")
+	redisURL := fs.String("redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL; with --redis-cluster, seed nodes as redis://h1:6379?addr=h2:6379&addr=h3:6379 (env MP_REDIS)")
+	redisCluster := fs.Bool("redis-cluster", envflag.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
 	prefix := fs.String("redis-prefix", envflag.String("MP_REDIS_PREFIX", "mp:"), "Redis key prefix, as the edge's (env MP_REDIS_PREFIX)")
 	confirmations := fs.Int("confirmations", envflag.Int("MP_CONFIRMATIONS", 0), "blocks that make a transfer final; default ERC20 12, TRC20 19 (env MP_CONFIRMATIONS)")
 	poll := fs.Duration("poll-interval", envflag.Duration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
@@ -72,11 +73,10 @@ func runWatch(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("network", n)
 
-	opts, err := redis.ParseURL(*redisURL)
+	rdb, err := redisconn.Open(ctx, *redisURL, *redisCluster)
 	if err != nil {
-		return fmt.Errorf("--redis %s: %w", redact(*redisURL), err)
+		return err
 	}
-	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	cl, err := ethclient.DialContext(ctx, *rpc)
 	if err != nil {
