@@ -9,7 +9,7 @@ wasm: ## the checkout's browser assets: public/web/app.wasm (-trimpath -ldflags=
 	$(GO) run ./internal/webbuild/cmd/webbuild -o public/web
 
 demo: wasm ## run everything locally (Redis on its own port, dev chains, watchers, edge) and print a URL
-	$(GO) run ./demo
+	$(GO) run ./demo $(DEMO_FLAGS)
 
 test: wasm vet test-unit fuzz ## every test: vet, unit/integration/browser tests, short fuzz runs
 
