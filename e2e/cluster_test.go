@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,7 +13,6 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/internal/redistest"
-	"github.com/mpchat/checkout/watcher/devchain"
 )
 
 // TestRedisCluster runs the real edge and watcher binaries on a three-node Redis Cluster
@@ -25,63 +20,20 @@ import (
 // to PAID, followed over SSE, and their webhooks delivered and verified. Every multi-key script
 // keeps its keys in one slot, so this is the same code as on one Redis.
 func TestRedisCluster(t *testing.T) {
-	bin := binaries(t)
 	cl, err := redistest.StartCluster(3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Stop()
-	ctx := context.Background()
-	chain, err := devchain.Start(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	logf, err := os.Create(filepath.Join(t.TempDir(), "procs.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("process output:\n%s", b)
-		}
-	}()
-	redisArgs := []string{"--redis", cl.URL, "--redis-cluster", "--redis-prefix", redistest.Prefix()}
-
 	rcv := &hookReceiver{open: true, ok: map[string][]string{}, seen: map[string]map[string]bool{}, gate: make(chan struct{})}
 	hooks := httptest.NewServer(rcv)
 	defer hooks.Close()
-	out, err := exec.Command(filepath.Join(bin, "edge"), append([]string{"merchant", "create", "--dev", "--name", "cluster",
-		"--webhook-url", hooks.URL + "/hooks"}, redisArgs...)...).Output()
-	if err != nil {
-		t.Fatalf("merchant create: %v", err)
-	}
-	var m struct {
-		KeyID         string `json:"key_id"`
-		Secret        string `json:"secret"`
-		WebhookSecret string `json:"webhook_secret"`
-	}
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
-	}
+	st := newStack(t, stackOpts{redisArgs: []string{"--redis", cl.URL, "--redis-cluster", "--redis-prefix", redistest.Prefix()},
+		merchantArgs: []string{"--webhook-url", hooks.URL + "/hooks"}, edgeArgs: []string{"--webhook-allow-private"}})
 	rcv.mu.Lock()
-	rcv.secret = m.WebhookSecret
+	rcv.secret = st.merchant.WebhookSecret
 	rcv.mu.Unlock()
-
-	addr := freeAddr(t)
-	edge := &proc{t: t, bin: filepath.Join(bin, "edge"), log: logf, args: append([]string{"serve", "--dev", "--listen", addr,
-		"--webhook-allow-private"}, redisArgs...)}
-	watcher := &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf, args: append([]string{"run", "--network", "ERC20",
-		"--rpc", chain.RPCURL(), "--token", chain.Token().Hex(), "--confirmations", fmt.Sprint(required),
-		"--start-block", "0", "--poll-interval", "20ms"}, redisArgs...)}
-	edge.start()
-	watcher.start()
-	defer edge.kill()
-	defer watcher.kill()
-	c := client.New("http://"+addr, m.KeyID, m.Secret)
-	c.Backoff = func(int) time.Duration { return 200 * time.Millisecond }
-	c.MaxRetries = 30 // the edge is starting
+	ctx, chain, c := context.Background(), st.chain, st.client
 
 	const n = 6
 	orders := make([]*checkout.Order, n)

@@ -2,12 +2,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,8 +16,6 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/client"
-	"github.com/mpchat/checkout/internal/redistest"
-	"github.com/mpchat/checkout/watcher/devchain"
 )
 
 var (
@@ -82,53 +78,10 @@ func freeAddr(t *testing.T) string {
 // TestCrashSafety SIGKILLs the watcher and the edge (separately and together) while payments
 // flow, restarts them, and checks that every payment is credited exactly once.
 func TestCrashSafety(t *testing.T) {
-	bin := binaries(t)
-	srv := redistest.Shared(t)
-	prefix := redistest.Prefix()
-	ctx := context.Background()
-	chain, err := devchain.Start(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	logf, err := os.Create(filepath.Join(t.TempDir(), "procs.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("process output:\n%s", b)
-		}
-	}()
-	redisArgs := []string{"--redis", srv.URL, "--redis-prefix", prefix}
-
-	// The merchant, through the operator command (dev xpubs).
-	out, err := exec.Command(filepath.Join(bin, "edge"), append([]string{"merchant", "create", "--dev", "--name", "crash"}, redisArgs...)...).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct{ KeyID, Secret string }
-	if err := json.Unmarshal(out, &struct {
-		KeyID  *string `json:"key_id"`
-		Secret *string `json:"secret"`
-	}{&m.KeyID, &m.Secret}); err != nil {
-		t.Fatal(err)
-	}
-
-	addr := freeAddr(t)
-	edge := &proc{t: t, bin: filepath.Join(bin, "edge"), log: logf, args: append([]string{"serve", "--dev", "--listen", addr,
-		"--settle-reclaim-after", "1s", "--expiry-interval", "1h"}, redisArgs...)}
-	watcher := &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf, args: append([]string{"run", "--network", "ERC20",
-		"--rpc", chain.RPCURL(), "--token", chain.Token().Hex(), "--confirmations", fmt.Sprint(required),
-		"--start-block", "0", "--poll-interval", "20ms", "--lease-ttl", "1s"}, redisArgs...)}
-	edge.start()
-	watcher.start()
-	defer edge.kill()
-	defer watcher.kill()
-	c := client.New("http://"+addr, m.KeyID, m.Secret)
-	c.Backoff = func(int) time.Duration { return 200 * time.Millisecond }
-	c.MaxRetries = 30 // the edge is down at times
+	st := newStack(t, stackOpts{edgeArgs: []string{"--settle-reclaim-after", "1s", "--expiry-interval", "1h"},
+		watcherArgs: []string{"--lease-ttl", "1s"}})
+	ctx, chain, edge, watcher, c := context.Background(), st.chain, st.edge, st.watcher, st.client
+	var err error
 
 	const n = 20
 	orders := make([]*checkout.Order, n)

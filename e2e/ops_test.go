@@ -3,12 +3,9 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,56 +18,16 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/client"
-	"github.com/mpchat/checkout/internal/redistest"
-	"github.com/mpchat/checkout/watcher/devchain"
 )
 
 // TestOperatorEndpoints runs the real edge and watcher commands the way README's "Metrics and
 // health" shows (edge serve --metrics-listen, watcher run --listen), pays an order, and reads
 // the probes and the metrics the payment moved.
 func TestOperatorEndpoints(t *testing.T) {
-	bin := binaries(t)
-	srv := redistest.Shared(t)
-	prefix := redistest.Prefix()
-	ctx := context.Background()
-	chain, err := devchain.Start(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	logf, err := os.Create(filepath.Join(t.TempDir(), "procs.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("process output:\n%s", b)
-		}
-	}()
-	redisArgs := []string{"--redis", srv.URL, "--redis-prefix", prefix}
-	out, err := exec.Command(filepath.Join(bin, "edge"), append([]string{"merchant", "create", "--dev", "--name", "ops"}, redisArgs...)...).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		KeyID  string `json:"key_id"`
-		Secret string `json:"secret"`
-	}
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
-	}
-
-	api, metricsAddr, watcherAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	edge := &proc{t: t, bin: filepath.Join(bin, "edge"), log: logf, args: append([]string{"serve", "--dev",
-		"--listen", api, "--metrics-listen", metricsAddr}, redisArgs...)}
-	watcher := &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf, args: append([]string{"run", "--network", "ERC20",
-		"--rpc", chain.RPCURL(), "--token", chain.Token().Hex(), "--confirmations", "2",
-		"--start-block", "0", "--poll-interval", "20ms", "--listen", watcherAddr}, redisArgs...)}
-	edge.start()
-	defer edge.kill()
-	watcher.start()
-	defer watcher.kill()
+	metricsAddr, watcherAddr := freeAddr(t), freeAddr(t)
+	st := newStack(t, stackOpts{edgeArgs: []string{"--metrics-listen", metricsAddr},
+		watcherArgs: []string{"--confirmations", "2", "--listen", watcherAddr}})
+	ctx, chain, api, m := context.Background(), st.chain, st.addr, st.merchant
 
 	eventually(t, "edge ready on the metrics listener", func() string {
 		return expectStatus("http://"+metricsAddr+"/readyz", 200)
@@ -153,7 +110,7 @@ func TestOperatorEndpoints(t *testing.T) {
 	})
 
 	// Both stop cleanly on SIGINT.
-	for _, p := range []*proc{watcher, edge} {
+	for _, p := range []*proc{st.watcher, st.edge} {
 		_ = p.cmd.Process.Signal(syscall.SIGINT)
 		done := make(chan error, 1)
 		go func() { done <- p.cmd.Wait() }()

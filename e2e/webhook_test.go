@@ -2,14 +2,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,8 +16,6 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/client/webhook"
-	"github.com/mpchat/checkout/internal/redistest"
-	"github.com/mpchat/checkout/watcher/devchain"
 )
 
 // hookReceiver is the merchant's webhook endpoint: it verifies every request's signature with
@@ -74,59 +68,17 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // when the edge is SIGKILLed; after a restart every event of every order is delivered, signed
 // with the merchant's secret, each order's events in order.
 func TestWebhooksSurviveKill(t *testing.T) {
-	bin := binaries(t)
-	srv := redistest.Shared(t)
-	prefix := redistest.Prefix()
-	ctx := context.Background()
-	chain, err := devchain.Start(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	logf, err := os.Create(filepath.Join(t.TempDir(), "procs.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("process output:\n%s", b)
-		}
-	}()
-	redisArgs := []string{"--redis", srv.URL, "--redis-prefix", prefix}
-
 	rcv := &hookReceiver{ok: map[string][]string{}, seen: map[string]map[string]bool{}, gate: make(chan struct{})}
 	hooks := httptest.NewServer(rcv)
 	defer hooks.Close()
-	out, err := exec.Command(filepath.Join(bin, "edge"), append([]string{"merchant", "create", "--dev", "--name", "hooks",
-		"--webhook-url", hooks.URL + "/default-unused"}, redisArgs...)...).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		KeyID         string `json:"key_id"`
-		Secret        string `json:"secret"`
-		WebhookSecret string `json:"webhook_secret"`
-	}
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
-	}
-	rcv.secret = m.WebhookSecret
-
-	addr := freeAddr(t)
-	edge := &proc{t: t, bin: filepath.Join(bin, "edge"), log: logf, args: append([]string{"serve", "--dev", "--listen", addr,
-		"--webhook-allow-private", "--webhook-lease", "2s", "--webhook-timeout", "30s", "--settle-reclaim-after", "1s",
-		"--expiry-interval", "1h"}, redisArgs...)}
-	watcher := &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf, args: append([]string{"run", "--network", "ERC20",
-		"--rpc", chain.RPCURL(), "--token", chain.Token().Hex(), "--confirmations", fmt.Sprint(required),
-		"--start-block", "0", "--poll-interval", "20ms", "--lease-ttl", "1s"}, redisArgs...)}
-	edge.start()
-	watcher.start()
-	defer edge.kill()
-	defer watcher.kill()
-	c := client.New("http://"+addr, m.KeyID, m.Secret)
-	c.Backoff = func(int) time.Duration { return 200 * time.Millisecond }
-	c.MaxRetries = 30
+	st := newStack(t, stackOpts{merchantArgs: []string{"--webhook-url", hooks.URL + "/default-unused"},
+		edgeArgs: []string{"--webhook-allow-private", "--webhook-lease", "2s", "--webhook-timeout", "30s",
+			"--settle-reclaim-after", "1s", "--expiry-interval", "1h"}, watcherArgs: []string{"--lease-ttl", "1s"}})
+	rcv.mu.Lock()
+	rcv.secret = st.merchant.WebhookSecret
+	rcv.mu.Unlock()
+	ctx, chain, edge, c := context.Background(), st.chain, st.edge, st.client
+	var err error
 
 	const n = 8
 	orders := make([]*checkout.Order, n)
