@@ -302,21 +302,22 @@ func checkSources(list string) error {
 	return nil
 }
 
-// headers sets the page's security headers. frame-ancestors lists the merchant's embed
-// origins, or the operator's default when it has none.
-//
-// The page posts no form, except the dev-mode pay control to the dev payer.
+// formAction is the CSP form-action source: the page posts no form, except the dev-mode pay
+// control to the dev payer (an origin checked like any other source, so the flag cannot add
+// a directive).
 func (h *Handler) formAction() string {
 	if !h.cfg.Dev || h.cfg.DevPayURL == "" {
 		return "'none'"
 	}
 	u, err := url.Parse(h.cfg.DevPayURL)
-	if err != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !cleanHost(u.Host) {
 		return "'none'"
 	}
 	return u.Scheme + "://" + u.Host
 }
 
+// headers sets the page's security headers. frame-ancestors lists the merchant's embed
+// origins, or the operator's default when it has none.
 func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 	ancestors := h.cfg.FrameAncestors
 	if m != nil {
