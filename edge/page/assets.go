@@ -266,7 +266,7 @@ func goappScripts(wasmPath, version string) (appJS, worker []byte, err error) {
 		Version:                 version,
 		Resources:               resources{wasm: wasmPath},
 		WasmContentLengthHeader: wasmLengthHeader,
-		LoadingLabel:            "{progress}%",
+		LoadingLabel:            "↻ {progress}%",
 		ServiceWorkerTemplate:   noWorker,
 		Icon:                    app.Icon{Default: "/web/icon.svg", SVG: "/web/icon.svg"},
 	}
