@@ -124,8 +124,21 @@ func TestDemoFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, ctx, "the order page with the checkout frame", `location.pathname.startsWith("/order/ord_") && document.querySelector("#pay iframe") !== null`, 30*time.Second)
-	// The dev-only control inside the checkout (the edge's origin), pressed as a customer would.
-	if err := clickInFrame(ctx, "#pay iframe", "http://"+ports[1]+"/", "#dev-pay"); err != nil {
+	// Once the checkout's wasm runs (it reports the status to the shop page), press its
+	// dev-only control as a customer would. The wasm re-renders the frame's body as it takes
+	// over, so a press that lands on a replaced node is tried again.
+	poll(t, ctx, "the checkout reporting its status", `document.querySelector("#frame-status").textContent === "PENDING"`, 60*time.Second)
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = clickInFrame(actx, "#pay iframe", "http://"+ports[1]+"/", "#dev-pay")
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
 		t.Fatalf("press the dev pay control: %v", err)
 	}
 	poll(t, ctx, "the frame reporting CONFIRMING or PAID", `["CONFIRMING","PAID"].includes(document.querySelector("#frame-status").textContent)`, 60*time.Second)
