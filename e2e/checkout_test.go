@@ -269,5 +269,23 @@ func TestCheckoutInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		saveArtifact(t, "checkout-360.png", png)
+
+		// Dark, in Chinese, after a confirmation: the same phone.
+		dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+			return err
+		})
+		w.pay(o, 5, "99.99")
+		w.mine(checkout.TRC20, 1)
+		if err := chromedp.Do(tab, dark, chromedp.Navigate(o.PaymentURL+"?lang=zh"), chromedp.WaitVisible("#status")); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, tab, "CONFIRMING", `document.querySelector("#status").dataset.status === "CONFIRMING"`, 15*time.Second)
+		png, err = chromedp.Run(tab, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveArtifact(t, "checkout-360-dark-zh.png", png)
 	})
 }

@@ -166,7 +166,10 @@ func (c *Checkout) Render() app.UI {
 		)
 	}
 	var pay app.UI
-	if !o.Status.Terminal() {
+	// While transfers covering the amount wait for confirmations, the payment details step
+	// aside: showing the QR code again invites a second payment.
+	covered := o.Status == checkout.StatusConfirming && o.AmountPaid+o.AmountPending >= o.PayAmount
+	if !o.Status.Terminal() && !covered {
 		var appLink app.UI
 		if s.MPChat {
 			appLink = &AppLink{Lang: lang, Href: o.DeepLink}
@@ -210,11 +213,15 @@ func devPay(s *State) app.UI {
 	return &DevPay{Lang: s.Lang, URL: s.DevPayURL, OrderID: s.Order.ID}
 }
 
-// paidOf is what was already received (confirmed) and so no longer needs sending; a partial
-// payment leaves the order PENDING with the rest to send.
+// paidOf is what was already received and so no longer needs sending: confirmed (a partial
+// payment leaves the order PENDING with the rest to send) or, while CONFIRMING, on chain.
 func paidOf(o *checkout.CheckoutView) checkout.Amount {
-	if o.AmountPaid > 0 && o.AmountPaid < o.PayAmount {
-		return o.AmountPaid
+	got := o.AmountPaid
+	if o.Status == checkout.StatusConfirming {
+		got += o.AmountPending // on chain, confirming: not to be sent again
+	}
+	if got > 0 && got < o.PayAmount {
+		return got
 	}
 	return 0
 }

@@ -184,6 +184,9 @@ func (s *StatusPanel) Render() app.UI {
 	switch o.Status {
 	case checkout.StatusConfirming:
 		title, body = t(s.Lang, mConfirmingTitle), t(s.Lang, mConfirmingBody)
+		if got := o.AmountPaid + o.AmountPending; got < o.PayAmount {
+			body = t(s.Lang, mConfirmingShort, got.String(), o.PayAmount.String(), (o.PayAmount - got).String())
+		}
 		if p, ok := confirming(o); ok {
 			extra = app.Div().Class("confirmations").Body(
 				app.Progress().ID("confirm-progress").Max(p.ConfirmationsRequired).Value(p.Confirmations).

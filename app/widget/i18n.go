@@ -29,6 +29,7 @@ const (
 	mPartialBody
 	mConfirmingTitle
 	mConfirmingBody
+	mConfirmingShort
 	mConfirmations
 	mPaidTitle
 	mPaidBody
@@ -73,6 +74,7 @@ var texts = map[string]map[msg]string{
 		mPartialBody:     "Received %s of %s USDT. Send the remaining %s USDT to the same address before the time runs out.",
 		mConfirmingTitle: "Payment seen, confirming",
 		mConfirmingBody:  "Your transfer is on chain and waiting for confirmations. Keep this page open; do not send again.",
+		mConfirmingShort: "%s of %s USDT is on chain and confirming. %s USDT is still missing: send it to the same address.",
 		mConfirmations:   "%d of %d confirmations",
 		mPaidTitle:       "Payment received",
 		mPaidBody:        "Thank you: %s USDT is confirmed. You can close this page.",
@@ -115,6 +117,7 @@ var texts = map[string]map[msg]string{
 		mPartialBody:     "已收到 %s / %s USDT。请在时间结束前向同一地址补付剩余的 %s USDT。",
 		mConfirmingTitle: "已检测到付款，确认中",
 		mConfirmingBody:  "您的转账已上链，正在等待区块确认。请保持本页面打开，不要重复付款。",
+		mConfirmingShort: "已上链 %s / %s USDT，正在确认。仍差 %s USDT：请转到同一地址。",
 		mConfirmations:   "已确认 %d / %d",
 		mPaidTitle:       "付款成功",
 		mPaidBody:        "谢谢！%s USDT 已确认到账，您可以关闭本页面。",

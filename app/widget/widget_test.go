@@ -84,8 +84,13 @@ func TestRenderStatuses(t *testing.T) {
 			[]string{"Received 40 of 100 USDT", "remaining 60 USDT", `>60</span>`}, nil},
 		{"confirming", func(v *checkout.CheckoutView) {
 			v.Status = checkout.StatusConfirming
+			v.AmountPending = v.PayAmount
 			v.Payments = []checkout.CheckoutPayment{{Amount: v.PayAmount, Confirmations: 2, ConfirmationsRequired: 19, Status: checkout.PaymentConfirming}}
-		}, "en", []string{"Payment seen, confirming", "2 of 19 confirmations", "do not send again"}, nil},
+		}, "en", []string{"Payment seen, confirming", "2 of 19 confirmations", "do not send again"}, []string{base.Address, "qr-svg"}},
+		{"confirming short of the amount", func(v *checkout.CheckoutView) {
+			v.Status, v.AmountPending = checkout.StatusConfirming, 30_000_000
+			v.Payments = []checkout.CheckoutPayment{{Amount: 30_000_000, Confirmations: 1, ConfirmationsRequired: 19, Status: checkout.PaymentConfirming}}
+		}, "en", []string{"1 of 19 confirmations", base.Address, "qr-svg", "30 of 100 USDT is on chain", "70 USDT is still missing", `>70</span>`}, nil},
 		{"paid", func(v *checkout.CheckoutView) { v.Status, v.AmountPaid = checkout.StatusPaid, v.PayAmount }, "en",
 			[]string{"Payment received", "return-link", `href="https://shop.example/r?order_id=ord_1"`},
 			[]string{base.Address, "countdown"}},
