@@ -5,7 +5,6 @@
 package redistest
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -75,22 +73,11 @@ func Start() (*Server, error) {
 	}
 	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd, dir: dir}
 	s.URL = "redis://" + s.Addr + "/0"
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer: %w", s.Addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitPing(s.Addr); err != nil {
+		s.Stop()
+		return nil, err
 	}
+	return s, nil
 }
 
 // Stop kills the server and removes its directory.
