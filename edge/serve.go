@@ -143,10 +143,7 @@ func serve(ctx context.Context, args []string) error {
 	dispatcher := &webhook.Dispatcher{Store: st, Client: webhook.NewClient(*whPrivate, *whTimeout), Timeout: *whTimeout,
 		Workers: *whWorkers, PerMerchant: *whPerMerchant, Lease: *whLease, Log: log,
 		OnAttempt: func(d *store.Delivery, _ *checkout.WebhookAttempt) { m.WebhookDelivery(deliveryResult(d)) }}
-	m.SetWebhookBacklog(func(ctx context.Context) (int64, error) {
-		n, _, err := st.WebhookBacklog(ctx, time.Now())
-		return n, err
-	})
+	m.SetWebhookBacklog(st.WebhookBacklog)
 	srv.Webhooks = dispatcher
 	// Every change with a webhook event, from any replica, wakes the dispatcher: polling is
 	// only the fallback.

@@ -29,14 +29,11 @@
 //	m.WebhookDelivery(metrics.Delivered)     // 2xx from the merchant
 //	m.WebhookDelivery(metrics.FailedAttempt) // non-2xx or timeout; another attempt is scheduled
 //	m.WebhookDelivery(metrics.GaveUp)        // the last attempt failed; no more retries
-//	m.WebhookDelivery(metrics.Skipped)       // not attempted (no webhook URL, refused by the SSRF guard…)
+//	m.WebhookDelivery(metrics.Skipped)       // not attempted: no webhook URL configured
 //
 // and gives the backlog as a function read at scrape time (its context carries ScrapeTimeout):
 //
-//	m.SetWebhookBacklog(func(ctx context.Context) (int64, error) {
-//		n, _, err := st.WebhookBacklog(ctx, time.Now())
-//		return n, err
-//	})
+//	m.SetWebhookBacklog(st.WebhookBacklog)
 //
 // Every method is safe on a nil *Edge (it does nothing), so components can hold an optional
 // *Edge without checks.

@@ -325,17 +325,9 @@ func (s *Store) Redeliver(ctx context.Context, orderID, eventID string, now time
 	return nil, fmt.Errorf("webhook delivery %s: %w", eventID, ErrConflict)
 }
 
-// WebhookBacklog returns how many orders have webhook rounds scheduled, and how many of them
-// are due at now (for metrics).
-func (s *Store) WebhookBacklog(ctx context.Context, now time.Time) (scheduled, due int64, err error) {
-	var all, d *redis.IntCmd
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		all = p.ZCard(ctx, s.k.webhooksDue())
-		d = p.ZCount(ctx, s.k.webhooksDue(), "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-		return nil
-	})
-	if err != nil {
-		return 0, 0, wrap("webhook backlog", err)
-	}
-	return all.Val(), d.Val(), nil
+// WebhookBacklog returns how many orders have webhook deliveries waiting (queued, or
+// scheduled for a retry), for metrics.
+func (s *Store) WebhookBacklog(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.k.webhooksDue()).Result()
+	return n, wrap("webhook backlog", err)
 }
