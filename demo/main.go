@@ -259,8 +259,8 @@ type devPayer struct {
 
 func (p *devPayer) PayOrder(ctx context.Context, o *checkout.CheckoutView) (string, error) {
 	ci, ok := p.chains[string(o.Network)]
-	if !ok {
-		return "", fmt.Errorf("no dev chain for %s", o.Network)
+	if !ok || len(ci.Payers) == 0 {
+		return "", fmt.Errorf("no dev chain with payers for %s", o.Network)
 	}
 	var to [20]byte
 	var err error
