@@ -128,6 +128,9 @@ func TestDemoFlow(t *testing.T) {
 	// dev-only control as a customer would. The wasm re-renders the frame's body as it takes
 	// over, so a press that lands on a replaced node is tried again.
 	poll(t, ctx, "the checkout reporting its status", `document.querySelector("#frame-status").textContent === "PENDING"`, 60*time.Second)
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		saveArtifact(t, "demo-shop-checkout.png", png)
+	}
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -144,6 +147,9 @@ func TestDemoFlow(t *testing.T) {
 	poll(t, ctx, "the frame reporting CONFIRMING or PAID", `["CONFIRMING","PAID"].includes(document.querySelector("#frame-status").textContent)`, 60*time.Second)
 	poll(t, ctx, "the return to the shop, checked by its server", `location.pathname === "/return" && location.search.includes("order_id=ord_") && document.querySelector("#verdict").textContent === "Payment confirmed"`, 90*time.Second)
 	poll(t, ctx, "the verified payment.confirmed webhook", `[...document.querySelectorAll("tr.webhook")].some(r => r.textContent.includes("payment.confirmed") && r.textContent.includes("PAID") && r.textContent.includes("verified ✓"))`, 30*time.Second)
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		saveArtifact(t, "demo-shop-return.png", png)
+	}
 	if bad, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("tr.webhook")].some(r => r.textContent.includes("REJECTED"))`)); err != nil || bad {
 		t.Fatalf("a webhook failed verification (%v)", err)
 	}
