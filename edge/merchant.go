@@ -17,6 +17,7 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/store"
+	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/envflag"
 )
 
@@ -284,6 +285,9 @@ func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 		u, err := url.Parse(webhookURL)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && !(dev && u.Scheme == "http")) {
 			return fmt.Errorf("--webhook-url must be an absolute https URL (http only with --dev)")
+		}
+		if !dev && webhook.InternalHost(u.Hostname()) {
+			return fmt.Errorf("--webhook-url points to a loopback, private or reserved address; webhooks are never sent there")
 		}
 		m.WebhookURL = webhookURL
 	}

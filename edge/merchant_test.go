@@ -91,6 +91,10 @@ func TestMerchantCommands(t *testing.T) {
 	if _, _, err := op.run("create", "--name", "bad", "--webhook-url", "http://acme.example/h"); err == nil {
 		t.Error("an http webhook URL was accepted outside dev mode")
 	}
+	if _, _, err := op.run("create", "--name", "bad", "--webhook-url", "https://169.254.169.254/h"); err == nil ||
+		!strings.Contains(err.Error(), "reserved address") {
+		t.Errorf("a cloud-metadata webhook URL was accepted outside dev mode: %v", err)
+	}
 
 	set := op.must("set", "--id", id, "--order-ttl", "45m", "--clear-return-hosts", "--return-host", "shop.acme.example")
 	if set["order_ttl"] != "45m0s" || len(set["return_hosts"].([]any)) != 1 {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/webhook"
 )
 
 // Bounds on create-order input.
@@ -139,8 +140,14 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		p.ReturnURL = *req.ReturnURL
 	}
 	if req.WebhookURL != nil && *req.WebhookURL != "" {
-		if _, e := checkURL(*req.WebhookURL, "webhook_url", pol.Dev); e != nil {
+		u, e := checkURL(*req.WebhookURL, "webhook_url", pol.Dev)
+		if e != nil {
 			return nil, e
+		}
+		if !pol.Dev && webhook.InternalHost(u.Hostname()) {
+			// Deliveries would be refused (SSRF guard): say so now rather than fail for 3 days.
+			return nil, invalid("invalid_url", "webhook_url",
+				"webhook_url points to a loopback, private or reserved address; webhooks are never sent there")
 		}
 		p.WebhookURL = *req.WebhookURL
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,6 +48,18 @@ func Forbidden(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// InternalHost reports whether a URL's host is "localhost" or an IP address that webhooks
+// may not reach, so such a URL can be refused when it is configured. Other names are judged
+// when they are resolved, at each delivery.
+func InternalHost(host string) bool {
+	h := strings.ToLower(host)
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(h, "[]"))
+	return err == nil && Forbidden(ip)
 }
 
 // NewClient returns the HTTP client deliveries use. With allowPrivate (dev mode only), any

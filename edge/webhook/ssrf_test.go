@@ -60,3 +60,15 @@ func TestClientRefusesInternalTargets(t *testing.T) {
 		t.Errorf("redirect followed or failed: %v %v", resp, err)
 	}
 }
+
+func TestInternalHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "api.localhost": true, "127.0.0.1": true, "10.0.0.5": true,
+		"169.254.169.254": true, "::1": true, "[::1]": true, "shop.example": false, "93.184.216.34": false,
+		"localhost.shop.example": false,
+	} {
+		if got := InternalHost(host); got != want {
+			t.Errorf("InternalHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
