@@ -42,9 +42,11 @@ func (k keys) webhookRecords(id string) string  { return k.prefix + "order:{" + 
 func (k keys) webhookQueue(id string) string    { return k.prefix + "order:{" + id + "}:whq" }
 func (k keys) webhookAttempts(id string) string { return k.prefix + "order:{" + id + "}:wha" }
 
-// webhooksDue schedules orders with pending deliveries: member order id, score the unix ms of
-// its next round (a claimed order's score is the end of the claim's lease).
-func (k keys) webhooksDue() string { return k.prefix + "webhooks:due" }
+// webhooksDue schedules orders with pending deliveries (member order id, score the unix ms of
+// its next round); webhookClaims holds the orders a dispatcher is working on (score: the end
+// of its lease). One slot, so claiming moves an order between them atomically.
+func (k keys) webhooksDue() string   { return k.prefix + "webhooks:{sched}:due" }
+func (k keys) webhookClaims() string { return k.prefix + "webhooks:{sched}:claims" }
 func (k keys) address(n checkout.Network, addr string) string {
 	return k.prefix + "addr:{" + string(n) + ":" + addr + "}"
 }

@@ -17,9 +17,9 @@ import (
 // The webhook outbox. Each order has, in its own slot, a record per webhook event (Delivery),
 // the queue of its pending event ids in event order, and a log of attempts. Records are
 // written by CommitOrder in the same script as the transition. Orders with pending deliveries
-// are on one schedule (a sorted set); a dispatcher claims due orders there for a lease, so
-// replicas never work on one order at once and a crashed dispatcher's orders come due again
-// when its lease ends.
+// are on one schedule (a sorted set); a dispatcher claims due orders from there for a lease
+// (moving them to a claims set), so replicas never work on one order at once, and a crashed
+// dispatcher's orders come due again when its lease ends.
 
 // attemptLogMax caps an order's attempt log (approximate trim): ~20 attempts per event over
 // three days, for a handful of events.
@@ -78,25 +78,41 @@ func (s *Store) ensureWebhooksScheduled(ctx context.Context, orderID string) err
 	return s.ScheduleWebhooks(ctx, orderID, time.Now())
 }
 
-// claimScript takes up to ARGV[3] orders due at ARGV[1] and pushes each one's score to
-// ARGV[2], the end of the claim's lease. KEYS: schedule.
+// claimDueScript claims up to ARGV[3] orders due at ARGV[1] until ARGV[2]: each moves from the
+// schedule to the claims. An order already claimed stays on the schedule (a new event came
+// during its round) and is not claimed twice; an order whose claim's lease ended (its
+// dispatcher died) is due again at once. KEYS: schedule, claims.
 var claimDueScript = redis.NewScript(`
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
-return ids
+local limit = tonumber(ARGV[3])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, limit)) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], 'LT', ARGV[1], id)
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 4 * limit + 100)) do
+  if not redis.call('ZSCORE', KEYS[2], id) then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    out[#out+1] = id
+    if #out >= limit then break end
+  end
+end
+return out
 `)
 
 // WebhookClaim is a dispatcher's hold on an order's webhook round until its lease ends.
 type WebhookClaim struct {
 	OrderID string
-	Until   int64 // unix ms: the claim's score on the schedule
+	Until   int64 // unix ms: the end of the claim's lease
 }
 
 // ClaimDueWebhooks claims up to limit orders whose round is due at now, each for lease: no
-// other dispatcher takes them before the lease ends, and if this one dies they come due then.
+// other dispatcher works on them until the claim is finished or its lease ends (the
+// dispatcher died), when they are due again.
 func (s *Store) ClaimDueWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]WebhookClaim, error) {
 	until := now.Add(lease).UnixMilli()
-	ids, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.webhooksDue()}, now.UnixMilli(), until, limit).StringSlice()
+	ids, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.webhooksDue(), s.k.webhookClaims()},
+		now.UnixMilli(), until, limit).StringSlice()
 	if err != nil {
 		return nil, wrap("claim due webhooks", err)
 	}
@@ -107,17 +123,14 @@ func (s *Store) ClaimDueWebhooks(ctx context.Context, now time.Time, lease time.
 	return out, nil
 }
 
-// finishScript ends a claim: while the order's score is still the claim's, it becomes the
-// next round's time (ARGV[3]) or, with none, the order leaves the schedule. If someone
-// scheduled the order meanwhile (new events, a redelivery), their earlier time stands.
-// KEYS: schedule. ARGV: order id, claim score, next score or "".
+// finishScript ends a claim (if it is still this one: a claim whose lease ended may have been
+// taken over) and schedules the order's next round at ARGV[3] unless it is due earlier (a new
+// event or a redelivery during the round). KEYS: schedule, claims. ARGV: order id, claim's
+// lease end, next round or "".
 var finishScript = redis.NewScript(`
-local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if s and tonumber(s) == tonumber(ARGV[2]) then
-  if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
-elseif ARGV[3] ~= '' then
-  redis.call('ZADD', KEYS[1], 'LT', ARGV[3], ARGV[1])
-end
+local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[1], 'LT', ARGV[3], ARGV[1]) end
 return 1
 `)
 
@@ -127,7 +140,7 @@ func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time
 	if next != nil {
 		n = strconv.FormatInt(next.UnixMilli(), 10)
 	}
-	err := finishScript.Run(ctx, s.rdb, []string{s.k.webhooksDue()}, c.OrderID, c.Until, n).Err()
+	err := finishScript.Run(ctx, s.rdb, []string{s.k.webhooksDue(), s.k.webhookClaims()}, c.OrderID, c.Until, n).Err()
 	return wrap("finish webhook claim", err)
 }
 
@@ -325,9 +338,18 @@ func (s *Store) Redeliver(ctx context.Context, orderID, eventID string, now time
 	return nil, fmt.Errorf("webhook delivery %s: %w", eventID, ErrConflict)
 }
 
-// WebhookBacklog returns how many orders have webhook deliveries waiting (queued, or
-// scheduled for a retry), for metrics.
+// backlogScript counts the orders scheduled or being worked on. KEYS: schedule, claims.
+var backlogScript = redis.NewScript(`
+local n = redis.call('ZCARD', KEYS[1])
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if not redis.call('ZSCORE', KEYS[1], id) then n = n + 1 end
+end
+return n
+`)
+
+// WebhookBacklog returns how many orders have webhook deliveries waiting (queued, scheduled
+// for a retry, or being worked on), for metrics.
 func (s *Store) WebhookBacklog(ctx context.Context) (int64, error) {
-	n, err := s.rdb.ZCard(ctx, s.k.webhooksDue()).Result()
+	n, err := backlogScript.Run(ctx, s.rdb, []string{s.k.webhooksDue(), s.k.webhookClaims()}).Int64()
 	return n, wrap("webhook backlog", err)
 }

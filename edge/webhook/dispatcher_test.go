@@ -583,3 +583,43 @@ func TestReplicasDeliverEachOnceInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimIsExclusive: an event committed while its order is claimed does not let another
+// dispatcher take the order (its events would race the first round); it is due once the claim
+// is finished, and an order whose claim's lease ended (a dead dispatcher) is due again.
+func TestClaimIsExclusive(t *testing.T) {
+	f := newFixture(t, "https://shop.example/hooks")
+	id := f.order(f.m, checkout.EventPaymentDetected)
+	claims, err := f.st.ClaimDueWebhooks(f.ctx, f.clock.Now(), time.Minute, 10)
+	if err != nil || len(claims) != 1 || claims[0].OrderID != id {
+		t.Fatalf("first claim: %v %v", claims, err)
+	}
+	f.commit(id, checkout.EventPaymentConfirmed) // schedules the order due now
+	if again, err := f.st.ClaimDueWebhooks(f.ctx, f.clock.Now(), time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("claimed twice while the first round runs: %v %v", again, err)
+	}
+	if n, err := f.st.WebhookBacklog(f.ctx); err != nil || n != 1 {
+		t.Fatalf("backlog %d %v, want the one order", n, err)
+	}
+	if err := f.st.FinishClaim(f.ctx, claims[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	next, err := f.st.ClaimDueWebhooks(f.ctx, f.clock.Now(), time.Minute, 10)
+	if err != nil || len(next) != 1 {
+		t.Fatalf("after the first round: %v %v", next, err)
+	}
+	// That dispatcher dies: after its lease the order is claimable again, and its late finish
+	// does not release the new claim.
+	later := f.clock.Now().Add(time.Minute)
+	taken, err := f.st.ClaimDueWebhooks(f.ctx, later, time.Minute, 10)
+	if err != nil || len(taken) != 1 {
+		t.Fatalf("after the lease: %v %v", taken, err)
+	}
+	if err := f.st.FinishClaim(f.ctx, next[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	f.commit(id, checkout.EventOrderExpired)
+	if again, err := f.st.ClaimDueWebhooks(f.ctx, later, time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("a stale finish released the live claim: %v %v", again, err)
+	}
+}
