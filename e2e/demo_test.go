@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -39,7 +39,21 @@ func startDemo(t *testing.T, bin, dir, web string, ports []string) *demoRun {
 		t.Fatal(err)
 	}
 	r := &demoRun{cmd: cmd, out: &strings.Builder{}, done: make(chan error, 1)}
-	cmd.Stderr = io.Discard
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "demo-stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = stderr
+	failed := func(format string, args ...any) {
+		t.Helper()
+		b, _ := os.ReadFile(stderr.Name())
+		logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+		for _, l := range logs {
+			lb, _ := os.ReadFile(l)
+			b = append(b, "\n== "+filepath.Base(l)+" ==\n"+tail(string(lb), 2000)...)
+		}
+		t.Fatalf(format+"\ndemo stderr and logs:\n%s", append(args, tail(string(b), 6000))...)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +72,10 @@ func startDemo(t *testing.T, bin, dir, web string, ports []string) *demoRun {
 	select {
 	case r.shopURL = <-urls:
 	case err := <-r.done:
-		t.Fatalf("demo exited before printing its URL: %v\n%s\nlogs in %s", err, r.out, dir)
+		failed("demo exited before printing its URL: %v\n%s", err, r.out)
 	case <-time.After(3 * time.Minute):
 		_ = cmd.Process.Kill()
-		t.Fatalf("demo printed no URL in 3 minutes:\n%s", r.out)
+		failed("demo printed no URL in 3 minutes:\n%s", r.out)
 	}
 	return r
 }
@@ -96,7 +110,7 @@ func TestDemoFlow(t *testing.T) {
 	}
 	ports := make([]string, 5)
 	for i := range ports {
-		ports[i] = freeAddr(t)
+		ports[i] = quietAddr(t)
 	}
 	dir := filepath.Join(tmp, "run")
 	demo := startDemo(t, bin, dir, web, ports)
@@ -190,6 +204,22 @@ func clickInFrame(ctx context.Context, frameSel, urlPrefix, sel string) error {
 		return errors.New("no iframe " + frameSel)
 	}
 	return chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.FromNode(frames[0])))
+}
+
+// quietAddr returns a free loopback address below the ephemeral port range. The demo binds
+// its ports seconds after they are chosen (it builds first); an ephemeral port could meanwhile
+// become the source port of some other test's connection.
+func quietAddr(t *testing.T) string {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mathrand.IntN(12000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
 
 // waitFree waits until nothing listens on addr any more.
