@@ -76,18 +76,18 @@ func TestRedisCluster(t *testing.T) {
 	for i := 0; i < required+1; i++ {
 		chain.Commit()
 	}
-	waitFor(t, 60*time.Second, "every order PAID with its webhooks delivered", func() bool {
+	eventually(t, "every order PAID with its webhooks delivered", func() string {
 		for _, o := range orders {
 			got, err := c.GetOrder(ctx, o.ID)
 			if err != nil || got.Status != checkout.StatusPaid || got.AmountPaid != o.Amount {
-				return false
+				return fmt.Sprintf("order %s: %+v (%v)", o.ID, got, err)
 			}
 			list, err := c.ListWebhooks(ctx, o.ID)
 			if err != nil || len(list) == 0 || list[len(list)-1].Status != checkout.DeliveryDelivered {
-				return false
+				return fmt.Sprintf("order %s: deliveries %+v (%v)", o.ID, list, err)
 			}
 		}
-		return true
+		return ""
 	})
 	select {
 	case st := <-followed:

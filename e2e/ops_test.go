@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/internal/promtext"
 )
 
 // TestOperatorEndpoints runs the real edge and watcher commands the way README's "Metrics and
@@ -125,10 +124,11 @@ func TestOperatorEndpoints(t *testing.T) {
 	}
 }
 
-// eventually polls f (every 20 ms, at most 30 s) until it returns "".
+// eventually polls f (every 20 ms, at most 60 s) until it returns "", else fails with its last
+// answer.
 func eventually(t *testing.T, what string, f func() string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		msg := f()
 		if msg == "" {
@@ -171,20 +171,5 @@ func promSamples(url string) (map[string]float64, error) {
 	if code != 200 {
 		return nil, fmt.Errorf("GET %s: %d", url, code)
 	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return nil, fmt.Errorf("bad sample %q", line)
-		}
-		out[line[:i]] = v
-	}
-	return out, sc.Err()
+	return promtext.Samples(strings.NewReader(body))
 }

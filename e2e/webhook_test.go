@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -96,15 +95,18 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	for i := 0; i < required+1; i++ {
 		chain.Commit()
 	}
-	waitFor(t, 60*time.Second, "every order PAID and deliveries held in flight", func() bool {
+	eventually(t, "every order PAID and deliveries held in flight", func() string {
 		for _, o := range orders {
 			if got, err := c.GetOrder(ctx, o.ID); err != nil || got.Status != checkout.StatusPaid {
-				return false
+				return fmt.Sprintf("order %s not PAID (%v)", o.ID, err)
 			}
 		}
 		rcv.mu.Lock()
 		defer rcv.mu.Unlock()
-		return rcv.held > 0
+		if rcv.held == 0 {
+			return "no delivery held in flight yet"
+		}
+		return ""
 	})
 
 	edge.kill() // with deliveries in flight, parked and queued
@@ -114,19 +116,19 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	close(rcv.gate)
 	edge.start()
 
-	waitFor(t, 60*time.Second, "every webhook delivered", func() bool {
+	eventually(t, "every webhook delivered", func() string {
 		for _, o := range orders {
 			list, err := c.ListWebhooks(ctx, o.ID)
 			if err != nil || len(list) == 0 || list[len(list)-1].Type != checkout.EventPaymentConfirmed {
-				return false
+				return fmt.Sprintf("order %s: deliveries %+v (%v)", o.ID, list, err)
 			}
 			for _, d := range list {
 				if d.Status != checkout.DeliveryDelivered {
-					return false
+					return fmt.Sprintf("order %s: %s is %s", o.ID, d.Type, d.Status)
 				}
 			}
 		}
-		return true
+		return ""
 	})
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
@@ -154,16 +156,4 @@ func TestWebhooksSurviveKill(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests were held in flight when the edge was killed", rcv.held)
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

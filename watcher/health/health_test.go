@@ -1,7 +1,6 @@
 package health_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/internal/promtext"
 	"github.com/mpchat/checkout/internal/redistest"
 	"github.com/mpchat/checkout/watcher/devchain"
 	"github.com/mpchat/checkout/watcher/evm"
@@ -116,20 +116,9 @@ func samples(t *testing.T, base string) map[string]float64 {
 	if code != 200 {
 		t.Fatalf("/metrics: %d %s", code, b)
 	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("bad sample %q", line)
-		}
-		out[line[:i]] = v
+	out, err := promtext.Samples(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
