@@ -147,14 +147,7 @@ func serve(ctx context.Context, args []string) error {
 	srv.Webhooks = dispatcher
 	// Every change with a webhook event, from any replica, wakes the dispatcher: polling is
 	// only the fallback.
-	hub.Observe(func(c store.Change) {
-		for _, e := range c.Events {
-			if e.Type.Webhook() {
-				dispatcher.Wake()
-				return
-			}
-		}
-	})
+	hub.Observe(dispatcher.Observe)
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error {

@@ -168,14 +168,7 @@ func run(n, nMerchants, workers, samples int) error {
 	hubRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
 	defer hubRedis.Close()
 	hub := sse.NewHub(hubRedis, "bench:", slog.New(slog.DiscardHandler))
-	hub.Observe(func(c store.Change) {
-		for _, ev := range c.Events {
-			if ev.Type.Webhook() {
-				d.Wake()
-				return
-			}
-		}
-	})
+	hub.Observe(d.Observe)
 	go func() { defer running.Done(); hub.Run(dctx) }()
 	time.Sleep(200 * time.Millisecond) // the hub starts reading at the feed's tail
 	var lat []time.Duration

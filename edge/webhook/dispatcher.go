@@ -179,6 +179,17 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
+// Observe wakes the dispatcher when a change (from any replica, via the change-feed hub)
+// carries an event merchants get by webhook. It never blocks.
+func (d *Dispatcher) Observe(c store.Change) {
+	for _, e := range c.Events {
+		if e.Type.Webhook() {
+			d.Wake()
+			return
+		}
+	}
+}
+
 // Run dispatches until ctx is done, then waits for the rounds in flight (an interrupted
 // attempt is not recorded; its order comes due again at once).
 func (d *Dispatcher) Run(ctx context.Context) error {
