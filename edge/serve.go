@@ -16,6 +16,7 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/clientip"
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
@@ -40,6 +41,7 @@ func serve(ctx context.Context, args []string) error {
 	reclaim := fs.Duration("settle-reclaim-after", envflag.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
 	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
 	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
+	trustedProxies := fs.String("trusted-proxies", envflag.String("MP_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, as IPs or CIDR prefixes separated by commas; empty = none, the TCP peer is the client (env MP_TRUSTED_PROXIES)")
 	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", ""), "where GET /metrics is served: empty = on --listen, an address = its own listener (with /healthz and /readyz), off = no metrics (env MP_METRICS_LISTEN)")
 	whWorkers := fs.Int("webhook-workers", envflag.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
 	whPerMerchant := fs.Int("webhook-per-merchant", envflag.Int("MP_WEBHOOK_PER_MERCHANT", webhook.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
@@ -63,6 +65,10 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
 		}
 	}
+	proxies, err := clientip.Parse(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	log := newLogger(*logFormat, *logLevel)
 	rdb, err := rf.connect(ctx)
 	if err != nil {
@@ -85,6 +91,7 @@ func serve(ctx context.Context, args []string) error {
 	hub := sse.NewHub(hubRedis, rf.prefix, log)
 	srv := &api.Server{
 		Hub:           hub,
+		ClientIP:      proxies,
 		StreamsPerIP:  *perIP,
 		StreamsPerKey: *perKey,
 		Store:         st,

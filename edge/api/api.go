@@ -19,6 +19,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/clientip"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
@@ -45,6 +46,9 @@ type Server struct {
 	Hub *sse.Hub
 	// Page serves the hosted checkout and its assets; nil leaves them out.
 	Page *page.Handler
+	// ClientIP tells the client's address behind trusted reverse proxies; nil trusts none
+	// (the TCP peer is the client).
+	ClientIP *clientip.Resolver
 	// StreamsPerKey and StreamsPerIP cap open streams per API key / client IP on this process;
 	// 0 means the defaults, negative means no limit.
 	StreamsPerKey, StreamsPerIP int

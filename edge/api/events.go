@@ -56,7 +56,7 @@ func (s *Server) checkoutEvents(ctx *fasthttp.RequestCtx) error {
 			}
 		}
 	}
-	return s.stream(ctx, rec, "ip:"+ctx.RemoteIP().String(), true)
+	return s.stream(ctx, rec, "ip:"+s.clientBucket(ctx), true)
 }
 
 func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey string, customer bool) error {
