@@ -74,13 +74,12 @@ func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreatePar
 		ID: claim.OrderID, Status: checkout.StatusPending, Amount: p.Amount,
 		Currency: checkout.Currency, Network: p.Network, Address: addr, PayAmount: p.Amount,
 		TolerancePercent: p.Tolerance, Description: p.Description, Metadata: p.Metadata,
+		// Only an explicit override is stored: the merchant's default is resolved when each
+		// delivery is sent, so fixing a broken default fixes pending retries too.
 		ReturnURL: p.ReturnURL, WebhookURL: p.WebhookURL,
 		PaymentURL: strings.TrimRight(s.PublicURL, "/") + "/pay/" + claim.OrderID,
 		DeepLink:   checkout.DeepLink(claim.OrderID), DerivationPath: path,
 		Payments: []checkout.Payment{}, CreatedAt: created, ExpiresAt: created.Add(m.TTL()),
-	}
-	if o.WebhookURL == "" {
-		o.WebhookURL = m.WebhookURL
 	}
 	ev := checkout.Event{ID: ids.Event(), Type: checkout.EventOrderCreated, CreatedAt: created, Order: *o}
 	stored, _, err := s.Store.CreateOrder(ctx, o, m.ID, &ev)

@@ -313,10 +313,7 @@ func (d *Dispatcher) round(ctx context.Context, c store.WebhookClaim, slot strin
 
 // deliver makes the order's due attempts, in order, and returns when its next round is due.
 func (d *Dispatcher) deliver(ctx context.Context, orderID string, o *checkout.Order, m *checkout.Merchant, pend []store.Delivery) (*time.Time, error) {
-	target := o.WebhookURL
-	if target == "" {
-		target = m.WebhookURL
-	}
+	target := Target(o, m)
 
 	start := d.Now()
 	// laterDue[i]: a delivery after i is due by its own time; an unreachable i then goes
@@ -401,6 +398,16 @@ func (d *Dispatcher) attempt(ctx context.Context, orderID, target string, m *che
 		}
 	}
 	return d.save(ctx, orderID, m, dl, &a)
+}
+
+// Target is where an order's webhooks go, resolved at send time: the order's own webhook_url
+// (an explicit override given at creation), else the merchant's current default ("" if
+// neither is set). Orders do not store the default, so changing it reaches pending retries.
+func Target(o *checkout.Order, m *checkout.Merchant) string {
+	if o.WebhookURL != "" {
+		return o.WebhookURL
+	}
+	return m.WebhookURL
 }
 
 // errChanged: the delivery record changed during the attempt (a redelivery request); its
@@ -550,7 +557,7 @@ func (d *Dispatcher) merchant(ctx context.Context, id string) (*checkout.Merchan
 	d.mu.Lock()
 	c, ok := d.cache[id]
 	d.mu.Unlock()
-	if ok && time.Since(c.at) < merchantCacheTTL {
+	if age := d.Now().Sub(c.at); ok && age >= 0 && age < merchantCacheTTL { // the dispatcher's clock
 		return c.m, nil
 	}
 	m, err := d.Store.Merchant(ctx, id)
@@ -561,7 +568,7 @@ func (d *Dispatcher) merchant(ctx context.Context, id string) (*checkout.Merchan
 	if len(d.cache) > 10_000 {
 		clear(d.cache) // bounded: the cache only saves reads
 	}
-	d.cache[id] = cachedMerchant{m, time.Now()}
+	d.cache[id] = cachedMerchant{m, d.Now()}
 	d.mu.Unlock()
 	return m, nil
 }
