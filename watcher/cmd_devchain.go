@@ -86,7 +86,7 @@ flags (each also read from the environment variable named in it; a flag given wi
 // runDevpay: `watcher devpay` pays USDT on a development chain.
 func runDevpay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("devpay", flag.ContinueOnError)
-	rpc := fs.String("rpc", envflag.String("MP_RPC", "http://127.0.0.1:8545"), "dev chain JSON-RPC URL (env MP_RPC)")
+	rpc := urlFlag(fs, "rpc", "MP_RPC", "http://127.0.0.1:8545", "dev chain JSON-RPC URL (env MP_RPC)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
 	to := fs.String("to", envflag.String("MP_DEVPAY_TO", ""), "recipient in the network's format (T… for TRC20, 0x… for ERC20) (env MP_DEVPAY_TO)")
 	amount := fs.String("amount", envflag.String("MP_DEVPAY_AMOUNT", ""), "USDT amount, e.g. 99.99 (env MP_DEVPAY_AMOUNT)")

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -33,8 +31,8 @@ var mainnetUSDT = map[checkout.Network]string{
 func runWatch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	network := fs.String("network", envflag.String("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
-	rpc := fs.String("rpc", envflag.String("MP_RPC", ""), "JSON-RPC URL of the chain node (TRON: its /jsonrpc) (env MP_RPC)")
-	ws := fs.String("ws", envflag.String("MP_WS", ""), "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
+	rpc := urlFlag(fs, "rpc", "MP_RPC", "", "JSON-RPC URL of the chain node (TRON: its /jsonrpc); logged as scheme://host only (env MP_RPC)")
+	ws := urlFlag(fs, "ws", "MP_WS", "", "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
 	token := fs.String("token", envflag.String("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
 	redisURL := fs.String("redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL; with --redis-cluster, seed nodes as redis://h1:6379?addr=h2:6379&addr=h3:6379 (env MP_REDIS)")
 	redisCluster := fs.Bool("redis-cluster", envflag.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
@@ -71,7 +69,7 @@ func runWatch(ctx context.Context, args []string) error {
 	if required == 0 {
 		required = n.DefaultConfirmations()
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("network", n)
+	log := newLogger(os.Stderr).With("network", n)
 
 	rdb, err := redisconn.Open(ctx, *redisURL, *redisCluster)
 	if err != nil {
@@ -94,8 +92,8 @@ func runWatch(ctx context.Context, args []string) error {
 	if *ws != "" {
 		go evm.WakeOnHeads(ctx, *ws, wake, log)
 	}
-	log.Info("watcher starting", "rpc", redact(*rpc), "token", deposit.Format(n, tok), "confirmations", required,
-		"redis", redact(*redisURL), "redis_prefix", *prefix)
+	log.Info("watcher starting", "rpc", redact(*rpc), "ws", redactOptional(*ws), "token", deposit.Format(n, tok), "confirmations", required,
+		"redis", redisconn.Redact(*redisURL), "redis_prefix", *prefix)
 	r := &evm.Runner{Scanner: sc, Lease: sc.Store.(*feed.Feed), LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log}
 	if *listen != "" {
 		m := metrics.New(n)
@@ -120,10 +118,10 @@ func runWatch(ctx context.Context, args []string) error {
 	return r.Run(ctx)
 }
 
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
+// redactOptional is redact, or "" for an unset URL.
+func redactOptional(raw string) string {
+	if raw == "" {
+		return ""
 	}
-	return u.Redacted()
+	return redact(raw)
 }

@@ -43,7 +43,8 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "watcher:", err)
+		// Errors may quote an RPC URL (with the provider's key in its path): scheme and host only.
+		fmt.Fprintln(os.Stderr, "watcher:", scrubURLs(err.Error()))
 		os.Exit(1)
 	}
 }
