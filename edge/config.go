@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/internal/redisconn"
 )
@@ -17,13 +18,20 @@ import (
 type redisFlags struct {
 	url     string
 	prefix  string
+	shared  string
 	cluster bool
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.url, "redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL; with --redis-cluster, seed nodes as redis://h1:6379?addr=h2:6379&addr=h3:6379 (env MP_REDIS)")
 	fs.StringVar(&r.prefix, "redis-prefix", envflag.String("MP_REDIS_PREFIX", "mp:"), "prefix of every Redis key (env MP_REDIS_PREFIX)")
+	fs.StringVar(&r.shared, "redis-shared-prefix", envflag.String("MP_REDIS_SHARED_PREFIX", store.DefaultSharedPrefix), "prefix of the keys every deployment on this Redis shares, whatever its --redis-prefix: xpub claims and dev-account numbers; the same for all of them (env MP_REDIS_SHARED_PREFIX)")
 	fs.BoolVar(&r.cluster, "redis-cluster", envflag.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
+}
+
+// store returns the edge's store over rdb, with the shared namespace.
+func (r *redisFlags) store(rdb redis.UniversalClient) *store.Store {
+	return store.New(rdb, r.prefix).WithSharedPrefix(r.shared)
 }
 
 // connect opens a Redis client and checks that it answers.

@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -84,7 +86,7 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer rdb.Close()
-	st := store.New(rdb, rf.prefix)
+	st := rf.store(rdb)
 	out := json.NewEncoder(stdout)
 	out.SetIndent("", "  ")
 
@@ -101,16 +103,9 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		given := map[checkout.Network]string{checkout.ERC20: erc20, checkout.TRC20: trc20}
 		if dev && (erc20 == "" || trc20 == "") {
-			account, err := st.NextDevAccount(ctx)
+			account, err := devAccount(ctx, st, m.ID, given)
 			if err != nil {
 				return err
-			}
-			for _, n := range checkout.Networks {
-				if given[n] == "" {
-					if given[n], err = deposit.DevAccountXPub(n, account); err != nil {
-						return err
-					}
-				}
 			}
 			m.Dev = true
 			fmt.Fprintf(stderr, "\n*** DEVELOPMENT MERCHANT ***\n"+
@@ -208,7 +203,7 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return fmt.Errorf("--xpub: %w", err)
 		}
-		if err := st.SetXPub(ctx, m, n, k.String(), k.Fingerprint()); err != nil {
+		if err := st.SetXPub(ctx, m, n, k.String(), k.Fingerprint(), replacedFingerprint(m, n, k.String())); err != nil {
 			return err
 		}
 		return out.Encode(map[string]any{"merchant_id": m.ID, "network": n, "xpub": k.String()})
@@ -277,6 +272,92 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprint(stderr, merchantUsage)
 	return fmt.Errorf("merchant: unknown command %q", cmd)
+}
+
+// registerXPubs claims this deployment's xpubs in the shared registry at start-up, so xpubs
+// registered before it existed (or by a deployment started with another shared prefix) bind
+// the other deployments on this Redis too. A conflict is logged, not fatal: the orders of
+// both merchants keep working, and the operator must give one of them another xpub.
+func registerXPubs(ctx context.Context, st *store.Store, log *slog.Logger) {
+	conflicts, err := st.RegisterXPubs(ctx, func(x string) (string, error) {
+		k, err := deposit.ParseAccountXPub(x)
+		if err != nil {
+			return "", err
+		}
+		return k.Fingerprint(), nil
+	})
+	if err != nil {
+		log.Error("cannot register xpubs in the shared registry", "err", err)
+	}
+	for _, id := range conflicts {
+		log.Error("merchant's xpub is registered to a merchant of another deployment on this Redis: both derive the same deposit addresses; set another xpub (edge merchant set-xpub)", "merchant_id", id)
+	}
+}
+
+// maxDevAccountTries bounds the dev accounts tried when earlier ones are taken (by merchants
+// made before the shared counter existed).
+const maxDevAccountTries = 100
+
+// devAccount fills the missing networks of given with the xpubs of a fresh account of the
+// public development mnemonic, claimed for merchantID across every deployment on the Redis,
+// and returns the account number.
+func devAccount(ctx context.Context, st *store.Store, merchantID string, given map[checkout.Network]string) (uint32, error) {
+	for range maxDevAccountTries {
+		account, err := st.NextDevAccount(ctx)
+		if err != nil {
+			return 0, err
+		}
+		filled := map[checkout.Network]string{}
+		var claimed []string
+		var claimErr error
+		for _, n := range checkout.Networks {
+			if given[n] != "" {
+				continue
+			}
+			x, err := deposit.DevAccountXPub(n, account)
+			if err != nil {
+				return 0, err
+			}
+			k, err := deposit.ParseAccountXPub(x)
+			if err != nil {
+				return 0, err
+			}
+			if claimErr = st.ClaimXPub(ctx, k.Fingerprint(), merchantID); claimErr != nil {
+				break
+			}
+			filled[n], claimed = x, append(claimed, k.Fingerprint())
+		}
+		if claimErr == nil {
+			maps.Copy(given, filled)
+			return account, nil
+		}
+		for _, fp := range claimed {
+			_ = st.ReleaseXPub(context.WithoutCancel(ctx), fp, merchantID)
+		}
+		if !errors.Is(claimErr, store.ErrXPubInUse) {
+			return 0, claimErr
+		}
+	}
+	return 0, fmt.Errorf("no free development account after %d tries", maxDevAccountTries)
+}
+
+// replacedFingerprint is the fingerprint of the xpub that xpub replaces on network n, so its
+// claim is released; "" if there is none or the merchant keeps using it on another network.
+func replacedFingerprint(m *checkout.Merchant, n checkout.Network, xpub string) string {
+	old := m.XPubs[n]
+	if old == "" || old == xpub {
+		return ""
+	}
+	for other, x := range m.XPubs {
+		if other != n && x == old {
+			return ""
+		}
+	}
+	k, err := deposit.ParseAccountXPub(old)
+	if err != nil {
+		return ""
+	}
+	return k.Fingerprint()
 }
 
 // applySettings validates and sets the settings shared by create and set.

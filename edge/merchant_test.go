@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -28,7 +29,8 @@ type operator struct {
 
 func newOperator(t *testing.T) *operator {
 	srv := redistest.Shared(t)
-	return &operator{t: t, redis: []string{"--redis", srv.URL, "--redis-prefix", redistest.Prefix()}}
+	return &operator{t: t, redis: []string{"--redis", srv.URL, "--redis-prefix", redistest.Prefix(),
+		"--redis-shared-prefix", redistest.Prefix()}} // its own shared namespace too: tests reuse xpubs
 }
 
 func (o *operator) run(args ...string) (map[string]any, string, error) {
@@ -150,5 +152,60 @@ func TestDevMerchantGetsDevelopmentXPubsLoudly(t *testing.T) {
 	c := op.must("create", "--name", "prod")
 	if len(c["xpubs"].(map[string]any)) != 0 || c["dev"] != false {
 		t.Errorf("non-dev merchant: %v", c)
+	}
+}
+
+// deployment is an operator of one deployment: its own --redis-prefix on a Redis other
+// deployments share, with the shared namespace given (or the default when shared is "").
+func deployment(t *testing.T, shared string) *operator {
+	srv := redistest.Shared(t)
+	op := &operator{t: t, redis: []string{"--redis", srv.URL, "--redis-prefix", redistest.Prefix()}}
+	if shared != "" {
+		op.redis = append(op.redis, "--redis-shared-prefix", shared)
+	}
+	return op
+}
+
+// TestDevAccountsAcrossPrefixes: two deployments on one Redis under different prefixes, with
+// the default shared namespace, never give two dev merchants the same development xpub.
+func TestDevAccountsAcrossPrefixes(t *testing.T) {
+	a, b := deployment(t, ""), deployment(t, "")
+	seen := map[string]bool{}
+	for i := range 3 {
+		for _, op := range []*operator{a, b} {
+			x := op.must("create", "--dev", "--name", fmt.Sprint("dev", i))["xpubs"].(map[string]any)
+			for _, n := range []string{"ERC20", "TRC20"} {
+				s, _ := x[n].(string)
+				if s == "" || seen[s] {
+					t.Fatalf("%s dev xpub %q handed out twice (or missing)", n, s)
+				}
+				seen[s] = true
+			}
+		}
+	}
+}
+
+// TestXPubClaimedAcrossPrefixes: a production xpub registered in one deployment is refused in
+// another on the same Redis (nothing is stored there), until its merchant replaces it.
+func TestXPubClaimedAcrossPrefixes(t *testing.T) {
+	shared := redistest.Prefix()
+	a, b := deployment(t, shared), deployment(t, shared)
+	x1, _ := deposit.DevAccountXPub(checkout.ERC20, 901)
+	x2, _ := deposit.DevAccountXPub(checkout.ERC20, 902)
+	ma := a.must("create", "--name", "first", "--erc20-xpub", x1)["merchant_id"].(string)
+	if _, _, err := b.run("create", "--name", "second", "--erc20-xpub", x1); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Fatalf("the same xpub in a second deployment: %v", err)
+	}
+	if list := b.must("list")["raw"].(string); strings.TrimSpace(list) != "[]" {
+		t.Fatalf("a refused merchant was stored: %s", list)
+	}
+	mb := b.must("create", "--name", "second")["merchant_id"].(string)
+	if _, _, err := b.run("set-xpub", "--id", mb, "--network", "ERC20", "--xpub", x1); err == nil {
+		t.Fatal("set-xpub took another deployment's xpub")
+	}
+	a.must("set-xpub", "--id", ma, "--network", "ERC20", "--xpub", x2) // replaced: x1 is free
+	b.must("set-xpub", "--id", mb, "--network", "ERC20", "--xpub", x1)
+	if _, _, err := a.run("set-xpub", "--id", ma, "--network", "ERC20", "--xpub", x1); err == nil {
+		t.Fatal("the first deployment took back an xpub now registered to the second")
 	}
 }

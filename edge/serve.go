@@ -83,7 +83,8 @@ func serve(ctx context.Context, args []string) error {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	st := store.New(rdb, rf.prefix)
+	st := rf.store(rdb)
+	registerXPubs(ctx, st, log)
 	// The event hub's one blocking read of the change feed gets a client of its own, so the
 	// edge's Redis connections stay constant however many streams it serves.
 	hubRedis := redisconn.Dedicated(rdb)

@@ -14,7 +14,10 @@ import (
 // Anything crossing slots (address → order index, expiry schedule, the change feed the edges
 // fan out from) is written in separate idempotent steps, ordered so a crash between them loses
 // nothing (see CreateOrder).
-type keys struct{ prefix string }
+//
+// A few keys are shared by every deployment on one Redis, whatever its prefix (see
+// Store.WithSharedPrefix and the end of this file).
+type keys struct{ prefix, shared string }
 
 func (k keys) merchants() string         { return k.prefix + "merchants" }
 func (k keys) merchant(id string) string { return k.prefix + "merchant:{m:" + id + "}" }
@@ -57,3 +60,12 @@ func (k keys) expiry() string                      { return k.prefix + "expiry" 
 func (k keys) changes() string                     { return k.prefix + "changes" }
 func (k keys) orphans() string                     { return k.prefix + "orphans" }
 func (k keys) rateLimitPrefix() string             { return k.prefix + "rate:" }
+
+// The shared namespace: two deployments deriving from one xpub would hand out the same
+// deposit addresses, so xpub claims and dev-account numbers are unique across prefixes.
+// sharedXPubOwner holds the owning merchant as "merchantID@prefix"; devAccounts above is the
+// per-prefix counter of earlier versions, which the shared one starts above.
+func (k keys) sharedXPubOwner(fingerprint string) string {
+	return k.shared + "xpub-owner:{" + fingerprint + "}"
+}
+func (k keys) sharedDevAccounts() string { return k.shared + "dev-accounts" }

@@ -12,32 +12,96 @@ import (
 	checkout "github.com/mpchat/checkout"
 )
 
-// claimXPub records that merchantID owns the xpub with this fingerprint; a second merchant
-// registering the same xpub would derive the same addresses, so it is refused.
-func (s *Store) claimXPub(ctx context.Context, fingerprint, merchantID string) error {
-	key := s.k.xpubOwner(fingerprint)
-	ok, err := s.rdb.SetNX(ctx, key, merchantID, 0).Result()
+// owner is how the shared xpub registry names a merchant: its id and its deployment's prefix.
+func (s *Store) owner(merchantID string) string { return merchantID + "@" + s.k.prefix }
+
+// releaseIfOwner deletes key if it holds owner: one key, so one slot, on Redis Cluster too.
+var releaseIfOwner = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// ClaimXPub records that merchantID owns the xpub with this fingerprint, across every
+// deployment sharing this Redis (the shared registry, see WithSharedPrefix) and in this
+// prefix's own record (which earlier versions wrote and read). A second merchant registering
+// the same xpub would derive the same addresses, so it gets ErrXPubInUse. Claiming an xpub
+// the merchant already owns succeeds. Each claim is one atomic SET NX; nothing else expires
+// them: a claim lasts until ReleaseXPub.
+func (s *Store) ClaimXPub(ctx context.Context, fingerprint, merchantID string) error {
+	if err := s.setOwner(ctx, s.k.sharedXPubOwner(fingerprint), s.owner(merchantID)); err != nil {
+		return err
+	}
+	if err := s.setOwner(ctx, s.k.xpubOwner(fingerprint), merchantID); err != nil {
+		if errors.Is(err, ErrXPubInUse) { // held here from before the shared registry
+			_ = s.releaseOwner(context.WithoutCancel(ctx), s.k.sharedXPubOwner(fingerprint), s.owner(merchantID))
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Store) setOwner(ctx context.Context, key, owner string) error {
+	ok, err := s.rdb.SetNX(ctx, key, owner, 0).Result()
 	if err != nil {
 		return fmt.Errorf("claim xpub: %w", err)
 	}
 	if ok {
 		return nil
 	}
-	owner, err := s.rdb.Get(ctx, key).Result()
+	got, err := s.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) { // released meanwhile: try once more
+		return s.setOwnerOnce(ctx, key, owner)
+	}
 	if err != nil {
 		return fmt.Errorf("claim xpub: %w", err)
 	}
-	if owner != merchantID {
+	if got != owner {
 		return ErrXPubInUse
 	}
 	return nil
 }
 
+func (s *Store) setOwnerOnce(ctx context.Context, key, owner string) error {
+	ok, err := s.rdb.SetNX(ctx, key, owner, 0).Result()
+	if err != nil {
+		return fmt.Errorf("claim xpub: %w", err)
+	}
+	if !ok {
+		return ErrXPubInUse
+	}
+	return nil
+}
+
+func (s *Store) releaseOwner(ctx context.Context, key, owner string) error {
+	if err := releaseIfOwner.Run(ctx, s.rdb, []string{key}, owner).Err(); err != nil {
+		return fmt.Errorf("release xpub: %w", err)
+	}
+	return nil
+}
+
+// ReleaseXPub gives up merchantID's claim on the xpub (in the shared registry and this
+// prefix's record); a claim held by another merchant is left alone.
+func (s *Store) ReleaseXPub(ctx context.Context, fingerprint, merchantID string) error {
+	if err := s.releaseOwner(ctx, s.k.sharedXPubOwner(fingerprint), s.owner(merchantID)); err != nil {
+		return err
+	}
+	return s.releaseOwner(ctx, s.k.xpubOwner(fingerprint), merchantID)
+}
+
 // CreateMerchant stores a new merchant with its first API key. fingerprints maps each of the
-// merchant's xpubs to its fingerprint, claimed so no other merchant can register it.
-func (s *Store) CreateMerchant(ctx context.Context, m *checkout.Merchant, key *checkout.APIKey, fingerprints []string) error {
+// merchant's xpubs to its fingerprint, claimed so no other merchant, in this deployment or
+// another on the same Redis, can register it. If one is taken (ErrXPubInUse), nothing is
+// stored and the claims made for the merchant are released.
+func (s *Store) CreateMerchant(ctx context.Context, m *checkout.Merchant, key *checkout.APIKey, fingerprints []string) (err error) {
+	defer func() {
+		if err != nil {
+			rctx := context.WithoutCancel(ctx)
+			for _, fp := range fingerprints {
+				_ = s.ReleaseXPub(rctx, fp, m.ID) // the merchant is new: whatever it holds, this call claimed
+			}
+		}
+	}()
 	for _, fp := range fingerprints {
-		if err := s.claimXPub(ctx, fp, m.ID); err != nil {
+		if err := s.ClaimXPub(ctx, fp, m.ID); err != nil {
 			return err
 		}
 	}
@@ -45,6 +109,38 @@ func (s *Store) CreateMerchant(ctx context.Context, m *checkout.Merchant, key *c
 		return err
 	}
 	return s.AddKey(ctx, key)
+}
+
+// RegisterXPubs claims, in the shared registry, the xpubs of this deployment's merchants
+// (fingerprint computes an xpub's fingerprint), so that claims made before the registry
+// existed bind every deployment on the Redis. It returns the merchants whose xpub another
+// deployment's merchant had claimed first: they share deposit addresses and need an operator.
+// Safe to run at every start.
+func (s *Store) RegisterXPubs(ctx context.Context, fingerprint func(xpub string) (string, error)) (conflicts []string, err error) {
+	ms, err := s.Merchants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		for _, n := range checkout.Networks {
+			if m.XPubs[n] == "" {
+				continue
+			}
+			fp, err := fingerprint(m.XPubs[n])
+			if err != nil {
+				return conflicts, fmt.Errorf("merchant %s %s xpub: %w", m.ID, n, err)
+			}
+			err = s.setOwner(ctx, s.k.sharedXPubOwner(fp), s.owner(m.ID))
+			if errors.Is(err, ErrXPubInUse) {
+				conflicts = append(conflicts, m.ID)
+				continue
+			}
+			if err != nil {
+				return conflicts, err
+			}
+		}
+	}
+	return conflicts, nil
 }
 
 // PutMerchant writes the merchant record (create or replace) and indexes it.
@@ -62,16 +158,25 @@ func (s *Store) PutMerchant(ctx context.Context, m *checkout.Merchant) error {
 	return nil
 }
 
-// SetXPub claims the xpub for the merchant and stores it for the network.
-func (s *Store) SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Network, xpub, fingerprint string) error {
-	if err := s.claimXPub(ctx, fingerprint, m.ID); err != nil {
+// SetXPub claims the xpub for the merchant and stores it for the network. previous is the
+// fingerprint of the xpub it replaces ("" if none, or if the merchant still uses that xpub
+// elsewhere): its claim is released once the new xpub is stored, so the old key can be
+// registered again. A crash before the release leaves the old claim held (the safe side).
+func (s *Store) SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Network, xpub, fingerprint, previous string) error {
+	if err := s.ClaimXPub(ctx, fingerprint, m.ID); err != nil {
 		return err
 	}
 	if m.XPubs == nil {
 		m.XPubs = map[checkout.Network]string{}
 	}
 	m.XPubs[n] = xpub
-	return s.PutMerchant(ctx, m)
+	if err := s.PutMerchant(ctx, m); err != nil {
+		return err
+	}
+	if previous != "" && previous != fingerprint {
+		return s.ReleaseXPub(ctx, previous, m.ID)
+	}
+	return nil
 }
 
 // Merchant loads a merchant by id.
@@ -147,14 +252,26 @@ func (s *Store) Keys(ctx context.Context, merchantID string) ([]*checkout.APIKey
 func (s *Store) PutKey(ctx context.Context, key *checkout.APIKey) error { return s.AddKey(ctx, key) }
 
 // NextDevAccount allocates the next BIP44 account number for a development merchant, so two
-// dev merchants never share deposit addresses. Accounts start at 1 (0 pays on the dev chain).
+// dev merchants never share deposit addresses, in this deployment or another on the same
+// Redis (the counter is in the shared namespace). Accounts start at 1 (0 pays on the dev
+// chain); the shared counter starts above this prefix's own older counter.
 func (s *Store) NextDevAccount(ctx context.Context) (uint32, error) {
-	n, err := s.rdb.Incr(ctx, s.k.devAccounts()).Result()
+	local, err := s.rdb.Get(ctx, s.k.devAccounts()).Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("allocate dev account: %w", err)
+	}
+	n, err := nextAbove.Run(ctx, s.rdb, []string{s.k.sharedDevAccounts()}, local).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("allocate dev account: %w", err)
 	}
 	return uint32(n), nil
 }
+
+// nextAbove increments a counter, first raising it to at least ARGV[1].
+var nextAbove = redis.NewScript(`
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('INCR', KEYS[1])`)
 
 // Block adds a sender address (network format) to the operator's blocklist: funds from it
 // freeze the order for review.

@@ -33,9 +33,24 @@ type Store struct {
 }
 
 // New returns a Store over rdb with every key prefixed by prefix (e.g. "mp:"; tests use their
-// own prefix so they never touch another's data).
+// own prefix so they never touch another's data). Its xpub registry and dev-account counter
+// are under prefix too until WithSharedPrefix names the namespace deployments share.
 func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, k: keys{prefix: prefix}}
+	return &Store{rdb: rdb, k: keys{prefix: prefix, shared: prefix}}
+}
+
+// DefaultSharedPrefix is the namespace every deployment on one Redis agrees on for the keys
+// that must be unique across prefixes (the edge's --redis-shared-prefix).
+const DefaultSharedPrefix = "mp-shared:"
+
+// WithSharedPrefix returns a copy of s whose xpub claims and dev-account numbers live under
+// shared, so deployments on one Redis under different prefixes never hand out the same
+// deposit addresses. Every deployment on that Redis must use the same shared prefix (and a
+// Redis ACL user needs access to its keys as well as to its own prefix).
+func (s *Store) WithSharedPrefix(shared string) *Store {
+	c := *s
+	c.k.shared = shared
+	return &c
 }
 
 // Client returns the underlying Redis client, for components (rate limiter) that need one.
