@@ -201,7 +201,10 @@ func (s *Shop) webhooksJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 // devPay pays an order on the dev chain: the target of the checkout's dev-only control (a form
-// posted from the edge's origin, or a fetch with CORS).
+// posted from the edge's origin, or a fetch with CORS). It pays only what the checkout page
+// asked for (sameSite: a page of another site cannot make a visitor's browser spend the dev
+// payer's funds) and only orders of the shop's own merchant, read with the shop's API key
+// (another merchant's order is a 404, as in the API).
 func (s *Shop) devPay(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", s.EdgeURL)
 	w.Header().Set("Access-Control-Allow-Methods", "POST")
@@ -213,13 +216,29 @@ func (s *Shop) devPay(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no dev payer", http.StatusNotFound)
 		return
 	}
-	id := r.FormValue("order")
-	view, err := s.checkoutView(r.Context(), id)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	if !s.sameSite(r) {
+		s.log().Warn("shop: dev pay refused: cross-site request", "origin", r.Header.Get("Origin"),
+			"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		http.Error(w, "dev pay accepts only the checkout's own request", http.StatusForbidden)
 		return
 	}
-	tx, err := s.Payer.PayOrder(r.Context(), view)
+	id := r.FormValue("order")
+	o, err := s.ownOrder(r.Context(), id)
+	if errors.Is(err, errNoOrder) {
+		http.Error(w, "no such order", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		s.log().Error("shop: dev pay: read order", "order_id", id, "err", err)
+		http.Error(w, "could not read the order", http.StatusBadGateway)
+		return
+	}
+	if o.Status.Terminal() {
+		http.Error(w, "the order is "+string(o.Status)+": nothing to pay", http.StatusConflict)
+		return
+	}
+	view := o.CheckoutView()
+	tx, err := s.Payer.PayOrder(r.Context(), &view)
 	if err != nil {
 		s.log().Error("shop: dev pay", "order_id", id, "err", err)
 		http.Error(w, "dev payment failed: "+err.Error(), http.StatusBadGateway)
@@ -229,28 +248,49 @@ func (s *Shop) devPay(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, paidPage, map[string]any{"Amount": view.PayAmount.String(), "Network": view.Network, "Tx": tx})
 }
 
-// checkoutView reads the customer view of an order from the edge (what the checkout shows).
-func (s *Shop) checkoutView(ctx context.Context, id string) (*checkout.CheckoutView, error) {
-	if !strings.HasPrefix(id, "ord_") {
-		return nil, errors.New("no order id")
+// sameSite reports whether r may be the checkout's own post. The checkout page is served with
+// Referrer-Policy: no-referrer, so its form arrives with Origin: null and cannot carry a token
+// of the shop's; the browser's Sec-Fetch-Site still tells a page of another site
+// ("cross-site") from the checkout, which shares the shop's site in the demo ("same-site").
+// A real Origin must be the edge's or the shop's. Browsers that send no fetch metadata
+// (plain-http origins other than localhost, old browsers) must name one of those origins;
+// a request with neither header comes from no browser (curl), which no other page can drive.
+func (s *Shop) sameSite(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin != "" && origin != "null" && origin != originOf(s.EdgeURL) && origin != originOf(s.BaseURL) {
+		return false
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.EdgeURL+"/v1/checkout/"+url.PathEscape(id), nil)
-	if err != nil {
-		return nil, err
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "same-site":
+		return true
+	case "":
+		return origin != "null"
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
+	return false // cross-site, none (no user types a POST) or unknown
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New("no such order")
+	return u.Scheme + "://" + u.Host
+}
+
+var errNoOrder = errors.New("no such order")
+
+// ownOrder reads an order of the shop's merchant through the merchant API; an unknown id and
+// another merchant's order are both errNoOrder.
+func (s *Shop) ownOrder(ctx context.Context, id string) (*checkout.Order, error) {
+	if !strings.HasPrefix(id, "ord_") || len(id) > 64 || strings.ContainsAny(id, "/?#%") {
+		return nil, errNoOrder
 	}
-	var v checkout.CheckoutView
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return nil, err
+	o, err := s.API.GetOrder(ctx, id)
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound {
+		return nil, errNoOrder
 	}
-	return &v, nil
+	return o, err
 }
 
 func (s *Shop) script(w http.ResponseWriter, r *http.Request) {
