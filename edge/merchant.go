@@ -203,7 +203,7 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return fmt.Errorf("--xpub: %w", err)
 		}
-		if err := st.SetXPub(ctx, m, n, k.String(), k.Fingerprint(), replacedFingerprint(m, n, k.String())); err != nil {
+		if err := st.SetXPub(ctx, m, n, k.String(), k.Fingerprint()); err != nil {
 			return err
 		}
 		return out.Encode(map[string]any{"merchant_id": m.ID, "network": n, "xpub": k.String()})
@@ -339,25 +339,6 @@ func devAccount(ctx context.Context, st *store.Store, merchantID string, given m
 		}
 	}
 	return 0, fmt.Errorf("no free development account after %d tries", maxDevAccountTries)
-}
-
-// replacedFingerprint is the fingerprint of the xpub that xpub replaces on network n, so its
-// claim is released; "" if there is none or the merchant keeps using it on another network.
-func replacedFingerprint(m *checkout.Merchant, n checkout.Network, xpub string) string {
-	old := m.XPubs[n]
-	if old == "" || old == xpub {
-		return ""
-	}
-	for other, x := range m.XPubs {
-		if other != n && x == old {
-			return ""
-		}
-	}
-	k, err := deposit.ParseAccountXPub(old)
-	if err != nil {
-		return ""
-	}
-	return k.Fingerprint()
 }
 
 // applySettings validates and sets the settings shared by create and set.

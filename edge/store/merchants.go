@@ -158,11 +158,9 @@ func (s *Store) PutMerchant(ctx context.Context, m *checkout.Merchant) error {
 	return nil
 }
 
-// SetXPub claims the xpub for the merchant and stores it for the network. previous is the
-// fingerprint of the xpub it replaces ("" if none, or if the merchant still uses that xpub
-// elsewhere): its claim is released once the new xpub is stored, so the old key can be
-// registered again. A crash before the release leaves the old claim held (the safe side).
-func (s *Store) SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Network, xpub, fingerprint, previous string) error {
+// SetXPub claims the xpub for the merchant and stores it for the network. The xpub it
+// replaces stays claimed by the merchant.
+func (s *Store) SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Network, xpub, fingerprint string) error {
 	if err := s.ClaimXPub(ctx, fingerprint, m.ID); err != nil {
 		return err
 	}
@@ -170,13 +168,9 @@ func (s *Store) SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Ne
 		m.XPubs = map[checkout.Network]string{}
 	}
 	m.XPubs[n] = xpub
-	if err := s.PutMerchant(ctx, m); err != nil {
-		return err
-	}
-	if previous != "" && previous != fingerprint {
-		return s.ReleaseXPub(ctx, previous, m.ID)
-	}
-	return nil
+	// A replaced xpub keeps its claim: addresses were handed out from it, and another merchant
+	// deriving them again would be credited with this merchant's late funds.
+	return s.PutMerchant(ctx, m)
 }
 
 // Merchant loads a merchant by id.
