@@ -64,12 +64,23 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 		return &checkout.Error{HTTPStatus: 503, Type: checkout.APIError, Code: "streams_unavailable", Message: "event streams are not enabled on this edge"}
 	}
 	last := string(ctx.Request.Header.Peek("Last-Event-ID"))
-	if last != "" && !sse.ValidEventID(last) {
-		return checkout.Invalid("invalid_last_event_id", "Last-Event-ID", "Last-Event-ID must be an id this stream sent")
-	}
-	if last != "" && rec.Order.Status.Terminal() {
-		// A client resuming a finished stream: if it has everything, 204 tells EventSource to stop.
-		if cur, err := s.Store.LastOrderEvent(ctx, rec.Order.ID); err == nil && cur.ID == last {
+	if last != "" {
+		badID := checkout.Invalid("invalid_last_event_id", "Last-Event-ID", "Last-Event-ID must be an id this stream sent")
+		var ok bool
+		if last, ok = sse.ParseEventID(last); !ok {
+			return badID
+		}
+		cur, err := s.Store.LastOrderEvent(ctx, rec.Order.ID)
+		if err != nil {
+			return err
+		}
+		if sse.After(last, cur.ID) {
+			// Newer than the order's newest event: no stream sent it, and a stream resumed
+			// there would stay silent (no current state) until events caught up with it.
+			return badID
+		}
+		if cur.ID == last && rec.Order.Status.Terminal() {
+			// A client resuming a finished stream has everything: 204 tells EventSource to stop.
 			ctx.SetStatusCode(fasthttp.StatusNoContent)
 			return nil
 		}

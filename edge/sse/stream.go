@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	sse "github.com/tmaxmax/go-sse"
@@ -35,10 +37,49 @@ type Request struct {
 	Heartbeat   time.Duration // comment interval; also when the stream rechecks Redis
 }
 
-var eventIDPattern = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
+// maxEventIDLen is the longest stream id Redis parses (its 128-byte buffer).
+const maxEventIDLen = 127
 
-// ValidEventID reports whether id looks like a Redis stream id (what Last-Event-ID carries).
-func ValidEventID(id string) bool { return eventIDPattern.MatchString(id) }
+// ParseEventID checks a Last-Event-ID the way Redis parses a stream id, so a resume never
+// sends Redis an id it refuses: "ms" or "ms-seq", each part a decimal unsigned 64-bit number
+// (digits only: the sign and blanks Redis's strtoull lets through are refused, no stream ever
+// sent them), at most 127 bytes, and not the very last id (18446744073709551615-
+// 18446744073709551615: nothing can follow it, and XRANGE refuses to start after it). It
+// returns the id in canonical "ms-seq" form (Redis reads a bare "ms" as "ms-0").
+func ParseEventID(id string) (string, bool) {
+	if id == "" || len(id) > maxEventIDLen {
+		return "", false
+	}
+	msPart, seqPart, hasSeq := strings.Cut(id, "-")
+	ms, ok := parseIDPart(msPart)
+	if !ok {
+		return "", false
+	}
+	var seq uint64
+	if hasSeq {
+		if seq, ok = parseIDPart(seqPart); !ok {
+			return "", false
+		}
+	}
+	if ms == math.MaxUint64 && seq == math.MaxUint64 {
+		return "", false
+	}
+	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq, 10), true
+}
+
+// parseIDPart parses one part of a stream id: ASCII digits, at most 2^64-1.
+func parseIDPart(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
+}
 
 // Data is the JSON of one SSE message: the status and amounts at a glance, the payment the
 // event is about, and the order as it stood right after the event.
@@ -212,10 +253,19 @@ func (st *stream) write(frames []frame) (bool, error) {
 	return false, nil
 }
 
-// after reports whether stream id a comes after b ("ms-seq").
+// After reports whether stream id a comes after b; both are valid ids ("ms" or "ms-seq").
+func After(a, b string) bool { return after(a, b) }
+
+// after reports whether stream id a comes after b ("ms-seq", or "ms" for "ms-0").
 func after(a, b string) bool {
-	var am, as, bm, bs uint64
-	fmt.Sscanf(a, "%d-%d", &am, &as)
-	fmt.Sscanf(b, "%d-%d", &bm, &bs)
+	am, as := splitID(a)
+	bm, bs := splitID(b)
 	return am > bm || (am == bm && as > bs)
+}
+
+func splitID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
 }
