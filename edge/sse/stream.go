@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -94,10 +95,24 @@ type Data struct {
 
 // Stream writes the order's events to w until the order reaches a terminal status (sent,
 // then the stream ends), the client goes away, it falls behind, or the hub shuts down.
-func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
-	// Redis reads use the hub's context (cancelled at shutdown); the loop below watches the
-	// hub's Done channel itself, so a stream costs no goroutine beyond fasthttp's own.
-	ctx := h.context()
+// ctx ends it early (the caller saw the client leave): Stream then returns nil, or
+// context.Canceled from a Redis read it interrupted. Stream starts no goroutine.
+func (h *Hub) Stream(ctx context.Context, w *bufio.Writer, ev Events, req Request) error {
+	if err := h.stream(ctx, w, ev, req); !errors.Is(err, errClientGone) {
+		return err
+	}
+	return nil
+}
+
+// errClientGone: a write to the client failed (it left, or stopped reading past the
+// connection's write deadline); the stream ends at once rather than read on for nobody.
+var errClientGone = errors.New("client gone")
+
+func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Request) error {
+	// Redis reads end with ctx or with the hub's own context (shutdown).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(h.context(), cancel)()
 	sub := h.Subscribe(req.OrderID) // before the first read, so no change falls in between
 	defer h.Unsubscribe(sub)
 	hb := req.Heartbeat
@@ -137,11 +152,14 @@ func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
 		case <-tick.C:
 			m := &sse.Message{}
 			m.AppendComment("keep-alive")
-			if _, err = m.WriteTo(w); err == nil {
-				done, err = st.catchUp(ctx, ev) // covers a hint lost between commit and publish
+			if _, werr := m.WriteTo(w); werr != nil {
+				return nil // client gone
 			}
+			done, err = st.catchUp(ctx, ev) // covers a hint lost between commit and publish
 		case <-sub.Dropped():
 			return nil // too slow: the client reconnects with Last-Event-ID
+		case <-ctx.Done():
+			return nil // the client left, or the hub is shutting down
 		case <-h.closed:
 			return nil // shutting down
 		}
@@ -243,7 +261,7 @@ func (st *stream) write(frames []frame) (bool, error) {
 			continue // already sent
 		}
 		if _, err := st.w.Write(f.msg); err != nil {
-			return false, nil // client gone
+			return false, errClientGone
 		}
 		st.last = f.id
 		if f.terminal {
