@@ -21,8 +21,9 @@ const (
 	DefaultStreamsPerKey = 1000
 	DefaultStreamsPerIP  = 50
 	// DefaultMaxStreams caps every stream of one edge together, whoever opened them: a stream
-	// costs about 25 KiB (two goroutines, small buffers, kernel socket buffers bounded by
-	// streamSendBuffer) and a file descriptor, so the cap bounds that at about 250 MiB.
+	// costs about 30 KiB of the edge's memory (two goroutines and small buffers; measured with
+	// bench/sse) plus a file descriptor and its kernel socket buffers (bounded by
+	// streamSendBuffer), so the cap bounds the edge's share at about 300 MiB.
 	DefaultMaxStreams = 10_000
 	// DefaultStreamWriteTimeout: a write to a stream's client that cannot complete for this
 	// long (the client stopped reading and the socket is full) ends the stream; a client
