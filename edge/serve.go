@@ -41,6 +41,8 @@ func serve(ctx context.Context, args []string) error {
 	reclaim := fs.Duration("settle-reclaim-after", envflag.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
 	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
 	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
+	maxStreams := fs.Int("max-streams", envflag.Int("MP_MAX_STREAMS", api.DefaultMaxStreams), "open event streams on this edge in all; past it a stream answers 503 with Retry-After; -1 = no limit (env MP_MAX_STREAMS)")
+	streamWriteTimeout := fs.Duration("stream-write-timeout", envflag.Duration("MP_STREAM_WRITE_TIMEOUT", api.DefaultStreamWriteTimeout), "an event stream whose client accepts nothing for this long ends (it resumes with Last-Event-ID) (env MP_STREAM_WRITE_TIMEOUT)")
 	trustedProxies := fs.String("trusted-proxies", envflag.String("MP_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, as IPs or CIDR prefixes separated by commas; empty = none, the TCP peer is the client (env MP_TRUSTED_PROXIES)")
 	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", ""), "where GET /metrics is served: empty = on --listen, an address = its own listener (with /healthz and /readyz), off = no metrics (env MP_METRICS_LISTEN)")
 	whWorkers := fs.Int("webhook-workers", envflag.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
@@ -64,6 +66,9 @@ func serve(ctx context.Context, args []string) error {
 		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
 		}
+	}
+	if *streamWriteTimeout <= 0 {
+		return fmt.Errorf("--stream-write-timeout must be positive")
 	}
 	proxies, err := clientip.Parse(*trustedProxies)
 	if err != nil {
@@ -103,6 +108,7 @@ func serve(ctx context.Context, args []string) error {
 		Dev:           *dev,
 		Log:           log,
 	}
+	srv.MaxStreams, srv.StreamWriteTimeout = *maxStreams, *streamWriteTimeout
 	if *erc20Chain <= 0 {
 		return fmt.Errorf("--erc20-chain-id must be positive")
 	}

@@ -52,6 +52,11 @@ type Server struct {
 	// StreamsPerKey and StreamsPerIP cap open streams per API key / client IP on this process;
 	// 0 means the defaults, negative means no limit.
 	StreamsPerKey, StreamsPerIP int
+	// MaxStreams caps all open event streams on this process (DefaultMaxStreams when 0,
+	// negative means no limit); StreamWriteTimeout bounds each write to a stream's client
+	// (DefaultStreamWriteTimeout when 0).
+	MaxStreams         int
+	StreamWriteTimeout time.Duration
 	// Heartbeat is the comment interval of event streams; 0 = sse.DefaultHeartbeat.
 	Heartbeat time.Duration
 	// MerchantCacheTTL: how long merchant settings are cached; 0 = DefaultMerchantCacheTTL,

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	sse "github.com/tmaxmax/go-sse"
@@ -35,10 +38,49 @@ type Request struct {
 	Heartbeat   time.Duration // comment interval; also when the stream rechecks Redis
 }
 
-var eventIDPattern = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
+// maxEventIDLen is the longest stream id Redis parses (its 128-byte buffer).
+const maxEventIDLen = 127
 
-// ValidEventID reports whether id looks like a Redis stream id (what Last-Event-ID carries).
-func ValidEventID(id string) bool { return eventIDPattern.MatchString(id) }
+// ParseEventID checks a Last-Event-ID the way Redis parses a stream id, so a resume never
+// sends Redis an id it refuses: "ms" or "ms-seq", each part a decimal unsigned 64-bit number
+// (digits only: the sign and blanks Redis's strtoull lets through are refused, no stream ever
+// sent them), at most 127 bytes, and not the very last id (18446744073709551615-
+// 18446744073709551615: nothing can follow it, and XRANGE refuses to start after it). It
+// returns the id in canonical "ms-seq" form (Redis reads a bare "ms" as "ms-0").
+func ParseEventID(id string) (string, bool) {
+	if id == "" || len(id) > maxEventIDLen {
+		return "", false
+	}
+	msPart, seqPart, hasSeq := strings.Cut(id, "-")
+	ms, ok := parseIDPart(msPart)
+	if !ok {
+		return "", false
+	}
+	var seq uint64
+	if hasSeq {
+		if seq, ok = parseIDPart(seqPart); !ok {
+			return "", false
+		}
+	}
+	if ms == math.MaxUint64 && seq == math.MaxUint64 {
+		return "", false
+	}
+	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq, 10), true
+}
+
+// parseIDPart parses one part of a stream id: ASCII digits, at most 2^64-1.
+func parseIDPart(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
+}
 
 // Data is the JSON of one SSE message: the status and amounts at a glance, the payment the
 // event is about, and the order as it stood right after the event.
@@ -53,10 +95,24 @@ type Data struct {
 
 // Stream writes the order's events to w until the order reaches a terminal status (sent,
 // then the stream ends), the client goes away, it falls behind, or the hub shuts down.
-func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
-	// Redis reads use the hub's context (cancelled at shutdown); the loop below watches the
-	// hub's Done channel itself, so a stream costs no goroutine beyond fasthttp's own.
-	ctx := h.context()
+// ctx ends it early (the caller saw the client leave): Stream then returns nil, or
+// context.Canceled from a Redis read it interrupted. Stream starts no goroutine.
+func (h *Hub) Stream(ctx context.Context, w *bufio.Writer, ev Events, req Request) error {
+	if err := h.stream(ctx, w, ev, req); !errors.Is(err, errClientGone) {
+		return err
+	}
+	return nil
+}
+
+// errClientGone: a write to the client failed (it left, or stopped reading past the
+// connection's write deadline); the stream ends at once rather than read on for nobody.
+var errClientGone = errors.New("client gone")
+
+func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Request) error {
+	// Redis reads end with ctx or with the hub's own context (shutdown).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(h.context(), cancel)()
 	sub := h.Subscribe(req.OrderID) // before the first read, so no change falls in between
 	defer h.Unsubscribe(sub)
 	hb := req.Heartbeat
@@ -96,11 +152,14 @@ func (h *Hub) Stream(w *bufio.Writer, ev Events, req Request) error {
 		case <-tick.C:
 			m := &sse.Message{}
 			m.AppendComment("keep-alive")
-			if _, err = m.WriteTo(w); err == nil {
-				done, err = st.catchUp(ctx, ev) // covers a hint lost between commit and publish
+			if _, werr := m.WriteTo(w); werr != nil {
+				return nil // client gone
 			}
+			done, err = st.catchUp(ctx, ev) // covers a hint lost between commit and publish
 		case <-sub.Dropped():
 			return nil // too slow: the client reconnects with Last-Event-ID
+		case <-ctx.Done():
+			return nil // the client left, or the hub is shutting down
 		case <-h.closed:
 			return nil // shutting down
 		}
@@ -202,7 +261,7 @@ func (st *stream) write(frames []frame) (bool, error) {
 			continue // already sent
 		}
 		if _, err := st.w.Write(f.msg); err != nil {
-			return false, nil // client gone
+			return false, errClientGone
 		}
 		st.last = f.id
 		if f.terminal {
@@ -212,10 +271,19 @@ func (st *stream) write(frames []frame) (bool, error) {
 	return false, nil
 }
 
-// after reports whether stream id a comes after b ("ms-seq").
+// After reports whether stream id a comes after b; both are valid ids ("ms" or "ms-seq").
+func After(a, b string) bool { return after(a, b) }
+
+// after reports whether stream id a comes after b ("ms-seq", or "ms" for "ms-0").
 func after(a, b string) bool {
-	var am, as, bm, bs uint64
-	fmt.Sscanf(a, "%d-%d", &am, &as)
-	fmt.Sscanf(b, "%d-%d", &bm, &bs)
+	am, as := splitID(a)
+	bm, bs := splitID(b)
 	return am > bm || (am == bm && as > bs)
+}
+
+func splitID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
 }
