@@ -3,6 +3,7 @@ package checkout
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -17,6 +18,14 @@ const Unit Amount = 1_000_000
 // MaxAmount bounds any order amount: one billion USDT. Larger requests are refused as absurd,
 // and the bound keeps every sum of order amounts exact in 64-bit and in Lua's doubles (< 2^53).
 const MaxAmount Amount = 1_000_000_000 * Unit
+
+// MaxTransfer bounds the value of one transfer the watchers report: 100 billion USDT, more
+// than the whole supply of USDT on either network, so no real transfer is refused. A log with
+// a larger value is recorded as an anomaly for an operator and never enters the feed. The
+// bound leaves room for sums: 92 transfers at the bound still fit in an Amount (int64), and
+// Amount's JSON form decodes every int64, so an order never becomes unreadable because of what
+// it received.
+const MaxTransfer Amount = 100_000_000_000 * Unit
 
 // Amount is a quantity of USDT in integer base units (1 USDT = 1,000,000). Never a float.
 type Amount int64
@@ -42,8 +51,22 @@ func ParseAmount(s string) (Amount, error) {
 	return a, nil
 }
 
-// parseDecimal parses a non-negative decimal string with at most Decimals decimals.
+// parseDecimal parses a non-negative decimal string with at most Decimals decimals, up to
+// the largest Amount (math.MaxInt64 base units); ParseAmount narrows the range for orders.
 func parseDecimal(s string) (Amount, error) {
+	u, err := parseMagnitude(s)
+	if err != nil {
+		return 0, err
+	}
+	if u > math.MaxInt64 {
+		return 0, ErrAmountRange
+	}
+	return Amount(u), nil
+}
+
+// parseMagnitude parses a decimal string with at most Decimals decimals into base units, up
+// to 13 whole digits (above any Amount); the caller checks the range.
+func parseMagnitude(s string) (uint64, error) {
 	if len(s) == 0 || len(s) > 32 {
 		return 0, ErrAmountSyntax
 	}
@@ -57,18 +80,20 @@ func parseDecimal(s string) (Amount, error) {
 	if len(frac) > Decimals {
 		return 0, ErrAmountPrecision
 	}
-	if len(whole) > 10 { // > 9,999,999,999: beyond any range we accept, and keeps ParseInt safe
+	// 13 digits hold the largest Amount (9,223,372,036,854 USDT) and, times Unit, still fit
+	// in a uint64, so the arithmetic below cannot overflow.
+	if len(whole) > 13 {
 		return 0, ErrAmountRange
 	}
-	w, err := strconv.ParseInt(whole, 10, 64)
+	w, err := strconv.ParseUint(whole, 10, 64)
 	if err != nil {
 		return 0, ErrAmountSyntax
 	}
-	f := int64(0)
+	f := uint64(0)
 	if frac != "" {
-		f, _ = strconv.ParseInt(frac+strings.Repeat("0", Decimals-len(frac)), 10, 64)
+		f, _ = strconv.ParseUint(frac+strings.Repeat("0", Decimals-len(frac)), 10, 64)
 	}
-	return Amount(w)*Unit + Amount(f), nil
+	return w*uint64(Unit) + f, nil
 }
 
 func allDigits(s string) bool {
@@ -105,20 +130,26 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.Quote(a.String())), nil
 }
 
-// UnmarshalJSON accepts only a JSON string holding a decimal (zero allowed, for amount_paid).
+// UnmarshalJSON accepts only a JSON string holding a decimal (zero allowed, for amount_paid),
+// and reads back every value MarshalJSON writes: the whole int64 range, negatives included.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	s, err := strconv.Unquote(string(b))
 	if err != nil {
 		return ErrAmountSyntax
 	}
-	v, err := parseDecimal(strings.TrimPrefix(s, "-"))
+	digits, neg := strings.CutPrefix(s, "-")
+	u, err := parseMagnitude(digits)
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(s, "-") {
-		v = -v
+	switch {
+	case !neg && u > math.MaxInt64, neg && u > 1<<63:
+		return ErrAmountRange
+	case neg:
+		*a = Amount(-u) // two's complement: exact down to math.MinInt64
+	default:
+		*a = Amount(u)
 	}
-	*a = v
 	return nil
 }
 

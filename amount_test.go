@@ -3,6 +3,7 @@ package checkout
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"math/big"
 	"math/rand"
 	"testing"
@@ -151,5 +152,36 @@ func TestMinPaid(t *testing.T) {
 		if got := MinPaid(a, tol); int64(got) != q.Int64() {
 			t.Fatalf("MinPaid(%d, %d) = %d, want %s", a, tol, got, q)
 		}
+	}
+}
+
+// TestAmountJSONRoundTripsEveryValue: whatever an Amount holds (a transfer at the ingestion
+// bound, a sum of many of them, a negative correction) decodes back from its own JSON, so a
+// stored order never becomes unreadable because of what it received.
+func TestAmountJSONRoundTripsEveryValue(t *testing.T) {
+	values := []Amount{0, 1, -1, MaxAmount, 10_000_000_000 * Unit, MaxTransfer, 2 * MaxTransfer,
+		90 * MaxTransfer, Amount(math.MaxInt64), Amount(math.MinInt64), -MaxTransfer}
+	r := rand.New(rand.NewSource(7))
+	for i := 0; i < 1000; i++ {
+		values = append(values, Amount(r.Int63()), -Amount(r.Int63()))
+	}
+	for _, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Amount
+		if err := json.Unmarshal(b, &back); err != nil || back != v {
+			t.Fatalf("%d → %s → %d, %v", v, b, back, err)
+		}
+	}
+	for _, bad := range []string{`"9223372036854.775808"`, `"-9223372036854.775809"`, `"99999999999999"`, `"--1"`, `"-"`} {
+		var a Amount
+		if err := json.Unmarshal([]byte(bad), &a); err == nil {
+			t.Errorf("%s decoded as %d", bad, a)
+		}
+	}
+	if MaxTransfer < MaxAmount || MaxTransfer > Amount(math.MaxInt64)/64 {
+		t.Errorf("MaxTransfer %d: must cover any order amount and leave room for sums", MaxTransfer)
 	}
 }

@@ -37,6 +37,9 @@ type stackOpts struct {
 	merchantArgs []string // more `edge merchant create --dev` flags
 	edgeArgs     []string // more `edge serve --dev --listen …` flags
 	watcherArgs  []string // more `watcher run --network ERC20 …` flags
+	// watcherRedisArgs, if set, replace redisArgs for the watcher (e.g. the edge reaches
+	// Redis through a proxy the test controls and the watcher does not).
+	watcherRedisArgs []string
 }
 
 // newStack starts the chain, creates the merchant and starts both commands; everything stops
@@ -63,6 +66,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		}
 	})
 	s := &stack{chain: chain, addr: freeAddr(t)}
+	if o.watcherRedisArgs == nil {
+		o.watcherRedisArgs = o.redisArgs
+	}
 	args := append(append([]string{"merchant", "create", "--dev", "--name", t.Name()}, o.merchantArgs...), o.redisArgs...)
 	out, err := exec.Command(filepath.Join(bin, "edge"), args...).Output()
 	if err != nil {
@@ -75,7 +81,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		args: append(append([]string{"serve", "--dev", "--listen", s.addr}, o.edgeArgs...), o.redisArgs...)}
 	s.watcher = &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf,
 		args: append(append([]string{"run", "--network", "ERC20", "--rpc", chain.RPCURL(), "--token", chain.Token().Hex(),
-			"--start-block", "0", "--poll-interval", "20ms", "--confirmations", fmt.Sprint(required)}, o.watcherArgs...), o.redisArgs...)}
+			"--start-block", "0", "--poll-interval", "20ms", "--confirmations", fmt.Sprint(required)}, o.watcherArgs...), o.watcherRedisArgs...)}
 	s.edge.start()
 	s.watcher.start()
 	t.Cleanup(s.edge.kill)

@@ -39,6 +39,7 @@ func serve(ctx context.Context, args []string) error {
 	rate := fs.Int("rate-limit", envflag.Int("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
 	expiryEvery := fs.Duration("expiry-interval", envflag.Duration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
 	reclaim := fs.Duration("settle-reclaim-after", envflag.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
+	maxDeliveries := fs.Int("settle-max-deliveries", envflag.Int("MP_SETTLE_MAX_DELIVERIES", settlement.DefaultMaxDeliveries), "a feed entry that failed this many deliveries is parked in the orphans record (env MP_SETTLE_MAX_DELIVERIES)")
 	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
 	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
 	maxStreams := fs.Int("max-streams", envflag.Int("MP_MAX_STREAMS", api.DefaultMaxStreams), "open event streams on this edge in all; past it a stream answers 503 with Retry-After; -1 = no limit (env MP_MAX_STREAMS)")
@@ -168,8 +169,9 @@ func serve(ctx context.Context, args []string) error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
 	})
 	for _, n := range checkout.Networks {
-		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, Log: log,
-			OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) }}
+		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, MaxDeliveries: *maxDeliveries, Log: log,
+			OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) },
+			OnPark:   func(string, string) { m.SettlementParked(n) }}
 		g.Go(func() error { return c.Run(gctx) })
 	}
 	g.Go(func() error {

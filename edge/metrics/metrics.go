@@ -10,6 +10,7 @@
 //	sse_hub_subscriptions                             gauge; the hub's in-memory subscriptions
 //	settlement_applied_total{network}                 counter; feed observations that changed an order
 //	settlement_events_total{network,type}             counter; order events those changes produced
+//	settlement_parked_total{network}                  counter; feed entries parked in orphans (poison)
 //	settlement_feed_pending{network}                  gauge; feed entries read but not acknowledged
 //	settlement_feed_undelivered{network}              gauge; feed entries not yet read by the group
 //	settlement_lag_seconds{network}                   gauge; age of the oldest unsettled feed entry (0 = caught up)
@@ -80,6 +81,7 @@ type Edge struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	applied  *prometheus.CounterVec
+	parked   *prometheus.CounterVec
 	events   *prometheus.CounterVec
 	webhooks *prometheus.CounterVec
 
@@ -116,6 +118,9 @@ func NewEdge(log *slog.Logger) *Edge {
 		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "settlement_applied_total", Help: "Feed observations (transfers seen, confirmed, removed) that changed an order.",
 		}, []string{"network"}),
+		parked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "settlement_parked_total", Help: "Feed entries settlement could not apply (undecodable, or failing every delivery), parked in the orphans record for an operator.",
+		}, []string{"network"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "settlement_events_total", Help: "Order events produced by settlement, by type.",
 		}, []string{"network", "type"}),
@@ -128,8 +133,9 @@ func NewEdge(log *slog.Logger) *Edge {
 	}
 	for _, n := range checkout.Networks {
 		m.applied.WithLabelValues(string(n))
+		m.parked.WithLabelValues(string(n))
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.applied, m.events, m.webhooks,
+	m.reg.MustRegister(m.requests, m.latency, m.applied, m.parked, m.events, m.webhooks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		scrapeCollector{m})
 	return m
@@ -203,6 +209,14 @@ func (m *Edge) SettlementApplied(n checkout.Network, events []checkout.Event) {
 	for _, e := range events {
 		m.events.WithLabelValues(string(n), string(e.Type)).Inc()
 	}
+}
+
+// SettlementParked counts one feed entry parked in orphans; it fits settlement.Consumer.OnPark.
+func (m *Edge) SettlementParked(n checkout.Network) {
+	if m == nil {
+		return
+	}
+	m.parked.WithLabelValues(string(n)).Inc()
 }
 
 // WebhookDelivery counts one webhook delivery outcome.

@@ -4,6 +4,14 @@
 // compare-and-set step. Entries are acknowledged only after they are applied; entries a
 // crashed replica held are reclaimed by the others. Applying an observation twice changes
 // nothing, so redelivery is harmless: each transfer counts exactly once.
+//
+// Observations of one transfer are applied in the watcher's order whatever order they are
+// delivered in (a crashed consumer's entries are reclaimed after newer ones were applied, two
+// replicas race): each order keeps, per transfer, the feed position (stream entry id) of the
+// last observation applied, committed with the order, and an older observation is ignored.
+// So a reorg's removal applied before a stale sighting stays applied. An entry that keeps
+// failing is parked in the orphans record after MaxDeliveries deliveries, so it cannot be
+// retried for ever ahead of the others.
 package settlement
 
 import (
@@ -23,24 +31,40 @@ import (
 
 // Defaults of Consumer's fields.
 const (
-	DefaultGroup     = "settlement"
-	DefaultBlock     = 2 * time.Second
-	DefaultMinIdle   = 30 * time.Second
-	DefaultBatch     = 100
-	maxCommitRetries = 10
+	DefaultGroup         = "settlement"
+	DefaultBlock         = 2 * time.Second
+	DefaultMinIdle       = 30 * time.Second
+	DefaultBatch         = 100
+	DefaultMaxDeliveries = 10
+	maxCommitRetries     = 10
+	// reclaimPages bounds the pending entries one reclaim round takes (pages of DefaultBatch).
+	reclaimPages = 10
+	// forgetConsumersAfter: a consumer of the group with nothing pending that has not read
+	// for this long belongs to an edge process that is gone; it is removed from the group.
+	forgetConsumersAfter = time.Hour
 )
 
 // Consumer applies one network's feed to orders.
 type Consumer struct {
-	Store    *store.Store
-	Network  checkout.Network
-	Group    string           // consumer group; default DefaultGroup
-	Name     string           // consumer name, unique per process; default host-pid-random
-	Block    time.Duration    // longest blocking read; default DefaultBlock
-	MinIdle  time.Duration    // an unacknowledged entry older than this is reclaimed; default DefaultMinIdle
-	Now      func() time.Time // default time.Now
-	Log      *slog.Logger
-	OnChange func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
+	Store   *store.Store
+	Network checkout.Network
+	Group   string        // consumer group; default DefaultGroup
+	Name    string        // consumer name, unique per process; default host-pid-random
+	Block   time.Duration // longest blocking read; default DefaultBlock
+	MinIdle time.Duration // an unacknowledged entry older than this is reclaimed; default DefaultMinIdle
+	// StartIdle: when the consumer starts, entries left unacknowledged at least this long
+	// (by an edge that died) are taken over before any new entry is read; default the
+	// smaller of MinIdle and 5 × Block. Taking a live replica's entry is harmless (feed
+	// positions make any interleaving safe); this only makes the usual order the right one.
+	StartIdle time.Duration
+	// MaxDeliveries: an entry delivered this many times without being applied (it keeps
+	// failing) is parked in the orphans record with the reason and acknowledged; default
+	// DefaultMaxDeliveries.
+	MaxDeliveries int
+	Now           func() time.Time // default time.Now
+	Log           *slog.Logger
+	OnChange      func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
+	OnPark        func(entryID, reason string)                  // optional hook: an entry was parked
 }
 
 // Run consumes until ctx is done; transient errors are logged and retried with backoff.
@@ -56,14 +80,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		break
 	}
-	// Look for abandoned entries twice per MinIdle (at most every 10 s).
+	// Look for abandoned entries twice per MinIdle (at most every 10 s); the first round,
+	// before anything new is read, takes over what an edge that died left behind.
 	reclaimEvery := min(c.MinIdle/2, 10*time.Second)
 	lastReclaim := time.Time{}
+	minIdle := c.StartIdle
 	for ctx.Err() == nil {
 		var err error
 		if time.Since(lastReclaim) >= reclaimEvery {
-			lastReclaim = time.Now()
-			err = c.reclaim(ctx)
+			if err = c.Reclaim(ctx, minIdle); err == nil {
+				lastReclaim, minIdle = time.Now(), c.MinIdle
+				c.forgetConsumers(ctx)
+			}
 		}
 		if err == nil {
 			_, err = c.Poll(ctx)
@@ -90,39 +118,106 @@ func (c *Consumer) Poll(ctx context.Context) (int, error) {
 	return len(entries), c.handle(ctx, entries)
 }
 
-func (c *Consumer) reclaim(ctx context.Context) error {
-	entries, err := c.Store.ClaimStaleFeed(ctx, c.Network, c.Group, c.Name, c.MinIdle, DefaultBatch)
-	if err != nil {
-		return err
+// Reclaim takes over the group's entries left unacknowledged for at least minIdle (their
+// consumer died, or they failed) and applies them in feed order, up to reclaimPages pages.
+func (c *Consumer) Reclaim(ctx context.Context, minIdle time.Duration) error {
+	c.defaults()
+	after := ""
+	var errs []error
+	for page := 0; page < reclaimPages; page++ {
+		stale, err := c.Store.StaleFeed(ctx, c.Network, c.Group, minIdle, after, DefaultBatch)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if len(stale) == 0 {
+			break
+		}
+		after = stale[len(stale)-1].ID
+		entries, err := c.Store.ClaimFeed(ctx, c.Network, c.Group, c.Name, minIdle, stale)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if len(entries) > 0 {
+			c.Log.Warn("settlement: reclaimed unacknowledged feed entries", "network", c.Network, "count", len(entries),
+				"from", entries[0].ID, "consumer", stale[0].Consumer)
+		}
+		if err := c.handle(ctx, entries); err != nil {
+			errs = append(errs, err)
+		}
+		if len(stale) < DefaultBatch {
+			break
+		}
 	}
-	if len(entries) > 0 {
-		c.Log.Warn("settlement: reclaimed unacknowledged feed entries", "network", c.Network, "count", len(entries))
-	}
-	return c.handle(ctx, entries)
+	return errors.Join(errs...)
 }
 
-// handle applies entries in feed order and acknowledges each once applied. It stops at the
-// first failure: that entry stays pending and is reclaimed later, never skipped.
+func (c *Consumer) forgetConsumers(ctx context.Context) {
+	n, err := c.Store.ForgetIdleConsumers(ctx, c.Network, c.Group, c.Name, forgetConsumersAfter)
+	if err != nil {
+		c.Log.Warn("settlement: removing idle feed consumers", "network", c.Network, "err", err)
+	} else if n > 0 {
+		c.Log.Info("settlement: removed idle feed consumers of edges that are gone", "network", c.Network, "count", n)
+	}
+}
+
+// handle applies entries in feed order and acknowledges each once applied. An entry that
+// fails stays pending, is retried when reclaimed, and is parked once it has failed
+// MaxDeliveries deliveries; the entries behind it are applied meanwhile (feed positions keep
+// each transfer's observations in order). It returns the first failure.
 func (c *Consumer) handle(ctx context.Context, entries []store.FeedEntry) error {
+	var first error
 	for _, e := range entries {
-		if err := c.apply(ctx, e); err != nil {
-			return fmt.Errorf("apply feed entry %s: %w", e.ID, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := c.Store.AckFeed(ctx, c.Network, c.Group, e.ID); err != nil {
-			return err
+		err := c.apply(ctx, e)
+		if err != nil && e.Deliveries >= int64(c.MaxDeliveries) {
+			err = c.park(ctx, e, fmt.Sprintf("failed %d deliveries: %v", e.Deliveries, err))
 		}
+		if err == nil {
+			err = c.Store.AckFeed(ctx, c.Network, c.Group, e.ID)
+		}
+		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("feed entry %s: %w", e.ID, err)
+			}
+			if ctx.Err() == nil {
+				c.Log.Warn("settlement: feed entry not applied; it stays pending and is retried", "network", c.Network,
+					"id", e.ID, "deliveries", e.Deliveries, "err", err)
+			}
+		}
+	}
+	return first
+}
+
+// park records a feed entry that cannot be applied in the orphans record (the transfer and
+// why), for an operator to look at and claim; the caller then acknowledges it.
+func (c *Consumer) park(ctx context.Context, e store.FeedEntry, reason string) error {
+	var t *checkout.Transfer
+	if e.Err == nil {
+		t = &e.Transfer
+	}
+	if err := c.Store.RecordOrphan(ctx, c.Network, e.ID, reason, t); err != nil {
+		return err
+	}
+	c.Log.Error("settlement: feed entry parked in orphans", "network", c.Network, "id", e.ID, "reason", reason)
+	if c.OnPark != nil {
+		c.OnPark(e.ID, reason)
 	}
 	return nil
 }
 
 func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 	if e.Err != nil {
-		c.Log.Error("settlement: undecodable feed entry parked in orphans", "network", c.Network, "id", e.ID, "err", e.Err)
-		return c.Store.RecordOrphan(ctx, c.Network, e.ID, "undecodable: "+e.Err.Error(), nil)
+		return c.park(ctx, e, "undecodable: "+e.Err.Error())
 	}
 	t := &e.Transfer
 	if t.Network != c.Network {
 		return c.Store.RecordOrphan(ctx, c.Network, e.ID, "wrong network "+string(t.Network), t)
+	}
+	if t.Amount < 0 || t.Amount > checkout.MaxTransfer {
+		// The watcher never reports one; keep the rules' sums within what an order can hold.
+		return c.park(ctx, e, "amount out of range")
 	}
 	orderID, err := c.Store.OrderIDByAddress(ctx, c.Network, t.To)
 	if errors.Is(err, store.ErrNotFound) {
@@ -138,6 +233,7 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 			return err
 		}
 	}
+	key := store.TransferKey(t)
 	for attempt := 0; attempt < maxCommitRetries; attempt++ {
 		rec, err := c.Store.Order(ctx, orderID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -147,13 +243,22 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 		if err != nil {
 			return err
 		}
-		now := c.Now()
-		changes := settle.Apply(&rec.Order, t, blocked, now)
-		if len(changes) == 0 {
-			// Already applied: a redelivery, perhaps because whoever applied it died before
-			// announcing the change. Announcing again is harmless and makes sure of it.
+		if last := rec.FeedPosition(key); last != "" && store.CompareStreamIDs(e.ID, last) <= 0 {
+			// This entry, or a later observation of the transfer, is applied already: a
+			// redelivery, or a stale entry reclaimed late (applying it would undo the newer
+			// one: a reorg's removal turned back into a sighting). Whoever applied it may
+			// have died before announcing the change; announcing again makes sure of it.
+			if e.ID != last {
+				c.Log.Info("settlement: older observation of a transfer ignored", "order_id", orderID, "kind", t.Kind,
+					"tx", t.TxHash, "log_index", t.LogIndex, "id", e.ID, "applied", last)
+			}
 			return c.Store.Announce(ctx, orderID)
 		}
+		now := c.Now()
+		changes := settle.Apply(&rec.Order, t, blocked, now)
+		// Recorded even when nothing changed (a removal of a transfer never seen): what
+		// matters is that nothing older is applied after it.
+		rec.SetFeedPosition(key, e.ID)
 		events := settle.Events(&rec.Order, changes, now, ids.Event)
 		_, err = c.Store.CommitOrder(ctx, rec, events)
 		if errors.Is(err, store.ErrConflict) {
@@ -161,6 +266,11 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 		}
 		if err != nil {
 			return err
+		}
+		if len(changes) == 0 {
+			// Nothing changed: perhaps applied already by a step that died before announcing
+			// it (before positions were kept); announcing is harmless and makes sure of it.
+			return c.Store.Announce(ctx, orderID)
 		}
 		if rec.Order.Status.Terminal() {
 			if err := c.Store.Unschedule(ctx, orderID); err != nil {
@@ -190,6 +300,12 @@ func (c *Consumer) defaults() {
 	}
 	if c.MinIdle <= 0 {
 		c.MinIdle = DefaultMinIdle
+	}
+	if c.StartIdle <= 0 {
+		c.StartIdle = min(c.MinIdle, 5*c.Block)
+	}
+	if c.MaxDeliveries <= 0 {
+		c.MaxDeliveries = DefaultMaxDeliveries
 	}
 	if c.Now == nil {
 		c.Now = time.Now

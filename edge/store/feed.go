@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,9 @@ type FeedEntry struct {
 	ID       string
 	Transfer checkout.Transfer
 	Err      error // the entry could not be decoded (poison): park it, do not retry
+	// Deliveries is how many times the group has delivered the entry, this delivery
+	// included (1 on a first read; set on reclaimed entries).
+	Deliveries int64
 }
 
 // EnsureFeedGroup creates the consumer group on the network's feed (and the stream) if absent.
@@ -46,19 +51,93 @@ func (s *Store) ReadFeed(ctx context.Context, n checkout.Network, group, consume
 	for _, st := range res {
 		out = append(out, decodeFeed(st.Messages)...)
 	}
+	for i := range out {
+		out[i].Deliveries = 1
+	}
 	return out, nil
 }
 
-// ClaimStaleFeed takes over entries another consumer read but did not acknowledge within
-// minIdle (it crashed mid-settlement), so they are applied by someone.
-func (s *Store) ClaimStaleFeed(ctx context.Context, n checkout.Network, group, consumer string, minIdle time.Duration, count int64) ([]FeedEntry, error) {
-	msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: s.k.feed(n), Group: group, Consumer: consumer, MinIdle: minIdle, Start: "0", Count: count,
+// StaleFeedEntry is an entry of the group's pending list: read by Consumer, not acknowledged
+// for Idle, delivered Deliveries times.
+type StaleFeedEntry struct {
+	ID         string
+	Consumer   string
+	Idle       time.Duration
+	Deliveries int64
+}
+
+// StaleFeed lists up to count pending entries of the group idle for at least minIdle, in feed
+// order, from the entry after `after` ("" for the start). A crashed consumer's entries stay
+// here until someone claims them.
+func (s *Store) StaleFeed(ctx context.Context, n checkout.Network, group string, minIdle time.Duration, after string, count int64) ([]StaleFeedEntry, error) {
+	start := "-"
+	if after != "" {
+		start = "(" + after
+	}
+	res, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: s.k.feed(n), Group: group, Idle: minIdle, Start: start, End: "+", Count: count,
 	}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("reclaim %s feed: %w", n, err)
+		return nil, fmt.Errorf("list stale %s feed entries: %w", n, err)
 	}
-	return decodeFeed(msgs), nil
+	out := make([]StaleFeedEntry, len(res))
+	for i, p := range res {
+		out[i] = StaleFeedEntry{ID: p.ID, Consumer: p.Consumer, Idle: p.Idle, Deliveries: p.RetryCount}
+	}
+	return out, nil
+}
+
+// ClaimFeed takes over the given pending entries for consumer, those still idle for at least
+// minIdle (so of two replicas claiming the same entry, one gets it), and returns them in feed
+// order with their delivery counts. Entries deleted from the stream meanwhile are dropped from
+// the pending list by Redis and not returned.
+func (s *Store) ClaimFeed(ctx context.Context, n checkout.Network, group, consumer string, minIdle time.Duration, stale []StaleFeedEntry) ([]FeedEntry, error) {
+	if len(stale) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(stale))
+	deliveries := make(map[string]int64, len(stale))
+	for i, e := range stale {
+		ids[i] = e.ID
+		deliveries[e.ID] = e.Deliveries + 1 // XCLAIM counts a delivery
+	}
+	msgs, err := s.rdb.XClaim(ctx, &redis.XClaimArgs{
+		Stream: s.k.feed(n), Group: group, Consumer: consumer, MinIdle: minIdle, Messages: ids,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("claim %s feed entries: %w", n, err)
+	}
+	out := decodeFeed(msgs)
+	for i := range out {
+		out[i].Deliveries = deliveries[out[i].ID]
+	}
+	sort.Slice(out, func(i, j int) bool { return CompareStreamIDs(out[i].ID, out[j].ID) < 0 })
+	return out, nil
+}
+
+// ForgetIdleConsumers removes from the group the consumers other than self that hold no
+// pending entry and have not read for longer than idle: each edge process has its own
+// consumer name, so without this every restart would leave one behind for ever. It returns
+// how many it removed. A removed consumer that was alive after all is recreated by its next
+// read, having lost nothing (it held no entry).
+func (s *Store) ForgetIdleConsumers(ctx context.Context, n checkout.Network, group, self string, idle time.Duration) (int, error) {
+	cs, err := s.rdb.XInfoConsumers(ctx, s.k.feed(n), group).Result()
+	if err != nil {
+		return 0, fmt.Errorf("list %s feed consumers: %w", n, err)
+	}
+	removed := 0
+	for _, c := range cs {
+		if c.Name == self || c.Pending > 0 || c.Idle < idle {
+			continue
+		}
+		// Safe between the listing and the delete: a consumer idle this long is dead (live
+		// ones read every few seconds), and claims only ever go to the claimer's own name.
+		if err := s.rdb.XGroupDelConsumer(ctx, s.k.feed(n), group, c.Name).Err(); err != nil {
+			return removed, fmt.Errorf("remove %s feed consumer: %w", n, err)
+		}
+		removed++
+	}
+	return removed, nil
 }
 
 // AckFeed acknowledges applied entries.
@@ -79,8 +158,9 @@ func (s *Store) FeedPending(ctx context.Context, n checkout.Network, group strin
 	return p.Count, nil
 }
 
-// RecordOrphan keeps a transfer that matched no order (its order was never written, or the
-// entry was undecodable) in the orphans stream for an operator, so no payment is dropped.
+// RecordOrphan keeps a transfer that matched no order (its order was never written, the entry
+// was undecodable, or it kept failing and was parked) in the orphans stream for an operator,
+// so no payment is dropped.
 func (s *Store) RecordOrphan(ctx context.Context, n checkout.Network, entryID, reason string, raw any) error {
 	b, _ := json.Marshal(raw)
 	return wrap("record orphan", s.rdb.XAdd(ctx, &redis.XAddArgs{
@@ -115,4 +195,104 @@ func decodeFeed(msgs []redis.XMessage) []FeedEntry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// feedPosField is the order hash field holding settlement's feed positions: for each transfer
+// applied to the order (tx hash and log index), the id of the last feed entry applied. It sits
+// beside the order document, never in it, so it is written in the same compare-and-set commit
+// and never shows in the order object merchants and customers get.
+const feedPosField = "feedpos"
+
+// MaxFeedPositions caps the feed positions kept per order (the oldest are dropped first): an
+// order gets a handful of transfers, and the cap only bounds an address that keeps receiving
+// them (each costs its sender a transaction). A dropped position only matters for an entry of
+// that transfer still unacknowledged after this many newer transfers to the same order.
+const MaxFeedPositions = 1000
+
+// feedPositions is the decoded feedpos field; dirty says it changed since it was loaded.
+type feedPositions struct {
+	m     map[string]string
+	dirty bool
+}
+
+func (f *feedPositions) decode(v any) error {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), &f.m); err != nil {
+		return fmt.Errorf("decode feed positions: %w", err)
+	}
+	return nil
+}
+
+// encode returns the field's new JSON, or "" when it did not change (the commit leaves it).
+func (f *feedPositions) encode() (string, error) {
+	if !f.dirty {
+		return "", nil
+	}
+	b, err := json.Marshal(f.m)
+	if err != nil {
+		return "", fmt.Errorf("encode feed positions: %w", err)
+	}
+	return string(b), nil
+}
+
+// FeedPosition is the id of the last feed entry applied to the order for the transfer key
+// (TransferKey), or "" if none was.
+func (r *Record) FeedPosition(key string) string { return r.feed.m[key] }
+
+// SetFeedPosition records that the feed entry id was applied for the transfer key; CommitOrder
+// stores it with the order, atomically. Past MaxFeedPositions the oldest position is dropped.
+func (r *Record) SetFeedPosition(key, id string) {
+	if r.feed.m == nil {
+		r.feed.m = map[string]string{}
+	}
+	r.feed.m[key] = id
+	r.feed.dirty = true
+	for len(r.feed.m) > MaxFeedPositions {
+		oldest := ""
+		for k, v := range r.feed.m {
+			if oldest == "" || CompareStreamIDs(v, r.feed.m[oldest]) < 0 {
+				oldest = k
+			}
+		}
+		delete(r.feed.m, oldest)
+	}
+}
+
+// TransferKey identifies a transfer within an order's feed positions (the order fixes the
+// network): tx hash and log index.
+func TransferKey(t *checkout.Transfer) string {
+	return t.TxHash + ":" + strconv.FormatUint(uint64(t.LogIndex), 10)
+}
+
+// CompareStreamIDs orders two Redis stream ids ("{ms}-{seq}") as Redis does: -1, 0 or +1. A
+// malformed id sorts first.
+func CompareStreamIDs(a, b string) int {
+	am, as := splitStreamID(a)
+	bm, bs := splitStreamID(b)
+	switch {
+	case am != bm:
+		return cmpUint(am, bm)
+	default:
+		return cmpUint(as, bs)
+	}
+}
+
+func splitStreamID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

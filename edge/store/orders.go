@@ -169,11 +169,12 @@ type Record struct {
 	Order      checkout.Order
 	MerchantID string
 	Version    int64
+	feed       feedPositions // settlement's per-transfer feed positions (see FeedPosition)
 }
 
 // Order loads an order.
 func (s *Store) Order(ctx context.Context, id string) (*Record, error) {
-	vals, err := s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant", "ver").Result()
+	vals, err := s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant", "ver", feedPosField).Result()
 	if err != nil {
 		return nil, fmt.Errorf("load order %s: %w", id, err)
 	}
@@ -185,6 +186,9 @@ func (s *Store) Order(ctx context.Context, id string) (*Record, error) {
 	r.Version, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
 	if err := json.Unmarshal([]byte(doc), &r.Order); err != nil {
 		return nil, fmt.Errorf("decode order %s: %w", id, err)
+	}
+	if err := r.feed.decode(vals[3]); err != nil {
+		return nil, fmt.Errorf("order %s: %w", id, err)
 	}
 	return r, nil
 }
@@ -207,14 +211,16 @@ func (s *Store) OrderIDByAddress(ctx context.Context, n checkout.Network, addr s
 // previous last event, then the new events' ids, so readers of the change feed can tell
 // whether they missed anything.
 // KEYS: order, events, webhook records, webhook queue.
-// ARGV: version, doc, stream cap, then (type, json, event id, delivery json or "") per event.
+// ARGV: version, doc, stream cap, feed positions json or "" (unchanged), then (type, json,
+// event id, delivery json or "") per event.
 var commitScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'ver') ~= ARGV[1] then return false end
 local prev = redis.call('HGET', KEYS[1], 'last') or '0-0'
 redis.call('HSET', KEYS[1], 'doc', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'feedpos', ARGV[4]) end
 local ids = {prev}
-for i = 4, #ARGV, 4 do
+for i = 5, #ARGV, 4 do
   ids[#ids+1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[i], 'event', ARGV[i+1])
   if ARGV[i+3] ~= '' then
     redis.call('HSET', KEYS[3], ARGV[i+2], ARGV[i+3])
@@ -234,7 +240,11 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 	if err != nil {
 		return nil, fmt.Errorf("encode order: %w", err)
 	}
-	args := []any{r.Version, doc, eventStreamMax}
+	pos, err := r.feed.encode()
+	if err != nil {
+		return nil, err
+	}
+	args := []any{r.Version, doc, eventStreamMax, pos}
 	encoded := make([][]byte, len(events))
 	var firstWebhook *time.Time // when the earliest new delivery is due
 	for i := range events {
@@ -263,6 +273,7 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 		return nil, fmt.Errorf("commit order %s: %w", id, err)
 	}
 	r.Version++
+	r.feed.dirty = false
 	streamIDs := res[1:]
 	if firstWebhook != nil {
 		// The outbox is written; the schedule (another slot) is told after. A crash in between

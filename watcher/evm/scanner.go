@@ -7,7 +7,12 @@
 // the head, in ranges of at most MaxRange blocks. Logs at or below head+1−Required are final;
 // the unconfirmed window above is rescanned every step and compared with the persisted
 // pending set, which is how reorgs are seen without ever computing a block hash (TRON's
-// differ from what go-ethereum would compute; only logs' own block hashes are used).
+// differ from what go-ethereum would compute; only the hashes the node reports are used).
+//
+// A pending log that a scan no longer finds is reported removed only when the node shows
+// another block at its height: a node whose head steps back (a load-balanced provider
+// answering from a lagging node) or whose log answer is incomplete makes the scanner wait,
+// never un-credit a transfer that is still canonical, and the checkpoint never goes down.
 package evm
 
 import (
@@ -21,8 +26,10 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
@@ -32,10 +39,13 @@ import (
 // TransferTopic is topic 0 of ERC20 Transfer(address,address,uint256).
 var TransferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
 
-// Chain is the RPC surface the scanner needs; *ethclient.Client satisfies it.
+// Chain is the RPC surface the scanner needs; *ethclient.Client satisfies it. Client is the
+// raw JSON-RPC client, for the block hashes the node reports (eth_getBlockByNumber) without
+// go-ethereum's header decoding, which computes hashes TRON's nodes do not use.
 type Chain interface {
 	BlockNumber(ctx context.Context) (uint64, error)
 	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
+	Client() *rpc.Client
 }
 
 // Store is the scanner's persisted state; *feed.Feed satisfies it.
@@ -101,9 +111,10 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 		}
 	}
 	step := &feed.Step{Upsert: map[string]checkout.Transfer{}}
-	if cp < finalHead { // catch up on final blocks, one bounded range per step
+	hashes := map[uint64]*string{} // block hashes at heights checked this step (nil: none)
+	if cp < finalHead {            // catch up on final blocks, one bounded range per step
 		to := min(cp+int64(maxRange), finalHead)
-		if err := s.scan(ctx, uint64(cp+1), uint64(to), head, true, st.Pending, step); err != nil {
+		if err := s.scan(ctx, uint64(cp+1), uint64(to), head, true, st.Pending, step, hashes); err != nil {
 			return false, err
 		}
 		step.Checkpoint = uint64(max(to, 0))
@@ -119,14 +130,18 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 		if head-from+1 > maxRange {
 			from = head - maxRange + 1
 		}
-		if err := s.scan(ctx, from, head, head, false, st.Pending, step); err != nil {
+		if err := s.scan(ctx, from, head, head, false, st.Pending, step, hashes); err != nil {
 			return false, err
 		}
 	}
-	// Pending logs above the head (the chain got shorter): gone.
-	for k, p := range st.Pending {
+	// Pending logs above the head: the chain got shorter, or (far more often) the node
+	// answering is behind. Removed only if the node has another block at that height.
+	for _, k := range sortedKeys(st.Pending) {
+		p := st.Pending[k]
 		if p.BlockNumber > head && !deleted(step, k) {
-			s.remove(step, k, p)
+			if err := s.removeIfReplaced(ctx, step, k, p, hashes); err != nil {
+				return false, err
+			}
 		}
 	}
 	return true, s.commit(ctx, step, head, max(head, step.Checkpoint), true)
@@ -181,7 +196,7 @@ func (s *Scanner) commit(ctx context.Context, step *feed.Step, head, scanned uin
 
 // scan reads [from, to] and turns logs to watched addresses into observations. final says
 // the whole range is final. Pending entries in the range that are no longer found are removed.
-func (s *Scanner) scan(ctx context.Context, from, to, head uint64, final bool, pending map[string]checkout.Transfer, step *feed.Step) error {
+func (s *Scanner) scan(ctx context.Context, from, to, head uint64, final bool, pending map[string]checkout.Transfer, step *feed.Step, hashes map[uint64]*string) error {
 	logs, err := s.Chain.FilterLogs(ctx, ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to),
 		Addresses: []common.Address{s.Token}, Topics: [][]common.Hash{{TransferTopic}},
@@ -216,19 +231,75 @@ func (s *Scanner) scan(ctx context.Context, from, to, head uint64, final bool, p
 			step.Upsert[k] = t
 		}
 	}
-	// Pending logs in this range that the chain no longer has: removed by a reorg.
-	keys := make([]string, 0, len(pending))
-	for k := range pending {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	// Pending logs in this range that the answer lacks: removed by a reorg, if the block
+	// they were in is really gone.
+	for _, k := range sortedKeys(pending) {
 		p := pending[k]
 		if p.BlockNumber >= from && p.BlockNumber <= to && !seen[k] && !deleted(step, k) {
-			s.remove(step, k, p)
+			if err := s.removeIfReplaced(ctx, step, k, p, hashes); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// removeIfReplaced reports the pending log p removed if the node's canonical block at its
+// height has another hash. If the node has no block there (it is behind, or the chain is
+// shorter for now) or still has the same block (its log answer was incomplete), the log stays
+// pending and is checked again next step: removing it would un-credit a transfer that may
+// well be canonical, and a real reorg is reported as soon as the node shows the other block.
+func (s *Scanner) removeIfReplaced(ctx context.Context, step *feed.Step, k string, p checkout.Transfer, hashes map[uint64]*string) error {
+	h, ok := hashes[p.BlockNumber]
+	if !ok {
+		var err error
+		if h, err = s.blockHash(ctx, p.BlockNumber); err != nil {
+			return err
+		}
+		hashes[p.BlockNumber] = h
+	}
+	switch {
+	case h == nil:
+		s.warn("watcher: pending transfer's block not served by the node (behind?); keeping it", p, "")
+	case *h == p.BlockHash:
+		s.warn("watcher: pending transfer missing from the node's logs but its block is canonical; keeping it", p, *h)
+	default:
+		s.remove(step, k, p)
+	}
+	return nil
+}
+
+// blockHash is the hash of the node's canonical block at height n, as the node reports it;
+// nil when the node has no block there.
+func (s *Scanner) blockHash(ctx context.Context, n uint64) (*string, error) {
+	var b *struct {
+		Hash string `json:"hash"`
+	}
+	if err := s.Chain.Client().CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.EncodeUint64(n), false); err != nil {
+		return nil, fmt.Errorf("block %d: %w", n, err)
+	}
+	if b == nil || b.Hash == "" {
+		return nil, nil
+	}
+	// Compare in go-ethereum's spelling, which is how logs' hashes are stored.
+	h := common.HexToHash(b.Hash).Hex()
+	return &h, nil
+}
+
+func (s *Scanner) warn(msg string, p checkout.Transfer, canonical string) {
+	if s.Log != nil {
+		s.Log.Warn(msg, "tx", p.TxHash, "log_index", p.LogIndex, "block", p.BlockNumber,
+			"block_hash", p.BlockHash, "canonical_hash", canonical)
+	}
+}
+
+func sortedKeys(m map[string]checkout.Transfer) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func (s *Scanner) remove(step *feed.Step, k string, p checkout.Transfer) {
@@ -263,8 +334,9 @@ func (s *Scanner) watchedTransfers(ctx context.Context, logs []types.Log, head u
 			BlockHash: l.BlockHash.Hex(), From: deposit.Format(s.Network, common.BytesToAddress(l.Topics[1].Bytes())),
 			To: to, Confirmations: head - l.BlockNumber + 1, Required: max(s.Required, 1), ObservedAt: s.now(),
 		}
-		if !v.IsInt64() || v.Int64() > int64(checkout.MaxAmount)*1000 {
-			// Impossible for real USDT (supply ~1.5e11 USDT): keep it for an operator, don't guess.
+		if !v.IsInt64() || v.Int64() > int64(checkout.MaxTransfer) {
+			// Above the supply of USDT on either network: keep it for an operator, never put it
+			// on the feed (the one bound every reported transfer is within).
 			if err := s.Store.Anomaly(ctx, "amount out of range", map[string]any{"tx": t.TxHash, "log_index": t.LogIndex, "to": to, "value": v.String()}); err != nil {
 				return nil, err
 			}
