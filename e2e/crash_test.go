@@ -83,7 +83,7 @@ func TestCrashSafety(t *testing.T) {
 			t.Logf("seed %d (rerun with %s=%d); redis log:\n%s", seed, crashSeedEnv, seed, b)
 		}
 	})
-	r := &crashRun{t: t, st: st, redis: srv, rdb: srv.Client(t), prefix: prefix, rcv: rcv, began: began}
+	r := &crashRun{total: crashPerNetwork * len(st.networks), t: t, st: st, redis: srv, rdb: srv.Client(t), prefix: prefix, rcv: rcv, began: began}
 	for _, a := range st.addrs {
 		c := client.New("http://"+a, st.merchant.KeyID, st.merchant.Secret)
 		c.MaxRetries = -1 // polls: one attempt, the next poll is the retry
@@ -194,7 +194,10 @@ type crashRun struct {
 	began  time.Time
 	ctx    context.Context
 
+	total   int
 	sent    atomic.Int64 // payments sent
+	allowed atomic.Int64 // the payer sends no more than this many yet (the schedule holds it back)
+	next    int          // where the schedule's next step begins: allowed once this step's kills are done
 	waiting atomic.Bool  // the payer is waiting for the window to open
 
 	mu          sync.Mutex
@@ -241,9 +244,16 @@ func (r *crashRun) createOrders(plan []*crashPayment) {
 
 // pay sends the plan's transfers in order, keeping at most crashWindow of them unconfirmed
 // (by the merchant's payment.confirmed webhook), so the flow goes at the pace of the system
-// and work is always in flight when a process dies.
+// and work is always in flight when a process dies. It does not run past the point where
+// the schedule's next step begins until that step's kills are done, so every kill lands
+// while payments are still to come.
 func (r *crashRun) pay(plan []*crashPayment) error {
 	for i, p := range plan {
+		for i >= int(r.allowed.Load()) {
+			if !pause(r.ctx, time.Millisecond) {
+				return fmt.Errorf("payment %d: held back by the schedule (allowed %d): %w", i, r.allowed.Load(), r.ctx.Err())
+			}
+		}
 		for int(r.sent.Load())-r.rcv.confirmedTotal() >= crashWindow {
 			r.waiting.Store(true)
 			if !pause(r.ctx, 5*time.Millisecond) {
@@ -263,21 +273,33 @@ func (r *crashRun) pay(plan []*crashPayment) error {
 	return nil
 }
 
-// chaos runs the schedule; it returns with every process running again.
+// chaos runs the schedule; it returns with every process running again. A step begins once
+// `at` payments are sent; while it picks its moment the payer may send up to 10 more, and
+// once its kills are done, up to where the next step begins.
 func (r *crashRun) chaos(schedule []crashStep) error {
-	for _, s := range schedule {
+	r.allowed.Store(int64(schedule[0].at))
+	for k, s := range schedule {
 		for int(r.sent.Load()) < s.at {
 			if !pause(r.ctx, 2*time.Millisecond) {
 				return fmt.Errorf("waiting for payment %d: %w", s.at, r.ctx.Err())
 			}
 		}
+		r.next = r.total
+		if k+1 < len(schedule) {
+			r.next = schedule[k+1].at
+		}
+		r.allowed.Store(int64(min(s.at+10, r.next)))
 		r.logf("step at payment %d (sent %d, confirmed %d): %s", s.at, r.sent.Load(), r.rcv.confirmedTotal(), s.what)
 		if err := s.do(r); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
 		}
+		r.killed() // in case the step killed nothing
 	}
 	return nil
 }
+
+// killed lets the payer go on to the next step once the current step's kills are done.
+func (r *crashRun) killed() { r.allowed.Store(int64(r.next)) }
 
 func (r *crashRun) kill(p *proc) {
 	p.kill()
@@ -332,6 +354,7 @@ func (r *crashRun) killEdge(i int) {
 func (r *crashRun) edgeAlone(i int) error {
 	other := 1 - i
 	r.killEdge(i)
+	r.killed()
 	if err := r.othersCarryOn(other, 4); err != nil {
 		return err
 	}
@@ -364,6 +387,7 @@ func (r *crashRun) watcherFailover(n checkout.Network) error {
 		return err
 	}
 	r.kill(lead)
+	r.killed()
 	if err := r.takesOver(n, standby); err != nil {
 		return err
 	}
@@ -397,6 +421,7 @@ func (r *crashRun) takesOver(n checkout.Network, p *proc) error {
 // redisCrash kills Redis, lets the chains (and the payer) go on, and restarts it.
 func (r *crashRun) redisCrash() error {
 	r.killRedis()
+	r.killed()
 	if err := r.chainsGoOn(); err != nil {
 		return err
 	}
@@ -441,7 +466,7 @@ func (r *crashRun) chainsGoOn() error {
 				return fmt.Sprintf("%s head %d (was %d) %v", n, h, heads[n], err)
 			}
 		}
-		if r.sent.Load() < sent+3 && !r.waiting.Load() {
+		if r.sent.Load() < sent+3 && !r.waiting.Load() && int(r.sent.Load()) < r.total {
 			return fmt.Sprintf("%d payments sent since", r.sent.Load()-sent)
 		}
 		return ""
@@ -453,6 +478,7 @@ func (r *crashRun) chainsGoOn() error {
 func (r *crashRun) allEdges() error {
 	r.killEdge(0)
 	r.kill(r.st.edges[1])
+	r.killed()
 	if err := r.chainsGoOn(); err != nil {
 		return err
 	}
@@ -468,6 +494,7 @@ func (r *crashRun) edgeAndWatcher(i int, n checkout.Network) error {
 	}
 	r.killEdge(i)
 	r.kill(lead)
+	r.killed()
 	if err := r.takesOver(n, standby); err != nil {
 		return err
 	}
@@ -490,6 +517,7 @@ func (r *crashRun) bothLeaders() error {
 	for _, n := range r.st.networks {
 		r.kill(leads[n])
 	}
+	r.killed()
 	for _, n := range r.st.networks {
 		if err := r.takesOver(n, standbys[n]); err != nil {
 			return err
@@ -522,6 +550,7 @@ func (r *crashRun) everything() error {
 	for _, n := range r.st.networks {
 		r.kill(leads[n])
 	}
+	r.killed()
 	if err := r.chainsGoOn(); err != nil {
 		return err
 	}
@@ -623,51 +652,65 @@ func (r *crashRun) verify(plan []*crashPayment) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	r.ctx = ctx
-	left := map[string]*crashPayment{}
-	for _, p := range plan {
-		left[p.order.ID] = p
-	}
-	final := map[string]*checkout.Order{}
-	if err := r.until(60*time.Second, "every order PAID", func() string {
-		for id := range left {
-			o, err := r.quick[len(left)%2].GetOrder(ctx, id)
-			if err != nil || o.Status != checkout.StatusPaid {
-				return fmt.Sprintf("%d orders not PAID, e.g. %s: %v %v", len(left), id, statusOf(o), err)
-			}
-			final[id] = o
-			delete(left, id)
+	// The receiver's view first (in memory, cheap to poll), then each order through the API.
+	if err := r.until(60*time.Second, "a payment.confirmed webhook of every order", func() string {
+		if got := r.rcv.confirmedTotal(); got < len(plan) {
+			return fmt.Sprintf("%d of %d", got, len(plan))
 		}
 		return ""
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r.logf("every order PAID")
-	lists := map[string][]checkout.WebhookDelivery{}
-	for _, p := range plan {
-		left[p.order.ID] = p
-	}
-	if err := r.until(60*time.Second, "every webhook delivered", func() string {
-		for id := range left {
-			list, err := r.quick[len(left)%2].ListWebhooks(ctx, id)
-			if err != nil {
-				return err.Error()
-			}
-			if len(list) == 0 || list[len(list)-1].Type != checkout.EventPaymentConfirmed {
-				return fmt.Sprintf("order %s: deliveries %+v", id, list)
-			}
-			for _, d := range list {
-				if d.Status != checkout.DeliveryDelivered {
-					return fmt.Sprintf("%d orders not delivered, e.g. %s: %s is %s after %d attempts (%s)", len(left), id, d.Type, d.Status, d.Attempts, d.LastError)
+	r.logf("a payment.confirmed webhook of every order received")
+	final := make([]*checkout.Order, len(plan))
+	lists := make([][]checkout.WebhookDelivery, len(plan))
+	errs, chainErrs := make([]error, len(plan)), make([]error, len(plan))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < 4; w++ {
+		c := r.quick[w%len(r.quick)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				id := plan[i].order.ID
+				errs[i] = r.until(30*time.Second, "order "+id+" PAID and its webhooks delivered", func() string {
+					o, err := c.GetOrder(ctx, id)
+					if err != nil || o.Status != checkout.StatusPaid {
+						return fmt.Sprintf("%s %v", statusOf(o), err)
+					}
+					list, err := c.ListWebhooks(ctx, id)
+					if err != nil {
+						return err.Error()
+					}
+					if len(list) == 0 || list[len(list)-1].Type != checkout.EventPaymentConfirmed {
+						return fmt.Sprintf("deliveries %+v", list)
+					}
+					for _, d := range list {
+						if d.Status != checkout.DeliveryDelivered {
+							return fmt.Sprintf("%s is %s after %d attempts (%s)", d.Type, d.Status, d.Attempts, d.LastError)
+						}
+					}
+					final[i], lists[i] = o, list
+					return ""
+				})
+				if errs[i] == nil && len(final[i].Payments) == 1 {
+					chainErrs[i] = onChain(ctx, r.st.chains[plan[i].network], plan[i], final[i].Payments[0])
 				}
 			}
-			lists[id] = list
-			delete(left, id)
-		}
-		return ""
-	}); err != nil {
-		t.Fatal(err)
+		}()
 	}
-	r.logf("every webhook delivered")
+	for i := range plan {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.logf("every order PAID, every webhook delivered")
 
 	rcv := r.rcv
 	rcv.mu.Lock()
@@ -675,8 +718,8 @@ func (r *crashRun) verify(plan []*crashPayment) {
 	if len(rcv.bad) > 0 {
 		t.Errorf("%d webhook requests failed verification, e.g. %s", len(rcv.bad), rcv.bad[0])
 	}
-	for _, p := range plan {
-		o, id := final[p.order.ID], p.order.ID
+	for i, p := range plan {
+		o, id := final[i], p.order.ID
 		// Exactly one payment, of the right amount, the transfer this test sent.
 		if o.AmountPaid != p.order.PayAmount || o.AmountPending != 0 || len(o.Payments) != 1 {
 			t.Errorf("order %s credited wrongly: paid %s pending %s of %s, payments %+v", id, o.AmountPaid, o.AmountPending, p.order.PayAmount, o.Payments)
@@ -686,13 +729,13 @@ func (r *crashRun) verify(plan []*crashPayment) {
 		if pm.TxHash != p.tx.Hex() || pm.Amount != p.order.PayAmount || pm.Status != checkout.PaymentConfirmed {
 			t.Errorf("order %s: payment %+v, sent %s of %s", id, pm, p.tx.Hex(), p.order.PayAmount)
 		}
-		if err := onChain(ctx, r.st.chains[p.network], p, pm); err != nil {
+		if err := chainErrs[i]; err != nil {
 			t.Errorf("order %s: payment not on chain: %v", id, err)
 		}
 		// Every event received, correctly signed (bad ones are counted above), first in the
 		// order the edge lists them.
 		var want []string
-		for _, d := range lists[id] {
+		for _, d := range lists[i] {
 			want = append(want, d.EventID+"/"+string(d.Type))
 			if rcv.count[d.EventID] == 0 {
 				t.Errorf("order %s: event %s (%s) listed delivered but never received", id, d.EventID, d.Type)
