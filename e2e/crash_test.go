@@ -135,8 +135,8 @@ func TestCrashSafety(t *testing.T) {
 		requests += n
 		dups += n - 1
 	}
-	t.Logf("figures: %d payments (%d per network); kills: %s; %d webhook events in %d requests, %d duplicate deliveries, %d kills of an edge with a delivery in flight at the receiver",
-		len(plan), crashPerNetwork, r.killCounts(), len(rcv.count), requests, dups, r.midDelivery)
+	t.Logf("figures: %d payments (%d per network); kills: %s; %d webhook events in %d requests: %d duplicate deliveries, of which %d cut off by a kill during the receiver's hold; %d kills of an edge with a delivery held at the receiver",
+		len(plan), crashPerNetwork, r.killCounts(), len(rcv.count), requests, dups, rcv.cut, r.midDelivery)
 	t.Logf("time (binaries already built): stack and orders %.1fs, payments under the kill schedule %.1fs, settling and verification %.1fs, total %.1fs",
 		ready.Seconds(), (flowed - ready).Seconds(), (total - flowed).Seconds(), total.Seconds())
 }
@@ -655,7 +655,15 @@ func (r *crashRun) verify(plan []*crashPayment) {
 	// The receiver's view first (in memory, cheap to poll), then each order through the API.
 	if err := r.until(60*time.Second, "a payment.confirmed webhook of every order", func() string {
 		if got := r.rcv.confirmedTotal(); got < len(plan) {
-			return fmt.Sprintf("%d of %d", got, len(plan))
+			var missing []string
+			r.rcv.mu.Lock()
+			for _, p := range plan {
+				if _, ok := r.rcv.paidBody[p.order.ID]; !ok && len(missing) < 5 {
+					missing = append(missing, p.order.ID)
+				}
+			}
+			r.rcv.mu.Unlock()
+			return fmt.Sprintf("%d of %d, missing e.g. %v", got, len(plan), missing)
 		}
 		return ""
 	}); err != nil {
@@ -737,7 +745,7 @@ func (r *crashRun) verify(plan []*crashPayment) {
 		var want []string
 		for _, d := range lists[i] {
 			want = append(want, d.EventID+"/"+string(d.Type))
-			if rcv.count[d.EventID] == 0 {
+			if !rcv.received[d.EventID] {
 				t.Errorf("order %s: event %s (%s) listed delivered but never received", id, d.EventID, d.Type)
 			}
 		}
@@ -798,17 +806,21 @@ func onChain(ctx context.Context, chain *devchain.Chain, p *crashPayment, pm che
 	return fmt.Errorf("tx %s has no log %d", pm.TxHash, pm.LogIndex)
 }
 
-// hookLog is the merchant's webhook endpoint: it verifies every request's signature, records
-// each event's receipts (first receipt order per order, and how many times), and holds each
-// request crashHookDelay before answering 200, so deliveries are in flight when edges die.
+// hookLog is the merchant's webhook endpoint: it verifies every request's signature, holds
+// each request crashHookDelay before answering 200 (so deliveries are in flight when edges
+// die), and records each event's requests. An event counts as received once a request of it
+// was held to the end with its sender still connected (the merchant processed it and the
+// edge could read the answer); one whose sender died during the hold must come again.
 type hookLog struct {
 	delay time.Duration
 
 	mu        sync.Mutex
 	secret    string
-	events    map[string][]string           // order id → event ids, in first-receipt order
+	events    map[string][]string           // order id → event ids received, in the order received
 	types     map[string]checkout.EventType // event id → type
 	count     map[string]int                // event id → requests that carried it
+	received  map[string]bool               // event id → received (held to the end)
+	cut       int                           // requests whose sender died during the hold
 	paidBody  map[string]checkout.Order     // order id → the order in its payment.confirmed
 	confirmed map[checkout.Network]int      // orders whose payment.confirmed arrived
 	last      string                        // the order of the latest payment.confirmed
@@ -818,7 +830,7 @@ type hookLog struct {
 
 func newHookLog(delay time.Duration) *hookLog {
 	return &hookLog{delay: delay, events: map[string][]string{}, types: map[string]checkout.EventType{},
-		count: map[string]int{}, paidBody: map[string]checkout.Order{}, confirmed: map[checkout.Network]int{}}
+		count: map[string]int{}, received: map[string]bool{}, paidBody: map[string]checkout.Order{}, confirmed: map[checkout.Network]int{}}
 }
 
 func (h *hookLog) setSecret(s string) { h.mu.Lock(); h.secret = s; h.mu.Unlock() }
@@ -836,8 +848,24 @@ func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	o := ev.Data.Order
-	if h.count[ev.ID] == 0 {
+	h.count[ev.ID]++
+	h.inflight++
+	h.mu.Unlock()
+	cut := false
+	select { // the edge may die now: then this event must come again
+	case <-time.After(h.delay):
+	case <-r.Context().Done():
+		cut = true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inflight--
+	if cut {
+		h.cut++
+		return
+	}
+	if o := ev.Data.Order; !h.received[ev.ID] {
+		h.received[ev.ID] = true
 		h.events[o.ID] = append(h.events[o.ID], ev.ID)
 		h.types[ev.ID] = ev.Type
 		if ev.Type == checkout.EventPaymentConfirmed {
@@ -846,16 +874,6 @@ func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.last = o.ID
 		}
 	}
-	h.count[ev.ID]++
-	h.inflight++
-	h.mu.Unlock()
-	select { // the edge may die now: then this event comes again
-	case <-time.After(h.delay):
-	case <-r.Context().Done():
-	}
-	h.mu.Lock()
-	h.inflight--
-	h.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
 }
 
