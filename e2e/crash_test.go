@@ -110,17 +110,31 @@ func TestCrashSafety(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	r.ctx = ctx
-	payErr := make(chan error, 1)
+	payErr, chaosErr := make(chan error, 1), make(chan error, 1)
 	go func() { payErr <- r.pay(plan) }()
-	chaosErr := make(chan error, 1)
 	go func() { chaosErr <- r.chaos(schedule) }()
-	if err := <-chaosErr; err != nil {
-		cancel()
-		<-payErr
-		t.Fatalf("crash schedule: %v", err)
-	}
-	if err := <-payErr; err != nil {
-		t.Fatalf("payer: %v", err)
+	// Both must end well; the first failure stops the other.
+	for payDone, chaosDone := false, false; !payDone || !chaosDone; {
+		select {
+		case err := <-chaosErr:
+			chaosDone = true
+			if err != nil {
+				cancel()
+				if !payDone {
+					<-payErr
+				}
+				t.Fatalf("crash schedule: %v", err)
+			}
+		case err := <-payErr:
+			payDone = true
+			if err != nil {
+				cancel()
+				if !chaosDone {
+					<-chaosErr
+				}
+				t.Fatalf("payer: %v", err)
+			}
+		}
 	}
 	flowed := time.Since(began)
 	r.logf("all %d payments sent; every process is up again", len(plan))
