@@ -23,6 +23,8 @@ import (
 type Server struct {
 	Addr string
 	URL  string
+	bin  string
+	args []string
 	cmd  *exec.Cmd
 	dir  string
 }
@@ -53,6 +55,17 @@ func StopShared() {
 
 // Start runs a fresh redis-server (from PATH) on a free port with persistence off.
 func Start() (*Server, error) {
+	return start("--save", "", "--appendonly", "no")
+}
+
+// StartDurable runs a fresh redis-server the way production should run one: AOF persistence
+// with an fsync before every write is acknowledged (appendfsync always), so Kill and Restart
+// model a crash of the Redis host that loses no acknowledged write.
+func StartDurable() (*Server, error) {
+	return start("--save", "", "--appendonly", "yes", "--appendfsync", "always")
+}
+
+func start(persistence ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("redis-server not installed (apt-get install redis-server): %w", err)
@@ -65,29 +78,53 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--maxclients", "20000", "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd, dir: dir}
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--maxclients", "20000", "--logfile", filepath.Join(dir, "redis.log")}, persistence...)
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), bin: bin, args: args, dir: dir}
 	s.URL = "redis://" + s.Addr + "/0"
-	if err := waitPing(s.Addr); err != nil {
-		s.Stop()
+	if err := s.run(); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	return s, nil
 }
 
-// Stop kills the server and removes its directory.
-func (s *Server) Stop() {
+// run starts the server process and waits until it answers (after loading its data, if any).
+func (s *Server) run() error {
+	s.cmd = exec.Command(s.bin, s.args...)
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	if err := waitPing(s.Addr); err != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		return err
+	}
+	return nil
+}
+
+// Kill SIGKILLs the server, as a crash would, and keeps its data directory for Restart.
+func (s *Server) Kill() {
 	if s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 	}
+}
+
+// Restart starts the server again after Kill, on the same port and data directory, and
+// waits until it answers (it has loaded its AOF, when it has one).
+func (s *Server) Restart() error {
+	return s.run()
+}
+
+// Stop kills the server and removes its directory.
+func (s *Server) Stop() {
+	s.Kill()
 	os.RemoveAll(s.dir)
 }
+
+// Log is the server's log file (kept until Stop).
+func (s *Server) Log() string { return filepath.Join(s.dir, "redis.log") }
 
 // Client returns a client of the server, closed when the test ends.
 func (s *Server) Client(t testing.TB) *redis.Client {
