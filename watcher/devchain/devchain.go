@@ -432,6 +432,25 @@ func (c *Chain) TransferFrom(ctx context.Context, sender int, from, to common.Ad
 	return tx.Hash(), nil
 }
 
+// Resend sends an already signed transaction again, for reorg tests: after Fork dropped the
+// block that carried it, the same transaction (same hash) is included in the next block.
+func (c *Chain) Resend(ctx context.Context, tx *types.Transaction) error {
+	from, err := types.Sender(types.LatestSignerForChainID(ChainID), tx)
+	if err != nil {
+		return fmt.Errorf("resend: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("resend: chain closed")
+	}
+	if err := c.client.SendTransaction(ctx, tx); err != nil {
+		return fmt.Errorf("resend %s: %w", tx.Hash().Hex(), err)
+	}
+	c.expect(from, tx.Nonce())
+	return nil
+}
+
 // expect records that the next block must include addr's transaction at nonce.
 func (c *Chain) expect(addr common.Address, nonce uint64) {
 	if nonce+1 > c.want[addr] {

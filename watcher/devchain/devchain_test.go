@@ -439,3 +439,42 @@ func TestTransferFromZeroForgesSender(t *testing.T) {
 		t.Error("unknown sender accepted")
 	}
 }
+
+// TestResendReincludesAfterFork: the transaction a reorg dropped, sent again, is mined with
+// the same hash on the new branch.
+func TestResendReincludesAfterFork(t *testing.T) {
+	c := start(t, Config{})
+	ctx := context.Background()
+	to := common.HexToAddress("0x00000000000000000000000000000000000b0b01")
+	parent, err := c.Client().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Pay(ctx, 4, to, 2_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	tx, _, err := c.Client().TransactionByHash(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Fork(parent.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	if _, err := c.Client().TransactionReceipt(ctx, h); err == nil {
+		t.Fatal("the dropped transfer still has a receipt")
+	}
+	if err := c.Resend(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	rc, err := c.Client().TransactionReceipt(ctx, h)
+	if err != nil || rc.Status != types.ReceiptStatusSuccessful || rc.BlockNumber.Uint64() <= parent.Number.Uint64()+1 {
+		t.Fatalf("re-included receipt %+v %v", rc, err)
+	}
+	if b, _ := BalanceOf(ctx, c.Client(), c.Token(), to); b.Int64() != 2_000_000 {
+		t.Errorf("balance %v", b)
+	}
+}
