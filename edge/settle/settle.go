@@ -72,6 +72,9 @@ type Result struct {
 	// Changed reports that the order was modified and must be committed, with Changes' events
 	// (possibly none: a dust transfer is only counted).
 	Changed bool
+	// Dust reports that the transfer is dust: counted on the order when final (Changed), else
+	// ignored. No event is recorded for it, so there is nothing to announce.
+	Dust bool
 	// Refused, when not empty, says why the transfer is not credited to the order (the order
 	// is unchanged): the caller keeps it as an orphan with this reason.
 	Refused string
@@ -154,9 +157,9 @@ func (r Rules) Apply(o *checkout.Order, t *checkout.Transfer, blocked bool, now 
 		// transfer beyond the payment cap is refused once final (an orphan, never lost).
 		if r.dust(o, t.Amount, now) {
 			if t.Kind == checkout.TransferConfirmed {
-				return Result{Changed: recordDust(o, t)}
+				return Result{Changed: recordDust(o, t), Dust: true}
 			}
-			return Result{}
+			return Result{Dust: true}
 		}
 		if len(o.Payments) >= r.MaxPayments {
 			if t.Kind == checkout.TransferConfirmed {

@@ -39,6 +39,7 @@ type Consumer struct {
 	Block    time.Duration    // longest blocking read; default DefaultBlock
 	MinIdle  time.Duration    // an unacknowledged entry older than this is reclaimed; default DefaultMinIdle
 	Now      func() time.Time // default time.Now
+	Rules    settle.Rules     // dust threshold, payment cap, reorg grace; zero: the defaults
 	Log      *slog.Logger
 	OnChange func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
 }
@@ -148,8 +149,17 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 			return err
 		}
 		now := c.Now()
-		changes := settle.Apply(&rec.Order, t, blocked, now)
-		if len(changes) == 0 {
+		res := c.Rules.Apply(&rec.Order, t, blocked, now)
+		if res.Refused != "" {
+			c.Log.Warn("settlement: transfer refused by its order, parked in orphans", "network", c.Network,
+				"order_id", orderID, "tx", t.TxHash, "reason", res.Refused)
+			return c.Store.RecordOrphan(ctx, c.Network, e.ID, res.Refused, t)
+		}
+		changes := res.Changes
+		if res.Dust && !res.Changed {
+			return nil // noise anyone can send: nothing recorded, nothing to announce
+		}
+		if !res.Changed {
 			// Already applied: a redelivery, perhaps because whoever applied it died before
 			// announcing the change. Announcing again is harmless and makes sure of it.
 			return c.Store.Announce(ctx, orderID)
@@ -167,7 +177,11 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 				c.Log.Warn("settlement: unschedule expiry", "order_id", orderID, "err", err)
 			}
 		}
-		c.Log.Info("settlement: transfer applied", "order_id", orderID, "kind", t.Kind, "tx", t.TxHash,
+		level := slog.LevelInfo
+		if res.Dust {
+			level = slog.LevelDebug // counted only; an attacker can send any number
+		}
+		c.Log.Log(ctx, level, "settlement: transfer applied", "order_id", orderID, "kind", t.Kind, "tx", t.TxHash,
 			"log_index", t.LogIndex, "amount", t.Amount.String(), "status", rec.Order.Status)
 		if c.OnChange != nil {
 			c.OnChange(orderID, events)
