@@ -137,7 +137,9 @@ func TestHostileZeroAndDustTransfers(t *testing.T) {
 			if got.AmountPaid != amt("10") || got.AmountLate != 0 || len(got.Payments) != 1 {
 				t.Errorf("paid: paid %s late %s payments %d", got.AmountPaid, got.AmountLate, len(got.Payments))
 			}
-			if whs := w.webhookTypes(o.ID); !sameTypes(whs, checkout.EventPaymentDetected, checkout.EventPaymentConfirmed) {
+			// Detected first, unless the watcher (polling) first saw it already final.
+			if whs := w.webhookTypes(o.ID); !sameTypes(whs, checkout.EventPaymentDetected, checkout.EventPaymentConfirmed) &&
+				!sameTypes(whs, checkout.EventPaymentConfirmed) {
 				t.Errorf("webhooks: %v", whs)
 			}
 		})
@@ -168,7 +170,8 @@ func TestHostileBlocklistedFundsFreeze(t *testing.T) {
 			if got.Status != checkout.StatusFrozen || got.FrozenReason == "" || got.AmountLate != 0 || len(got.Payments) != 1 {
 				t.Errorf("frozen: %s reason %q late %s payments %d", got.Status, got.FrozenReason, got.AmountLate, len(got.Payments))
 			}
-			if whs := w.webhookTypes(o.ID); !sameTypes(whs, checkout.EventPaymentDetected, checkout.EventOrderFrozen) {
+			if whs := w.webhookTypes(o.ID); !sameTypes(whs, checkout.EventPaymentDetected, checkout.EventOrderFrozen) &&
+				!sameTypes(whs, checkout.EventOrderFrozen) {
 				t.Errorf("webhooks: %v", whs)
 			}
 		})
