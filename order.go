@@ -35,6 +35,22 @@ type Order struct {
 	ExpiresAt        time.Time         `json:"expires_at"`
 	PaidAt           *time.Time        `json:"paid_at"`
 	FrozenReason     string            `json:"frozen_reason,omitempty"`
+	// Dust: transfers below the operator's dust threshold (zero-value ones among them, which
+	// anyone can send "from" any address). They never change the status, the amounts or the
+	// payments and send no webhook; they are only counted here once final, with the last few
+	// kept (DustRecent, newest last, bounded), so the record stays small however many arrive.
+	DustCount  int64          `json:"dust_count"`
+	DustAmount Amount         `json:"dust_amount"`
+	DustRecent []DustTransfer `json:"dust_recent,omitempty"`
+}
+
+// DustTransfer is a final transfer to an order's address that was below the dust threshold.
+type DustTransfer struct {
+	TxHash      string `json:"tx_hash"`
+	LogIndex    uint   `json:"log_index"`
+	From        string `json:"from"`
+	Amount      Amount `json:"amount"`
+	BlockNumber uint64 `json:"block_number"`
 }
 
 // PaymentStatus is where one on-chain transfer to an order stands.
@@ -57,7 +73,17 @@ type Payment struct {
 	Confirmations         uint64        `json:"confirmations"`
 	ConfirmationsRequired uint64        `json:"confirmations_required"`
 	Status                PaymentStatus `json:"status"`
-	Late                  bool          `json:"late"` // arrived after the order's terminal status
+	// Late: first seen at or after the order's expiry (or its terminal status). Timeliness is
+	// judged by first sighting: a transfer seen before expiry stays on time even if it
+	// confirms after it, or is removed by a reorg and re-included after it.
+	Late bool `json:"late"`
+	// FirstSeenAt is when the edge first saw the transfer (or, for a transaction re-included
+	// by a reorg under another log index, the first sighting of that transaction).
+	FirstSeenAt time.Time `json:"first_seen_at,omitzero"`
+	// RevertedAt is when a reorg removed the transfer, while it stays removed. An on-time
+	// transfer removed after the order's expiry holds the order open for the reorg grace
+	// window from then, waiting for re-inclusion.
+	RevertedAt *time.Time `json:"reverted_at,omitempty"`
 }
 
 // MinPaid is the confirmed total that settles the order as PAID.

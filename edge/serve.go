@@ -21,6 +21,7 @@ import (
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
+	"github.com/mpchat/checkout/edge/settle"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
@@ -58,6 +59,9 @@ func serve(ctx context.Context, args []string) error {
 	erc20Token := fs.String("erc20-token", envflag.String("MP_ERC20_TOKEN", page.DefaultERC20Token), "USDT contract in ERC20 payment QR codes (EIP-681) (env MP_ERC20_TOKEN)")
 	erc20Chain := fs.Int("erc20-chain-id", envflag.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
 	returnDelay := fs.Duration("return-delay", envflag.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
+	dustFlag := fs.String("dust-threshold", envflag.String("MP_DUST_THRESHOLD", settle.DefaultDustThreshold.String()), "USDT below which a transfer is dust: it changes no order and sends no webhook, only counted (zero-value transfers always are; lowered per order to what it still needs) (env MP_DUST_THRESHOLD)")
+	maxPayments := fs.Int("max-payments", envflag.Int("MP_MAX_PAYMENTS", settle.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
+	reorgGrace := fs.Duration("reorg-grace", envflag.Duration("MP_REORG_GRACE", settle.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -70,6 +74,10 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if *streamWriteTimeout <= 0 {
 		return fmt.Errorf("--stream-write-timeout must be positive")
+	}
+	rules, err := settleRules(*dustFlag, *maxPayments, *reorgGrace)
+	if err != nil {
+		return err
 	}
 	proxies, err := clientip.Parse(*trustedProxies)
 	if err != nil {
@@ -166,10 +174,10 @@ func serve(ctx context.Context, args []string) error {
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error {
-		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Log: log}).Run(gctx)
+		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Rules: rules, Log: log}).Run(gctx)
 	})
 	for _, n := range checkout.Networks {
-		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, MaxDeliveries: *maxDeliveries, Log: log,
+		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, MaxDeliveries: *maxDeliveries, Rules: rules, Log: log,
 			OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) },
 			OnPark:   func(string, string) { m.SettlementParked(n) }}
 		g.Go(func() error { return c.Run(gctx) })
@@ -199,6 +207,27 @@ func serve(ctx context.Context, args []string) error {
 		log.Warn("event streams still open at exit", "err", werr)
 	}
 	return err
+}
+
+// settleRules checks the status rules' flags. A dust threshold of 0 leaves only zero-value
+// transfers as dust (the same as one base unit).
+func settleRules(dust string, maxPayments int, grace time.Duration) (settle.Rules, error) {
+	r := settle.Rules{DustThreshold: 1, MaxPayments: maxPayments, ReorgGrace: grace}
+	if dust != "0" {
+		a, err := checkout.ParseAmount(dust)
+		if err != nil {
+			return r, fmt.Errorf("--dust-threshold %q: %w", dust, err)
+		}
+		r.DustThreshold = a
+	}
+	// 50 transfers of at most MaxTransfer each still sum within an Amount (int64).
+	if maxPayments < 1 || maxPayments > 50 {
+		return r, fmt.Errorf("--max-payments must be between 1 and 50")
+	}
+	if grace <= 0 {
+		return r, fmt.Errorf("--reorg-grace must be positive")
+	}
+	return r, nil
 }
 
 // deliveryResult classifies a recorded webhook attempt for the metrics.

@@ -31,7 +31,10 @@ type Worker struct {
 	Interval time.Duration    // between scans of the schedule; default DefaultInterval
 	Batch    int64            // orders per scan; default DefaultBatch
 	Recheck  time.Duration    // default DefaultRecheck
-	Log      *slog.Logger     // default slog.Default()
+	// Rules are the status rules' settings (the reorg grace window); the same as the
+	// settlement consumers'. Zero: the defaults.
+	Rules settle.Rules
+	Log   *slog.Logger // default slog.Default()
 }
 
 // Run expires due orders every Interval until ctx is done. Errors are logged and retried at
@@ -85,14 +88,21 @@ func (w *Worker) expire(ctx context.Context, id string) error {
 			return err
 		}
 		now := w.now()
-		changes, wait := settle.Expire(&rec.Order, now)
+		changes, wait, until := w.Rules.Expire(&rec.Order, now)
 		switch {
 		case wait:
+			// Waiting for a confirming transfer (its settlement normally finishes the order
+			// first), or for a removed one's re-inclusion: checked again when the grace
+			// window ends, and at least every Recheck.
 			recheck := w.Recheck
 			if recheck <= 0 {
 				recheck = DefaultRecheck
 			}
-			return w.Store.Reschedule(ctx, id, now.Add(recheck))
+			at := now.Add(recheck)
+			if !until.IsZero() && until.Before(at) {
+				at = until
+			}
+			return w.Store.Reschedule(ctx, id, at)
 		case len(changes) == 0 && rec.Order.Status.Terminal():
 			// Settled already, possibly by a step that died before announcing it.
 			if err := w.Store.Announce(ctx, id); err != nil {

@@ -6,6 +6,7 @@
 package settle
 
 import (
+	"strconv"
 	"time"
 
 	checkout "github.com/mpchat/checkout"
@@ -17,26 +18,125 @@ type Change struct {
 	Payment *checkout.Payment // the payment concerned, if any (a copy)
 }
 
-// Expire applies the passing of time. It returns the changes (none when the order is not
-// due, is terminal, or waits for a transfer that is still confirming: that transfer's outcome
-// settles it) and whether the order must be checked again later (wait).
+// Defaults of Rules.
+const (
+	// DefaultDustThreshold: transfers below 0.01 USDT are dust.
+	DefaultDustThreshold = checkout.Unit / 100
+	// DefaultMaxPayments is how many payments one order keeps; more are orphans.
+	DefaultMaxPayments = 20
+	// DefaultReorgGrace is how long an on-time transfer a reorg removed after the order's
+	// expiry holds the order open, waiting to be re-included.
+	DefaultReorgGrace = 10 * time.Minute
+	// DustRecent is how many dust transfers an order keeps in DustRecent (it counts all).
+	DustRecent = 5
+)
+
+// Rules holds the operator's settings the status rules depend on. The zero value means the
+// defaults; every edge replica must use the same Rules.
+type Rules struct {
+	// DustThreshold: a transfer below it is dust, which changes no status, amount, payment or
+	// webhook and is only counted on the order (Order.DustCount, DustAmount, DustRecent). Zero
+	// is always dust. For an order still open and not yet expired, the threshold is lowered to
+	// what the order still needs to be PAID when that is less, so an order for less than the
+	// threshold, or a top-up of the last cents, stays payable in one transfer. Default
+	// DefaultDustThreshold.
+	DustThreshold checkout.Amount
+	// MaxPayments caps the payments one order keeps (reverted ones included). A transfer
+	// beyond it is not credited to the order: its final observation is refused with a reason,
+	// for the caller to record as an orphan, so the money is never lost. Default
+	// DefaultMaxPayments.
+	MaxPayments int
+	// ReorgGrace is how long after a reorg removed an on-time transfer, past the order's
+	// expiry, the order waits for it to be re-included before it is finalised. Default
+	// DefaultReorgGrace.
+	ReorgGrace time.Duration
+}
+
+func (r Rules) withDefaults() Rules {
+	if r.DustThreshold <= 0 {
+		r.DustThreshold = DefaultDustThreshold
+	}
+	if r.MaxPayments <= 0 {
+		r.MaxPayments = DefaultMaxPayments
+	}
+	if r.ReorgGrace <= 0 {
+		r.ReorgGrace = DefaultReorgGrace
+	}
+	return r
+}
+
+// Result is what one observation does to an order.
+type Result struct {
+	// Changes are the events to record (none for dust, a redelivery or a stale observation).
+	Changes []Change
+	// Changed reports that the order was modified and must be committed, with Changes' events
+	// (possibly none: a dust transfer is only counted).
+	Changed bool
+	// Dust reports that the transfer is dust: counted on the order when final (Changed), else
+	// ignored. No event is recorded for it, so there is nothing to announce.
+	Dust bool
+	// Refused, when not empty, says why the transfer is not credited to the order (the order
+	// is unchanged): the caller keeps it as an orphan with this reason.
+	Refused string
+}
+
+// Expire applies the passing of time with the default rules (see Rules.Expire).
 func Expire(o *checkout.Order, now time.Time) (changes []Change, wait bool) {
+	changes, wait, _ = Rules{}.Expire(o, now)
+	return changes, wait
+}
+
+// Apply applies one observation with the default rules and returns its changes (see
+// Rules.Apply, which also reports dust counted and refused transfers: a caller that commits
+// orders uses that).
+func Apply(o *checkout.Order, t *checkout.Transfer, blocked bool, now time.Time) []Change {
+	return Rules{}.Apply(o, t, blocked, now).Changes
+}
+
+// Expire applies the passing of time. It returns the changes (none when the order is not
+// due or is terminal) and whether the order must be checked again later (wait): it waits while
+// an on-time transfer is still confirming (that transfer's outcome settles it), and while an
+// on-time transfer a reorg removed is within its grace window, until `until` (the window's
+// end). Dust never holds an order: it is no payment.
+func (r Rules) Expire(o *checkout.Order, now time.Time) (changes []Change, wait bool, until time.Time) {
+	r = r.withDefaults()
 	if o.Status.Terminal() || now.Before(o.ExpiresAt) {
-		return nil, false
+		return nil, false, time.Time{}
 	}
 	if confirming(o) {
-		return nil, true
+		return nil, true, time.Time{}
 	}
-	return finishExpired(o, now), false
+	if end := r.graceEnd(o); now.Before(end) {
+		return nil, true, end
+	}
+	return finishExpired(o, now), false, time.Time{}
 }
+
+// graceEnd is when the last on-time transfer a reorg removed stops holding the order (zero
+// when none does).
+func (r Rules) graceEnd(o *checkout.Order) time.Time {
+	var end time.Time
+	for i := range o.Payments {
+		p := &o.Payments[i]
+		if p.Status == checkout.PaymentReverted && !p.Late && p.RevertedAt != nil {
+			if e := p.RevertedAt.Add(r.ReorgGrace); e.After(end) {
+				end = e
+			}
+		}
+	}
+	return end
+}
+
+// onTime is the confirmed total that counts for the status: late funds excluded.
+func onTime(o *checkout.Order) checkout.Amount { return o.AmountPaid - o.AmountLate }
 
 // finishExpired settles an expired order that has nothing left confirming.
 func finishExpired(o *checkout.Order, now time.Time) []Change {
-	switch {
-	case o.AmountPaid <= 0:
+	switch paid := onTime(o); {
+	case paid <= 0:
 		o.Status = checkout.StatusExpired
 		return []Change{{Type: checkout.EventOrderExpired}}
-	case o.AmountPaid < o.MinPaid():
+	case paid < o.MinPaid():
 		o.Status = checkout.StatusUnderpaid
 		return []Change{{Type: checkout.EventOrderUnderpaid}}
 	default: // unreachable for a consistent order: enough paid is PAID at confirmation
@@ -46,19 +146,72 @@ func finishExpired(o *checkout.Order, now time.Time) []Change {
 }
 
 // Apply applies one watcher observation to the order. blocked says whether the sender is on
-// the operator's blocklist. Observations are idempotent: a repeated or stale one returns no
-// changes, so redelivered feed entries are harmless.
-func Apply(o *checkout.Order, t *checkout.Transfer, blocked bool, now time.Time) []Change {
+// the operator's blocklist (it matters only for funds above the dust threshold).
+// Observations are idempotent: a repeated or stale one changes nothing, so redelivered feed
+// entries are harmless.
+func (r Rules) Apply(o *checkout.Order, t *checkout.Transfer, blocked bool, now time.Time) Result {
+	r = r.withDefaults()
 	i := find(o, t)
+	if i < 0 && t.Kind != checkout.TransferRemoved {
+		// A transfer the order does not track yet: dust is only counted, once final, and a
+		// transfer beyond the payment cap is refused once final (an orphan, never lost).
+		if r.dust(o, t.Amount, now) {
+			if t.Kind == checkout.TransferConfirmed {
+				return Result{Changed: recordDust(o, t), Dust: true}
+			}
+			return Result{Dust: true}
+		}
+		if len(o.Payments) >= r.MaxPayments {
+			if t.Kind == checkout.TransferConfirmed {
+				return Result{Refused: "order " + o.ID + " has the most payments one order keeps (" +
+					strconv.Itoa(r.MaxPayments) + "): not credited"}
+			}
+			return Result{}
+		}
+	}
+	var changes []Change
 	switch t.Kind {
 	case checkout.TransferSeen:
-		return seen(o, t, i)
+		changes = seen(o, t, i, now)
 	case checkout.TransferConfirmed:
-		return confirmed(o, t, i, blocked, now)
+		changes = r.confirmed(o, t, i, blocked, now)
 	case checkout.TransferRemoved:
-		return removed(o, i, now)
+		changes = r.removed(o, i, now)
 	}
-	return nil
+	return Result{Changes: changes, Changed: len(changes) > 0}
+}
+
+// dust reports whether a transfer of amount not yet tracked by the order is dust.
+func (r Rules) dust(o *checkout.Order, amount checkout.Amount, now time.Time) bool {
+	if amount <= 0 {
+		return true
+	}
+	threshold := r.DustThreshold
+	if !o.Status.Terminal() && now.Before(o.ExpiresAt) {
+		// What the order still needs: a transfer of that much settles it, so it is no noise.
+		if need := o.MinPaid() - onTime(o); need < threshold {
+			threshold = max(need, 1)
+		}
+	}
+	return amount < threshold
+}
+
+// recordDust counts a final dust transfer once (a redelivery of one of the last DustRecent is
+// recognised) and reports whether the order changed.
+func recordDust(o *checkout.Order, t *checkout.Transfer) bool {
+	for _, d := range o.DustRecent {
+		if d.TxHash == t.TxHash && d.LogIndex == t.LogIndex {
+			return false
+		}
+	}
+	o.DustCount++
+	o.DustAmount += max(t.Amount, 0)
+	o.DustRecent = append(o.DustRecent, checkout.DustTransfer{TxHash: t.TxHash, LogIndex: t.LogIndex,
+		From: t.From, Amount: t.Amount, BlockNumber: t.BlockNumber})
+	if n := len(o.DustRecent); n > DustRecent {
+		o.DustRecent = append([]checkout.DustTransfer(nil), o.DustRecent[n-DustRecent:]...)
+	}
+	return true
 }
 
 func find(o *checkout.Order, t *checkout.Transfer) int {
@@ -70,12 +223,34 @@ func find(o *checkout.Order, t *checkout.Transfer) int {
 	return -1
 }
 
-func seen(o *checkout.Order, t *checkout.Transfer, i int) []Change {
+// newPayment makes the payment of a transfer first seen now. It is late when first seen at or
+// after the order's expiry (or terminal status), unless a reorg removed the same transaction
+// earlier and it is back under another log index: then its first sighting is that one's.
+func newPayment(o *checkout.Order, t *checkout.Transfer, now time.Time) checkout.Payment {
+	p := checkout.Payment{
+		TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, Amount: t.Amount,
+		BlockNumber: t.BlockNumber, Confirmations: t.Confirmations, ConfirmationsRequired: t.Required,
+		FirstSeenAt: now.UTC(), Late: o.Status.Terminal() || !now.Before(o.ExpiresAt),
+	}
+	for i := range o.Payments {
+		if q := &o.Payments[i]; q.TxHash == t.TxHash && q.Status == checkout.PaymentReverted {
+			if !q.FirstSeenAt.IsZero() {
+				p.FirstSeenAt = q.FirstSeenAt
+			}
+			p.Late = o.Status.Terminal() || q.Late
+			break
+		}
+	}
+	return p
+}
+
+func seen(o *checkout.Order, t *checkout.Transfer, i int, now time.Time) []Change {
 	if i >= 0 {
 		p := &o.Payments[i]
 		switch {
 		case p.Status == checkout.PaymentReverted: // back in the canonical chain
 			p.Status, p.Confirmations, p.BlockNumber = checkout.PaymentConfirming, t.Confirmations, t.BlockNumber
+			p.RevertedAt = nil
 			o.AmountPending += p.Amount
 			return detected(o, p)
 		case p.Status == checkout.PaymentConfirming && t.Confirmations > p.Confirmations:
@@ -84,42 +259,39 @@ func seen(o *checkout.Order, t *checkout.Transfer, i int) []Change {
 		}
 		return nil
 	}
-	o.Payments = append(o.Payments, checkout.Payment{
-		TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, Amount: t.Amount,
-		BlockNumber: t.BlockNumber, Confirmations: t.Confirmations,
-		ConfirmationsRequired: t.Required, Status: checkout.PaymentConfirming,
-		Late: o.Status.Terminal(),
-	})
+	o.Payments = append(o.Payments, newPayment(o, t, now))
 	p := &o.Payments[len(o.Payments)-1]
+	p.Status = checkout.PaymentConfirming
 	o.AmountPending += p.Amount
 	return detected(o, p)
 }
 
-// detected records a transfer now waiting for confirmations.
+// detected records a transfer now waiting for confirmations. A late one (first seen after
+// expiry) is reported but holds nothing open and changes no status.
 func detected(o *checkout.Order, p *checkout.Payment) []Change {
 	if o.Status.Terminal() {
 		p.Late = true
+	}
+	if p.Late {
 		return []Change{{Type: checkout.EventPaymentUpdated, Payment: copyOf(p)}}
 	}
 	o.Status = checkout.StatusConfirming
 	return []Change{{Type: checkout.EventPaymentDetected, Payment: copyOf(p)}}
 }
 
-func confirmed(o *checkout.Order, t *checkout.Transfer, i int, blocked bool, now time.Time) []Change {
+func (r Rules) confirmed(o *checkout.Order, t *checkout.Transfer, i int, blocked bool, now time.Time) []Change {
 	if i >= 0 && o.Payments[i].Status == checkout.PaymentConfirmed {
 		return nil
 	}
 	if i < 0 { // confirmed without an earlier sighting (catch-up after downtime)
-		o.Payments = append(o.Payments, checkout.Payment{
-			TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, Amount: t.Amount,
-			ConfirmationsRequired: t.Required, Late: o.Status.Terminal(),
-		})
+		o.Payments = append(o.Payments, newPayment(o, t, now))
 		i = len(o.Payments) - 1
 	} else if o.Payments[i].Status == checkout.PaymentConfirming {
 		o.AmountPending -= o.Payments[i].Amount
 	}
 	p := &o.Payments[i]
 	p.Status, p.Confirmations, p.BlockNumber = checkout.PaymentConfirmed, t.Confirmations, t.BlockNumber
+	p.RevertedAt = nil
 	o.AmountPaid += p.Amount
 	o.AmountOverpaid = max(0, o.AmountPaid-o.Amount)
 	if o.Status.Terminal() || p.Late {
@@ -132,37 +304,45 @@ func confirmed(o *checkout.Order, t *checkout.Transfer, i int, blocked bool, now
 		o.Status = checkout.StatusFrozen
 		o.FrozenReason = "sender_blocklisted"
 		return []Change{{Type: checkout.EventOrderFrozen, Payment: copyOf(p)}}
-	case o.AmountPaid >= o.MinPaid():
+	case onTime(o) >= o.MinPaid():
 		markPaid(o, now)
 		return []Change{{Type: checkout.EventPaymentConfirmed, Payment: copyOf(p)}}
 	}
 	changes := []Change{{Type: checkout.EventPaymentPartial, Payment: copyOf(p)}}
-	return append(changes, settleOpen(o, now)...)
+	return append(changes, r.settleOpen(o, now, true)...)
 }
 
-func removed(o *checkout.Order, i int, now time.Time) []Change {
+// removed un-credits a transfer a reorg removed before it was final. It never finalises the
+// order: past expiry, an on-time transfer gets the grace window to be re-included, and the
+// expiry worker settles the order when nothing holds it any more.
+func (r Rules) removed(o *checkout.Order, i int, now time.Time) []Change {
 	if i < 0 || o.Payments[i].Status != checkout.PaymentConfirming {
 		return nil // unknown, already reverted, or confirmed (final: never un-credited)
 	}
 	p := &o.Payments[i]
 	p.Status = checkout.PaymentReverted
+	at := now.UTC()
+	p.RevertedAt = &at
 	o.AmountPending -= p.Amount
 	changes := []Change{{Type: checkout.EventPaymentReverted, Payment: copyOf(p)}}
 	if o.Status.Terminal() {
 		return changes
 	}
-	return append(changes, settleOpen(o, now)...)
+	return append(changes, r.settleOpen(o, now, false)...)
 }
 
 // settleOpen sets the status of a non-terminal order after a payment stopped confirming:
-// still CONFIRMING if another transfer is, else PENDING before expiry, else final.
-func settleOpen(o *checkout.Order, now time.Time) []Change {
+// still CONFIRMING if an on-time transfer is, else PENDING before expiry. Past expiry it
+// finalises the order (finalise: after a confirmation only) unless a removed on-time
+// transfer is within its grace window; otherwise the status stays until the expiry worker
+// decides.
+func (r Rules) settleOpen(o *checkout.Order, now time.Time, finalise bool) []Change {
 	switch {
 	case confirming(o):
 		o.Status = checkout.StatusConfirming
 	case now.Before(o.ExpiresAt):
 		o.Status = checkout.StatusPending
-	default:
+	case finalise && !now.Before(r.graceEnd(o)):
 		return finishExpired(o, now)
 	}
 	return nil

@@ -62,6 +62,7 @@ type Consumer struct {
 	// DefaultMaxDeliveries.
 	MaxDeliveries int
 	Now           func() time.Time // default time.Now
+	Rules         settle.Rules     // dust threshold, payment cap, reorg grace; zero: the defaults
 	Log           *slog.Logger
 	OnChange      func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
 	OnPark        func(entryID, reason string)                  // optional hook: an entry was parked
@@ -255,10 +256,22 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 			return c.Store.Announce(ctx, orderID)
 		}
 		now := c.Now()
-		changes := settle.Apply(&rec.Order, t, blocked, now)
-		// Recorded even when nothing changed (a removal of a transfer never seen): what
-		// matters is that nothing older is applied after it.
-		rec.SetFeedPosition(key, e.ID)
+		res := c.Rules.Apply(&rec.Order, t, blocked, now)
+		if res.Refused != "" {
+			c.Log.Warn("settlement: transfer refused by its order, parked in orphans", "network", c.Network,
+				"order_id", orderID, "tx", t.TxHash, "reason", res.Refused)
+			return c.Store.RecordOrphan(ctx, c.Network, e.ID, res.Refused, t)
+		}
+		if res.Dust && !res.Changed {
+			return nil // noise anyone can send: nothing recorded, nothing to announce
+		}
+		changes := res.Changes
+		if !res.Dust {
+			// Recorded even when nothing changed (a removal of a transfer never seen): what
+			// matters is that nothing older is applied after it. Dust is no payment and keeps
+			// no position, so spam cannot push real payments' positions out.
+			rec.SetFeedPosition(key, e.ID)
+		}
 		events := settle.Events(&rec.Order, changes, now, ids.Event)
 		_, err = c.Store.CommitOrder(ctx, rec, events)
 		if errors.Is(err, store.ErrConflict) {
@@ -267,7 +280,7 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 		if err != nil {
 			return err
 		}
-		if len(changes) == 0 {
+		if !res.Changed {
 			// Nothing changed: perhaps applied already by a step that died before announcing
 			// it (before positions were kept); announcing is harmless and makes sure of it.
 			return c.Store.Announce(ctx, orderID)
@@ -277,7 +290,11 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 				c.Log.Warn("settlement: unschedule expiry", "order_id", orderID, "err", err)
 			}
 		}
-		c.Log.Info("settlement: transfer applied", "order_id", orderID, "kind", t.Kind, "tx", t.TxHash,
+		level := slog.LevelInfo
+		if res.Dust {
+			level = slog.LevelDebug // counted only; an attacker can send any number
+		}
+		c.Log.Log(ctx, level, "settlement: transfer applied", "order_id", orderID, "kind", t.Kind, "tx", t.TxHash,
 			"log_index", t.LogIndex, "amount", t.Amount.String(), "status", rec.Order.Status)
 		if c.OnChange != nil {
 			c.OnChange(orderID, events)

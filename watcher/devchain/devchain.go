@@ -403,6 +403,54 @@ func (c *Chain) Pay(ctx context.Context, from int, to common.Address, amount che
 	return tx.Hash(), nil
 }
 
+// TransferFrom sends the token's transferFrom(from, to, amount) from payer `sender`; it is
+// included in the next block. It plays the adversary of the hostile-chain tests: the ERC20
+// lets anyone move zero tokens "from" any non-zero address, with no allowance or balance, so a
+// Transfer log with a `from` of the sender's choosing lands on any address. A non-zero amount
+// needs from's balance and an allowance for sender (or the gas estimate fails: an error here).
+func (c *Chain) TransferFrom(ctx context.Context, sender int, from, to common.Address, amount checkout.Amount) (common.Hash, error) {
+	if sender < 0 || sender >= len(c.payers) {
+		return common.Hash{}, fmt.Errorf("no payer %d (have %d)", sender, len(c.payers))
+	}
+	if amount < 0 {
+		return common.Hash{}, errors.New("transferFrom: amount must not be negative")
+	}
+	data, err := TokenABI.Pack("transferFrom", from, to, big.NewInt(int64(amount)))
+	if err != nil {
+		return common.Hash{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return common.Hash{}, errors.New("transferFrom: chain closed")
+	}
+	tx, err := send(ctx, c.client, c.payers[sender], &c.token, data, 0)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("transferFrom: %w", err)
+	}
+	c.expect(c.payers[sender].addr, tx.Nonce())
+	return tx.Hash(), nil
+}
+
+// Resend sends an already signed transaction again, for reorg tests: after Fork dropped the
+// block that carried it, the same transaction (same hash) is included in the next block.
+func (c *Chain) Resend(ctx context.Context, tx *types.Transaction) error {
+	from, err := types.Sender(types.LatestSignerForChainID(ChainID), tx)
+	if err != nil {
+		return fmt.Errorf("resend: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("resend: chain closed")
+	}
+	if err := c.client.SendTransaction(ctx, tx); err != nil {
+		return fmt.Errorf("resend %s: %w", tx.Hash().Hex(), err)
+	}
+	c.expect(from, tx.Nonce())
+	return nil
+}
+
 // expect records that the next block must include addr's transaction at nonce.
 func (c *Chain) expect(addr common.Address, nonce uint64) {
 	if nonce+1 > c.want[addr] {

@@ -407,3 +407,74 @@ func TestStartRefusesTakenPortAndPublicAddress(t *testing.T) {
 		t.Error("dev chain bound a non-loopback address")
 	}
 }
+
+// TestTransferFromZeroForgesSender: a zero-value transferFrom names any `from` and lands a
+// Transfer log on any address without moving a token; a non-zero one without allowance fails.
+func TestTransferFromZeroForgesSender(t *testing.T) {
+	c := start(t, Config{})
+	ctx := context.Background()
+	victim := common.HexToAddress("0x00000000000000000000000000000000000b10c5")
+	to := common.HexToAddress("0x00000000000000000000000000000000000a11ce")
+	h, err := c.TransferFrom(ctx, 2, victim, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	rc, err := c.Client().TransactionReceipt(ctx, h)
+	if err != nil || rc.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("receipt %+v %v", rc, err)
+	}
+	if len(rc.Logs) != 1 || rc.Logs[0].Topics[0] != TransferTopic ||
+		common.BytesToAddress(rc.Logs[0].Topics[1].Bytes()) != victim ||
+		common.BytesToAddress(rc.Logs[0].Topics[2].Bytes()) != to || new(big.Int).SetBytes(rc.Logs[0].Data).Sign() != 0 {
+		t.Fatalf("logs %+v", rc.Logs)
+	}
+	if b, _ := BalanceOf(ctx, c.Client(), c.Token(), to); b.Sign() != 0 {
+		t.Errorf("balance moved: %v", b)
+	}
+	if _, err := c.TransferFrom(ctx, 2, c.Payer(3), to, 1); err == nil {
+		t.Error("a non-zero transferFrom without allowance was sent")
+	}
+	if _, err := c.TransferFrom(ctx, 99, victim, to, 0); err == nil {
+		t.Error("unknown sender accepted")
+	}
+}
+
+// TestResendReincludesAfterFork: the transaction a reorg dropped, sent again, is mined with
+// the same hash on the new branch.
+func TestResendReincludesAfterFork(t *testing.T) {
+	c := start(t, Config{})
+	ctx := context.Background()
+	to := common.HexToAddress("0x00000000000000000000000000000000000b0b01")
+	parent, err := c.Client().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Pay(ctx, 4, to, 2_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	tx, _, err := c.Client().TransactionByHash(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Fork(parent.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	if _, err := c.Client().TransactionReceipt(ctx, h); err == nil {
+		t.Fatal("the dropped transfer still has a receipt")
+	}
+	if err := c.Resend(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	rc, err := c.Client().TransactionReceipt(ctx, h)
+	if err != nil || rc.Status != types.ReceiptStatusSuccessful || rc.BlockNumber.Uint64() <= parent.Number.Uint64()+1 {
+		t.Fatalf("re-included receipt %+v %v", rc, err)
+	}
+	if b, _ := BalanceOf(ctx, c.Client(), c.Token(), to); b.Int64() != 2_000_000 {
+		t.Errorf("balance %v", b)
+	}
+}
