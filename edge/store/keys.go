@@ -57,3 +57,11 @@ func (k keys) expiry() string                      { return k.prefix + "expiry" 
 func (k keys) changes() string                     { return k.prefix + "changes" }
 func (k keys) orphans() string                     { return k.prefix + "orphans" }
 func (k keys) rateLimitPrefix() string             { return k.prefix + "rate:" }
+
+// rate is a rate-limit bucket (GCRA: the time its budget is next full). One key per client,
+// API key or order lookup class; each expires once its budget is full again.
+func (k keys) rate(bucket string) string { return k.rateLimitPrefix() + bucket }
+
+// replay marks a signed state-changing request as used, until its timestamp leaves the
+// signature window.
+func (k keys) replay(keyID, sig string) string { return k.prefix + "replay:{" + keyID + "}:" + sig }
