@@ -72,8 +72,7 @@ type handler func(ctx *fasthttp.RequestCtx) error
 
 // Routes is the route table of the edge.
 func (s *Server) Routes() *router.Router {
-	r := router.New()
-	r.SaveMatchedRoutePath = true // the metrics' route label (set before any route is added)
+	r := newRouter()
 	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
 	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
@@ -94,6 +93,18 @@ func (s *Server) Routes() *router.Router {
 		return &checkout.Error{HTTPStatus: 405, Type: checkout.InvalidRequest, Code: "method_not_allowed", Message: "method not allowed on this endpoint"}
 	})
 	r.HandleMethodNotAllowed = true
+	return r
+}
+
+// newRouter is a router without the trailing-slash and fixed-path redirects: fasthttp's
+// Redirect makes them absolute URLs on the request's Host header, so anyone could make the
+// edge answer "Location: http://evil.example/pay/…" (an open redirect, and a poisoned entry
+// in any cache in front). Such paths get a 404 like any other unknown path.
+func newRouter() *router.Router {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.SaveMatchedRoutePath = true // the metrics' route label (set before any route is added)
 	return r
 }
 
