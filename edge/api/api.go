@@ -63,6 +63,12 @@ type Server struct {
 	// (OpsHandler, the edge's --metrics-listen). Default false: /metrics is a route of Routes.
 	MetricsSeparate bool
 
+	// PublicLimit limits public order lookups (checkout view, page, public stream) per client;
+	// UnknownLimit those of ids that are no order, and once it is spent every public lookup of
+	// the client is refused until it refills. Zero = DefaultPublicLimit / DefaultUnknownLimit;
+	// a negative Burst = no limit.
+	PublicLimit, UnknownLimit store.Limit
+
 	merchants merchantCache
 	streams   streamCounts
 	active    sync.WaitGroup // event streams running on hijacked connections
@@ -78,8 +84,8 @@ func (s *Server) Routes() *router.Router {
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
 	r.GET("/v1/orders/{id}/webhooks", s.wrap(s.authenticated(s.listWebhooks)))
 	r.POST("/v1/orders/{id}/webhooks/{event_id}/redeliver", s.wrap(s.authenticated(s.redeliverWebhook)))
-	r.GET("/v1/checkout/{id}", s.wrap(s.checkoutOrder))
-	r.GET("/v1/checkout/{id}/events", s.wrap(s.checkoutEvents))
+	r.GET("/v1/checkout/{id}", s.wrap(s.publicLookup(s.checkoutOrder)))
+	r.GET("/v1/checkout/{id}/events", s.wrap(s.publicLookup(s.checkoutEvents)))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
 	s.pageRoutes(r)

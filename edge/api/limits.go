@@ -1,0 +1,95 @@
+package api
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/store"
+)
+
+// Default limits of the public surfaces, per client (an IPv6 client counted by its /64).
+var (
+	// DefaultPublicLimit: public order lookups (GET /v1/checkout/{id}, /pay/{id}, the public
+	// event stream) per client: a burst of 120, then 10 a second. A customer's checkout makes
+	// a handful; a carrier NAT with many customers behind one address still fits.
+	DefaultPublicLimit = store.Limit{Burst: 120, Every: 100 * time.Millisecond}
+	// DefaultUnknownLimit: lookups of ids that are no order, per client: 20, then one every
+	// 6 s (10 a minute). A typo or a stale link costs one; guessing is throttled.
+	DefaultUnknownLimit = store.Limit{Burst: 20, Every: 6 * time.Second}
+	// DefaultAuthFailIPLimit: failed merchant authentications per client: 20, then one
+	// every 3 s.
+	DefaultAuthFailIPLimit = store.Limit{Burst: 20, Every: 3 * time.Second}
+	// DefaultAuthFailKeyLimit: failed authentications per key id (from any client): 60,
+	// then one a second. Key ids are not public (they travel only server to server).
+	DefaultAuthFailKeyLimit = store.Limit{Burst: 60, Every: time.Second}
+)
+
+// limitOf resolves a configured limit: the zero Limit means def, a negative Burst none.
+func limitOf(l, def store.Limit) (store.Limit, bool) {
+	switch {
+	case l.Burst < 0:
+		return l, false
+	case l.Burst == 0:
+		return def, true
+	}
+	return l, true
+}
+
+// Bucket names of the limits (under the store's rate-limit prefix).
+func lookupBucket(client string) string  { return "lookup:" + client }
+func unknownBucket(client string) string { return "lookup-miss:" + client }
+func authIPBucket(client string) string  { return "authfail-ip:" + client }
+func authKeyBucket(keyID string) string  { return "authfail-key:" + keyID }
+func tooMany(ctx *fasthttp.RequestCtx, retry time.Duration, msg string) error {
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(store.RetryAfterSeconds(retry)))
+	return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "rate_limited", Message: msg}
+}
+
+// publicLookup throttles a handler that looks an order up by its id with no other credential.
+// Every lookup spends from the client's public budget; a lookup that finds no order also
+// spends from its much smaller unknown-id budget, and once that is spent every lookup of the
+// client is refused until it refills (refusing only misses would tell hits from misses).
+func (s *Server) publicLookup(next handler) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		client := s.clientBucket(ctx)
+		unknown, checkUnknown := limitOf(s.UnknownLimit, DefaultUnknownLimit)
+		if checkUnknown {
+			ok, retry, err := s.Store.Check(ctx, unknownBucket(client), unknown)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return tooMany(ctx, retry, "too many lookups of unknown orders from this client; retry after the Retry-After header's seconds")
+			}
+		}
+		if l, on := limitOf(s.PublicLimit, DefaultPublicLimit); on {
+			ok, retry, err := s.Store.Allow(ctx, lookupBucket(client), l)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return tooMany(ctx, retry, "too many checkout requests from this client; retry after the Retry-After header's seconds")
+			}
+		}
+		err := next(ctx)
+		if checkUnknown && missed(ctx, err) {
+			if _, _, lerr := s.Store.Allow(ctx, unknownBucket(client), unknown); lerr != nil {
+				s.log().Warn("count an unknown order lookup", "err", lerr)
+			}
+		}
+		return err
+	}
+}
+
+// missed: the lookup found no order (a 404 error, or a 404 page written by the handler).
+func missed(ctx *fasthttp.RequestCtx, err error) bool {
+	var ce *checkout.Error
+	if errors.As(err, &ce) {
+		return ce.HTTPStatus == 404
+	}
+	return err == nil && ctx.Response.StatusCode() == fasthttp.StatusNotFound
+}
