@@ -68,6 +68,10 @@ type Server struct {
 	// the client is refused until it refills. Zero = DefaultPublicLimit / DefaultUnknownLimit;
 	// a negative Burst = no limit.
 	PublicLimit, UnknownLimit store.Limit
+	// AuthFailIPLimit and AuthFailKeyLimit limit failed merchant authentications per client
+	// and per key id; once either is spent, requests from that client / for that key are
+	// refused before any signature is checked. Zero = the Default…; a negative Burst = none.
+	AuthFailIPLimit, AuthFailKeyLimit store.Limit
 
 	merchants merchantCache
 	streams   streamCounts
@@ -175,9 +179,15 @@ const (
 // in the request's user values.
 func (s *Server) authenticated(next handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
-		key, err := s.Auth.Verify(ctx, string(ctx.Request.Header.Peek("Authorization")),
-			string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody())
+		header := string(ctx.Request.Header.Peek("Authorization"))
+		keyID, _, _, _ := auth.ParseHeader(header) // "" when malformed; Verify says why
+		client := s.clientBucket(ctx)
+		if err := s.authThrottled(ctx, client, keyID); err != nil {
+			return err
+		}
+		key, err := s.Auth.Verify(ctx, header, string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody())
 		if err != nil {
+			s.authFailed(ctx, client, keyID, err)
 			return err
 		}
 		ctx.SetUserValue(keyIDValue, key.ID)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,5 +158,77 @@ func TestPublicLookupsAreRateLimited(t *testing.T) {
 	}
 	if status, _, _ := lookup(t, e.url+"/pay/"+o.ID, "198.51.100.1"); status != 429 {
 		t.Errorf("page after the budget: %d", status)
+	}
+}
+
+// signedPost sends POST /v1/orders with the given Authorization as client.
+func signedPost(t *testing.T, e *testEdge, authz, body, client string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.url+"/v1/orders", strings.NewReader(body))
+	req.Header.Set("Authorization", authz)
+	req.Header.Set("X-Forwarded-For", client)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("Retry-After")
+}
+
+// TestFailedAuthenticationIsThrottled: 600 wrong signatures at once were all checked. Now a
+// client gets 20 failures, then 429 with Retry-After before any key lookup or HMAC (a
+// correct signature from it too); a key id gets 60 failures from any number of clients.
+func TestFailedAuthenticationIsThrottled(t *testing.T) {
+	e := newEdge(t, edgeOpts{server: withPage(t)})
+	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, nil)
+	body := `{"amount":"1","currency":"USDT","network":"ERC20"}`
+	ts := e.clock.Now().Unix()
+	wrong := client.Authorization(mc.key.ID, "sk_wrong", ts, "POST", "/v1/orders", []byte(body))
+	var mu sync.Mutex
+	counts := map[int]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 75 {
+				status, retry := signedPost(t, e, wrong, body, "203.0.113.50")
+				if status == 429 && retry == "" {
+					t.Error("429 without Retry-After")
+				}
+				mu.Lock()
+				counts[status]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if counts[401] > api.DefaultAuthFailIPLimit.Burst+8+5 || counts[429] < 500 || counts[401]+counts[429] != 600 {
+		t.Errorf("600 wrong signatures from one client: %v, want at most ~%d refused as 401 and the rest 429", counts, api.DefaultAuthFailIPLimit.Burst)
+	}
+	good := client.Authorization(mc.key.ID, mc.key.Secret, ts, "POST", "/v1/orders", []byte(body))
+	if status, _ := signedPost(t, e, good, body, "203.0.113.50"); status != 429 {
+		t.Errorf("a correct signature from the throttled client: %d, want 429 (checked before the HMAC)", status)
+	}
+	if status, _ := signedPost(t, e, good, body, "203.0.113.51"); status != 201 {
+		t.Errorf("the same key from another client: %d, want 201", status)
+	}
+
+	// Per key id: failures spread over many clients.
+	other := e.newMerchant([]checkout.Network{checkout.ERC20}, nil)
+	wrong = client.Authorization(other.key.ID, "sk_wrong", ts, "POST", "/v1/orders", []byte(body))
+	for i := range api.DefaultAuthFailKeyLimit.Burst {
+		if status, _ := signedPost(t, e, wrong, body, fmt.Sprintf("198.51.100.%d", i+1)); status != 401 {
+			t.Fatalf("failure %d for the key: %d", i+1, status)
+		}
+	}
+	good = client.Authorization(other.key.ID, other.key.Secret, ts, "POST", "/v1/orders", []byte(body))
+	status, retry := signedPost(t, e, good, body, "192.0.2.200")
+	if status != 429 || retry == "" {
+		t.Errorf("key after %d failures: %d Retry-After %q, want 429", api.DefaultAuthFailKeyLimit.Burst, status, retry)
+	}
+	if n := e.orderCount(); n != 1 {
+		t.Errorf("%d orders, want 1", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -92,4 +93,47 @@ func missed(ctx *fasthttp.RequestCtx, err error) bool {
 		return ce.HTTPStatus == 404
 	}
 	return err == nil && ctx.Response.StatusCode() == fasthttp.StatusNotFound
+}
+
+// authThrottled refuses (429) a client or key id whose failed-authentication budget is
+// spent, before the key lookup and the HMAC: guessing signatures or keys is throttled.
+func (s *Server) authThrottled(ctx *fasthttp.RequestCtx, client, keyID string) error {
+	if l, on := limitOf(s.AuthFailIPLimit, DefaultAuthFailIPLimit); on {
+		ok, retry, err := s.Store.Check(ctx, authIPBucket(client), l)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return tooMany(ctx, retry, "too many failed authentications from this client; retry after the Retry-After header's seconds")
+		}
+	}
+	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on && keyID != "" {
+		ok, retry, err := s.Store.Check(ctx, authKeyBucket(keyID), l)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return tooMany(ctx, retry, "too many failed authentications for this API key; retry after the Retry-After header's seconds")
+		}
+	}
+	return nil
+}
+
+// authFailed charges a failed authentication (a 401) to the client, and to the key id when
+// it names a key (unknown ids would only fill Redis with buckets; the client's covers them).
+func (s *Server) authFailed(ctx *fasthttp.RequestCtx, client, keyID string, err error) {
+	var ce *checkout.Error
+	if !errors.As(err, &ce) || ce.HTTPStatus != 401 {
+		return
+	}
+	if l, on := limitOf(s.AuthFailIPLimit, DefaultAuthFailIPLimit); on {
+		if _, _, lerr := s.Store.Allow(ctx, authIPBucket(client), l); lerr != nil {
+			s.log().Warn("count a failed authentication", "err", lerr)
+		}
+	}
+	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on && keyID != "" && ce.Code != auth.CodeUnknown {
+		if _, _, lerr := s.Store.Allow(ctx, authKeyBucket(keyID), l); lerr != nil {
+			s.log().Warn("count a failed authentication", "err", lerr)
+		}
+	}
 }
