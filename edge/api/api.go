@@ -175,8 +175,9 @@ const (
 	keyIDValue    = "key_id"
 )
 
-// authenticated authenticates the request, applies the key's rate limit and puts the merchant
-// in the request's user values.
+// authenticated authenticates the request (throttling failures), applies the key's rate
+// limit, refuses a replayed state-changing request and puts the merchant in the request's
+// user values.
 func (s *Server) authenticated(next handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		header := string(ctx.Request.Header.Peek("Authorization"))
@@ -196,6 +197,9 @@ func (s *Server) authenticated(next handler) handler {
 			return err
 		}
 		if err := s.limit(ctx, key.ID, m.RateLimit); err != nil {
+			return err
+		}
+		if err := s.refuseReplay(ctx, header); err != nil {
 			return err
 		}
 		ctx.SetUserValue(merchantValue, m)

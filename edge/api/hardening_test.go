@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/clientip"
+	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/edge/store"
@@ -230,5 +233,138 @@ func TestFailedAuthenticationIsThrottled(t *testing.T) {
 	}
 	if n := e.orderCount(); n != 1 {
 		t.Errorf("%d orders, want 1", n)
+	}
+}
+
+// send sends one request with the given headers and returns status and decoded body.
+func send(t *testing.T, method, url, body string, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
+// TestReplayedSignedPostIsRefused: a captured signed POST sent again within the signature
+// window made a second order. Now the replay is refused (409 duplicate_request), also with
+// an Idempotency-Key header the replayer added (headers are not signed); a request whose
+// signed body carries an idempotency_key replays to the original order, as before.
+func TestReplayedSignedPostIsRefused(t *testing.T) {
+	e := newEdge(t, edgeOpts{})
+	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, nil)
+	body := `{"amount":"5","currency":"USDT","network":"ERC20"}`
+	ts := e.clock.Now().Unix()
+	h := map[string]string{"Authorization": client.Authorization(mc.key.ID, mc.key.Secret, ts, "POST", "/v1/orders", []byte(body))}
+	if status, v := send(t, "POST", e.url+"/v1/orders", body, h); status != 201 {
+		t.Fatalf("original: %d %v", status, v)
+	}
+	e.clock.Add(200 * time.Second) // still inside the window
+	for _, extra := range []string{"", "fresh-key-1"} {
+		if extra != "" {
+			h["Idempotency-Key"] = extra
+		}
+		status, v := send(t, "POST", e.url+"/v1/orders", body, h)
+		if status != 409 || errorOf(t, v)["code"] != "duplicate_request" || errorOf(t, v)["type"] != "invalid_request_error" {
+			t.Errorf("replay (Idempotency-Key %q): %d %v, want 409 duplicate_request", extra, status, v)
+		}
+	}
+	if n := e.orderCount(); n != 1 {
+		t.Errorf("%d orders after replays, want 1", n)
+	}
+	// The mark lasts until the timestamp leaves the window, under the store's prefix.
+	sig := strings.TrimPrefix(h["Authorization"], "Bearer "+mc.key.ID+":"+strconv.FormatInt(ts, 10)+":")
+	ttl := e.rdb.TTL(context.Background(), e.prefix+"replay:{"+mc.key.ID+"}:"+sig).Val()
+	if ttl <= 0 || ttl > 301*time.Second {
+		t.Errorf("replay mark TTL %s", ttl)
+	}
+
+	// With an idempotency_key in the signed body, the replay is the idempotent replay.
+	body = `{"amount":"6","currency":"USDT","network":"ERC20","idempotency_key":"cart-7"}`
+	h = map[string]string{"Authorization": client.Authorization(mc.key.ID, mc.key.Secret, e.clock.Now().Unix(), "POST", "/v1/orders", []byte(body))}
+	_, first := send(t, "POST", e.url+"/v1/orders", body, h)
+	status, again := send(t, "POST", e.url+"/v1/orders", body, h)
+	if status != 200 || again["id"] != first["id"] {
+		t.Errorf("replay with a signed idempotency key: %d %v, want 200 and %v", status, again, first["id"])
+	}
+	if n := e.orderCount(); n != 2 {
+		t.Errorf("%d orders, want 2", n)
+	}
+	// GETs are not state-changing: the same signed GET may be sent again.
+	path := "/v1/orders/" + first["id"].(string)
+	h = map[string]string{"Authorization": client.Authorization(mc.key.ID, mc.key.Secret, e.clock.Now().Unix(), "GET", path, nil)}
+	for i := range 2 {
+		if status, v := send(t, "GET", e.url+path, "", h); status != 200 {
+			t.Errorf("GET %d: %d %v", i+1, status, v)
+		}
+	}
+}
+
+// TestSDKRetriesAreNotReplays: the SDK retries a POST without an idempotency key (webhook
+// redelivery) after a 5xx at once and with a frozen clock: each attempt is signed with a later
+// timestamp, so the edge does not refuse it as a replay.
+func TestSDKRetriesAreNotReplays(t *testing.T) {
+	e := newEdge(t, edgeOpts{})
+	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, func(m *checkout.Merchant) { m.WebhookURL = "https://shop.example/hooks" })
+	ctx := context.Background()
+	o, err := mc.client.CreateOrder(ctx, &client.OrderParams{Amount: "3", Network: checkout.ERC20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(31 * time.Minute)
+	if _, err := (&expiry.Worker{Store: e.store, Now: e.clock.Now}).Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, err := mc.client.ListWebhooks(ctx, o.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("after expiry: %v %v", list, err)
+	}
+	target, _ := url.Parse(e.url)
+	var mu sync.Mutex
+	var seen []string
+	var statuses []int
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Scheme, r.URL.Host, r.RequestURI = target.Scheme, target.Host, ""
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		statuses = append(statuses, resp.StatusCode)
+		n := len(seen)
+		mu.Unlock()
+		if r.Method == "POST" && n <= 2 { // the edge did the work; the answer is lost
+			http.Error(w, "bad gateway", 502)
+			return
+		}
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(b)
+	}))
+	defer proxy.Close()
+	c := *mc.client
+	c.BaseURL = proxy.URL
+	d, err := c.RedeliverWebhook(ctx, o.ID, list[0].EventID)
+	if err != nil || d.EventID != list[0].EventID {
+		t.Fatalf("redeliver through retries: %+v %v (edge answered %v)", d, err, statuses)
+	}
+	if len(seen) != 3 || seen[0] == seen[1] || seen[1] == seen[2] || seen[0] == seen[2] {
+		t.Errorf("attempts signed %q: want 3 different signatures", seen)
+	}
+	for i, s := range statuses {
+		if s != 202 {
+			t.Errorf("attempt %d: the edge answered %d", i+1, s)
+		}
 	}
 }

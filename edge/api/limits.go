@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -136,4 +139,53 @@ func (s *Server) authFailed(ctx *fasthttp.RequestCtx, client, keyID string, err 
 			s.log().Warn("count a failed authentication", "err", lerr)
 		}
 	}
+}
+
+// refuseReplay refuses a state-changing request whose exact signature was already used: the
+// signature covers the timestamp, method, path and body, so within the 300 s window a
+// captured request could otherwise be sent again and, without an idempotency key, create a
+// second order. Each signature is marked in Redis until its timestamp leaves the window.
+//
+// A request whose signed body carries an idempotency_key is let through: the idempotency
+// record already makes its replay return the original, and clients that retry by resending
+// the very same request (same headers) keep working. (An Idempotency-Key header is not
+// signed, so it does not count: a replayer could set a fresh one.) The Go SDK signs every
+// attempt anew with a later timestamp, so its retries never look like replays.
+func (s *Server) refuseReplay(ctx *fasthttp.RequestCtx, header string) error {
+	if ctx.IsGet() || ctx.IsHead() || signedIdempotencyKey(ctx.PostBody()) {
+		return nil
+	}
+	keyID, ts, sig, err := auth.ParseHeader(header)
+	if err != nil {
+		return err // cannot happen: Verify accepted the header
+	}
+	now := time.Now
+	if s.Auth != nil && s.Auth.Now != nil {
+		now = s.Auth.Now
+	}
+	ttl := time.Unix(ts, 0).Add(auth.MaxSkew).Sub(now()) + time.Second
+	first, err := s.Store.FirstUse(ctx, keyID, hex.EncodeToString(sig), ttl)
+	if err != nil {
+		return err
+	}
+	if !first {
+		return &checkout.Error{HTTPStatus: 409, Type: checkout.InvalidRequest, Code: "duplicate_request",
+			Message: "this exact signed request (same key, timestamp, method, path and body) was already received; a replay is refused. Sign each request anew, or put an idempotency_key in the body to retry safely"}
+	}
+	return nil
+}
+
+// signedIdempotencyKey reports whether a JSON body carries a non-empty idempotency_key.
+func signedIdempotencyKey(body []byte) bool {
+	if len(body) == 0 || !bytes.Contains(body, []byte(`"idempotency_key"`)) {
+		return false
+	}
+	var v struct {
+		Key any `json:"idempotency_key"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	k, ok := v.Key.(string)
+	return ok && k != ""
 }
