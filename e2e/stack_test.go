@@ -72,7 +72,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		t.Fatal(err)
 	}
 	s.edge = &proc{t: t, bin: filepath.Join(bin, "edge"), log: logf,
-		args: append(append([]string{"serve", "--dev", "--listen", s.addr}, o.edgeArgs...), o.redisArgs...)}
+		// Metrics on a free loopback port of its own (their default port would be shared by
+		// every edge on the machine); edgeArgs may name another.
+		args: append(append([]string{"serve", "--dev", "--listen", s.addr, "--metrics-listen", "127.0.0.1:0"}, o.edgeArgs...), o.redisArgs...)}
 	s.watcher = &proc{t: t, bin: filepath.Join(bin, "watcher"), log: logf,
 		args: append(append([]string{"run", "--network", "ERC20", "--rpc", chain.RPCURL(), "--token", chain.Token().Hex(),
 			"--start-block", "0", "--poll-interval", "20ms", "--confirmations", fmt.Sprint(required)}, o.watcherArgs...), o.redisArgs...)}

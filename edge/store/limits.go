@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -91,4 +93,38 @@ func (s *Store) FirstUse(ctx context.Context, keyID, sig string, ttl time.Durati
 		return false, fmt.Errorf("replay check: %w", err)
 	}
 	return ok, nil
+}
+
+// ParseLimit reads a limit written "N/D": at most N requests at once, refilled at N per
+// duration D (e.g. "120/12s" is a burst of 120, then 10 a second). "off" is Limit{Burst: -1},
+// which callers read as no limit.
+func ParseLimit(s string) (Limit, error) {
+	if s == "off" {
+		return Limit{Burst: -1}, nil
+	}
+	n, d, ok := strings.Cut(s, "/")
+	burst, err := strconv.Atoi(n)
+	if !ok || err != nil || burst < 1 {
+		return Limit{}, fmt.Errorf("limit %q: want N/DURATION (e.g. 120/12s) or off", s)
+	}
+	per, err := time.ParseDuration(d)
+	if err != nil || per <= 0 || per/time.Duration(burst) <= 0 {
+		return Limit{}, fmt.Errorf("limit %q: want N/DURATION (e.g. 120/12s) or off", s)
+	}
+	return Limit{Burst: burst, Every: per / time.Duration(burst)}, nil
+}
+
+// String writes l as ParseLimit reads it.
+func (l Limit) String() string {
+	if l.Burst < 1 {
+		return "off"
+	}
+	d := (l.Every * time.Duration(l.Burst)).String() // "2m0s" reads better as "2m"
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return strconv.Itoa(l.Burst) + "/" + d
 }

@@ -84,3 +84,30 @@ func TestFirstUse(t *testing.T) {
 		t.Errorf("replay mark TTL %s, want the window", ttl)
 	}
 }
+
+func TestParseLimit(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want store.Limit
+		ok   bool
+	}{
+		{"120/12s", store.Limit{Burst: 120, Every: 100 * time.Millisecond}, true},
+		{"20/2m", store.Limit{Burst: 20, Every: 6 * time.Second}, true},
+		{"100/1h", store.Limit{Burst: 100, Every: 36 * time.Second}, true},
+		{"off", store.Limit{Burst: -1}, true},
+		{"0/1s", store.Limit{}, false},
+		{"-1/1s", store.Limit{}, false},
+		{"10", store.Limit{}, false},
+		{"10/x", store.Limit{}, false},
+		{"10/0s", store.Limit{}, false},
+		{"", store.Limit{}, false},
+	} {
+		got, err := store.ParseLimit(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseLimit(%q) = %v, %v", c.in, got, err)
+		}
+		if c.ok && c.in != "off" && got.String() != c.in && got.String() != "120/12s" {
+			t.Errorf("%v.String() = %q", got, got.String())
+		}
+	}
+}
