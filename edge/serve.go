@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/errgroup"
 
@@ -111,7 +110,6 @@ func serve(ctx context.Context, args []string) error {
 		Store:         st,
 		Orders:        &orders.Service{Store: st, PublicURL: *publicURL},
 		Auth:          &auth.Verifier{Keys: st},
-		Limiter:       redis_rate.NewLimiter(rdb),
 		RateLimit:     *rate,
 		PublicLimit:   limits[0], UnknownLimit: limits[1], AuthFailIPLimit: limits[2], AuthFailKeyLimit: limits[3],
 		Dev: *dev,

@@ -8,13 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
@@ -33,11 +30,12 @@ const DefaultRateLimit = 100
 
 // Server holds what the handlers need.
 type Server struct {
-	Store     *store.Store
-	Orders    *orders.Service
-	Auth      *auth.Verifier
-	Limiter   *redis_rate.Limiter // nil disables rate limiting
-	RateLimit int                 // default per-key requests per second; 0 = DefaultRateLimit
+	Store  *store.Store
+	Orders *orders.Service
+	Auth   *auth.Verifier
+	// RateLimit is the default per-key requests per second (a merchant's own setting wins);
+	// 0 = DefaultRateLimit, negative = no limit for keys without their own.
+	RateLimit int
 	Dev       bool
 	Log       *slog.Logger
 	// Webhooks, if set, is woken when a redelivery is queued.
@@ -217,25 +215,23 @@ func (s *Server) merchant(ctx context.Context, id string) (*checkout.Merchant, e
 	return s.merchants.get(ctx, s.Store, id, s.MerchantCacheTTL)
 }
 
+// limit applies the key's rate: perSecond requests a second with a burst of as many.
 func (s *Server) limit(ctx *fasthttp.RequestCtx, keyID string, perSecond int) error {
-	if s.Limiter == nil {
-		return nil
-	}
 	if perSecond <= 0 {
 		perSecond = s.RateLimit
 	}
-	if perSecond <= 0 {
+	switch {
+	case perSecond < 0:
+		return nil
+	case perSecond == 0:
 		perSecond = DefaultRateLimit
 	}
-	res, err := s.Limiter.Allow(ctx, s.Store.Prefix()+"key:"+keyID,
-		redis_rate.Limit{Rate: perSecond, Burst: perSecond, Period: time.Second})
+	ok, retry, err := s.Store.Allow(ctx, "key:"+keyID, store.PerSecond(perSecond))
 	if err != nil {
 		return err
 	}
-	if res.Allowed == 0 {
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
-		return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "rate_limited",
-			Message: "too many requests for this API key; retry after the Retry-After header's seconds"}
+	if !ok {
+		return tooMany(ctx, retry, "too many requests for this API key; retry after the Retry-After header's seconds")
 	}
 	return nil
 }

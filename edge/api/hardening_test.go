@@ -368,3 +368,21 @@ func TestSDKRetriesAreNotReplays(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyRateLimitIsUnderThePrefix: the per-key rate limit's counter lives under the store's
+// key prefix like every other key (it was "rate:" + prefix + "key:…", outside it, where
+// per-deployment cleanup and ACLs by prefix miss it).
+func TestKeyRateLimitIsUnderThePrefix(t *testing.T) {
+	e := newEdge(t, edgeOpts{})
+	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, func(m *checkout.Merchant) { m.RateLimit = 2 })
+	for range 3 {
+		mc.raw(t, "GET", "/v1/orders/ord_01HZZZZZZZZZZZZZZZZZZZZZZZ", "")
+	}
+	ctx := context.Background()
+	if n := e.rdb.Exists(ctx, "rate:"+e.prefix+"key:"+mc.key.ID).Val(); n != 0 {
+		t.Error("the key's rate counter is outside the prefix")
+	}
+	if n := e.rdb.Exists(ctx, e.prefix+"rate:key:"+mc.key.ID).Val(); n != 1 {
+		t.Error("no rate counter under the prefix")
+	}
+}

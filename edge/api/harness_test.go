@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -67,11 +66,10 @@ func newEdge(t *testing.T, o edgeOpts) *testEdge {
 	}
 	st := store.New(rdb, o.prefix)
 	s := &api.Server{
-		Store:   st,
-		Orders:  &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: o.clock.Now},
-		Auth:    &auth.Verifier{Keys: st, Now: o.clock.Now},
-		Limiter: redis_rate.NewLimiter(rdb),
-		Dev:     o.dev,
+		Store:  st,
+		Orders: &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: o.clock.Now},
+		Auth:   &auth.Verifier{Keys: st, Now: o.clock.Now},
+		Dev:    o.dev,
 	}
 	if o.server != nil {
 		o.server(s)
