@@ -73,7 +73,8 @@ func (w *world) startEdge(wg *sync.WaitGroup) string {
 	hub := sse.NewHub(hubRedis, w.prefix, nil)
 	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: "https://pay.test", Now: w.clock.Now},
 		Auth: &auth.Verifier{Keys: w.store}, Hub: hub,
-		Heartbeat: 200 * time.Millisecond, StreamsPerIP: -1}
+		// Every customer of these tests is one loopback client: no per-client caps.
+		Heartbeat: 200 * time.Millisecond, StreamsPerIP: -1, PublicLimit: store.Limit{Burst: -1}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		w.t.Fatal(err)
