@@ -123,7 +123,8 @@ func (s *Server) authThrottled(ctx *fasthttp.RequestCtx, client, keyID string) e
 }
 
 // authFailed charges a failed authentication (a 401) to the client, and to the key id when
-// it names a key (unknown ids would only fill Redis with buckets; the client's covers them).
+// the key exists and the signature was wrong or the key revoked (unknown ids, and timestamps
+// refused before any HMAC, would only fill Redis with buckets; the client's covers them).
 func (s *Server) authFailed(ctx *fasthttp.RequestCtx, client, keyID string, err error) {
 	var ce *checkout.Error
 	if !errors.As(err, &ce) || ce.HTTPStatus != 401 {
@@ -134,7 +135,7 @@ func (s *Server) authFailed(ctx *fasthttp.RequestCtx, client, keyID string, err 
 			s.log().Warn("count a failed authentication", "err", lerr)
 		}
 	}
-	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on && keyID != "" && ce.Code != auth.CodeUnknown {
+	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on && (ce.Code == auth.CodeSignature || ce.Code == auth.CodeRevoked) {
 		if _, _, lerr := s.Store.Allow(ctx, authKeyBucket(keyID), l); lerr != nil {
 			s.log().Warn("count a failed authentication", "err", lerr)
 		}

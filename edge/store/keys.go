@@ -58,8 +58,11 @@ func (k keys) changes() string                     { return k.prefix + "changes"
 func (k keys) orphans() string                     { return k.prefix + "orphans" }
 func (k keys) rateLimitPrefix() string             { return k.prefix + "rate:" }
 
-// rate is a rate-limit bucket (GCRA: the time its budget is next full). One key per client,
-// API key or order lookup class; each expires once its budget is full again.
+// rate is a rate-limit bucket (GCRA: the time its budget is next full); each expires once
+// its budget is full again. The edge's buckets (edge/api): key:{key_id} (API requests),
+// lookup:{client} and lookup-miss:{client} (public order lookups, and those of unknown ids),
+// authfail-ip:{client} and authfail-key:{key_id} (failed authentications); a client is an
+// IP address or an IPv6 /64.
 func (k keys) rate(bucket string) string { return k.rateLimitPrefix() + bucket }
 
 // replay marks a signed state-changing request as used, until its timestamp leaves the
