@@ -38,6 +38,7 @@ type config struct {
 	dir        string
 	redisPort  int
 	edgeAddr   string
+	metrics    string
 	shopAddr   string
 	webDir     string
 	ethRPC     string
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", ".demo", "working directory for data, binaries and logs")
 	flag.IntVar(&c.redisPort, "redis-port", 6390, "port of the demo's own Redis")
 	flag.StringVar(&c.edgeAddr, "edge", "127.0.0.1:8080", "edge listen address")
+	flag.StringVar(&c.metrics, "metrics", "127.0.0.1:0", "the edge's private metrics listener (GET /metrics); :0 = a free port, shown in logs/edge.log")
 	flag.StringVar(&c.shopAddr, "shop", "127.0.0.1:8081", "demo shop listen address (a second origin)")
 	flag.StringVar(&c.webDir, "web-dir", "public/web", "the checkout's built wasm assets (make wasm)")
 	flag.StringVar(&c.ethRPC, "eth-rpc", "127.0.0.1:8545", "listen address of the Ethereum dev chain")
@@ -150,7 +152,7 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	defer shopLn.Close()
 	if _, err := d.start(ctx, "edge", bin("edge"), "serve", "--dev", "--listen", d.cfg.edgeAddr,
-		"--redis", redisURL, "--public-url", publicURL,
+		"--redis", redisURL, "--public-url", publicURL, "--metrics-listen", d.cfg.metrics,
 		// The demo shop's webhook endpoint is on loopback: development only.
 		"--webhook-allow-private", "--web-dir", d.cfg.webDir,
 		// The checkout's DEV ONLY control pays through the shop's dev-chain payer.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -119,7 +118,7 @@ func (w *world) startCheckoutEdge(t *testing.T, host string, cfg page.Config, em
 	t.Cleanup(func() { hubRedis.Close() })
 	hub := sse.NewHub(hubRedis, w.prefix, nil)
 	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: base},
-		Auth: &auth.Verifier{Keys: w.store}, Limiter: redis_rate.NewLimiter(w.rdb), Hub: hub, Dev: true,
+		Auth: &auth.Verifier{Keys: w.store}, Hub: hub, Dev: true,
 		Heartbeat: time.Second, StreamsPerIP: -1, MerchantCacheTTL: -1}
 	cfg.Dev = true
 	if s.Page, err = page.New(cfg, s.CheckoutLookup()); err != nil {

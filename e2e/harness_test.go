@@ -10,7 +10,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -73,8 +72,9 @@ func (w *world) startEdge(wg *sync.WaitGroup) string {
 	w.t.Cleanup(func() { hubRedis.Close() })
 	hub := sse.NewHub(hubRedis, w.prefix, nil)
 	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: "https://pay.test", Now: w.clock.Now},
-		Auth: &auth.Verifier{Keys: w.store}, Limiter: redis_rate.NewLimiter(w.rdb), Hub: hub,
-		Heartbeat: 200 * time.Millisecond, StreamsPerIP: -1}
+		Auth: &auth.Verifier{Keys: w.store}, Hub: hub,
+		// Every customer of these tests is one loopback client: no per-client caps.
+		Heartbeat: 200 * time.Millisecond, StreamsPerIP: -1, PublicLimit: store.Limit{Burst: -1}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		w.t.Fatal(err)

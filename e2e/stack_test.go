@@ -108,7 +108,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	for i := 0; i < o.edges; i++ {
 		addr := freeAddr(t)
 		p := &proc{t: t, name: fmt.Sprintf("edge-%d", i), bin: filepath.Join(bin, "edge"), log: logs.file(t, fmt.Sprintf("edge-%d", i)),
-			args: append(append([]string{"serve", "--dev", "--listen", addr}, o.edgeArgs...), o.redisArgs...)}
+			// Metrics on a free loopback port of its own (their default port would be shared by
+			// every edge on the machine); edgeArgs may name another.
+			args: append(append([]string{"serve", "--dev", "--listen", addr, "--metrics-listen", "127.0.0.1:0"}, o.edgeArgs...), o.redisArgs...)}
 		s.edges, s.addrs = append(s.edges, p), append(s.addrs, addr)
 	}
 	for _, n := range o.networks {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/errgroup"
 
@@ -46,7 +45,11 @@ func serve(ctx context.Context, args []string) error {
 	maxStreams := fs.Int("max-streams", envflag.Int("MP_MAX_STREAMS", api.DefaultMaxStreams), "open event streams on this edge in all; past it a stream answers 503 with Retry-After; -1 = no limit (env MP_MAX_STREAMS)")
 	streamWriteTimeout := fs.Duration("stream-write-timeout", envflag.Duration("MP_STREAM_WRITE_TIMEOUT", api.DefaultStreamWriteTimeout), "an event stream whose client accepts nothing for this long ends (it resumes with Last-Event-ID) (env MP_STREAM_WRITE_TIMEOUT)")
 	trustedProxies := fs.String("trusted-proxies", envflag.String("MP_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, as IPs or CIDR prefixes separated by commas; empty = none, the TCP peer is the client (env MP_TRUSTED_PROXIES)")
-	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", ""), "where GET /metrics is served: empty = on --listen, an address = its own listener (with /healthz and /readyz), off = no metrics (env MP_METRICS_LISTEN)")
+	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", defaultMetricsListen), "where GET /metrics is served: an address = its own listener (with /healthz and /readyz), public = on --listen (anyone can read it), off = no metrics (env MP_METRICS_LISTEN)")
+	publicLimit := fs.String("public-lookup-limit", envflag.String("MP_PUBLIC_LOOKUP_LIMIT", api.DefaultPublicLimit.String()), "public order lookups (checkout view, /pay page, public stream) per client, as N/DURATION (a burst of N, refilled at N per DURATION) or off (env MP_PUBLIC_LOOKUP_LIMIT)")
+	unknownLimit := fs.String("unknown-lookup-limit", envflag.String("MP_UNKNOWN_LOOKUP_LIMIT", api.DefaultUnknownLimit.String()), "public lookups of ids that are no order, per client, N/DURATION or off; once spent, all the client's public lookups get 429 (env MP_UNKNOWN_LOOKUP_LIMIT)")
+	authIPLimit := fs.String("auth-fail-limit-ip", envflag.String("MP_AUTH_FAIL_LIMIT_IP", api.DefaultAuthFailIPLimit.String()), "failed API authentications per client, N/DURATION or off; then 429 before any signature check (env MP_AUTH_FAIL_LIMIT_IP)")
+	authKeyLimit := fs.String("auth-fail-limit-key", envflag.String("MP_AUTH_FAIL_LIMIT_KEY", api.DefaultAuthFailKeyLimit.String()), "failed API authentications per key id, N/DURATION or off (env MP_AUTH_FAIL_LIMIT_KEY)")
 	whWorkers := fs.Int("webhook-workers", envflag.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
 	whPerMerchant := fs.Int("webhook-per-merchant", envflag.Int("MP_WEBHOOK_PER_MERCHANT", webhook.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
 	whTimeout := fs.Duration("webhook-timeout", envflag.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
@@ -83,6 +86,16 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	var limits [4]store.Limit
+	for i, f := range []struct{ name, v string }{{"public-lookup-limit", *publicLimit}, {"unknown-lookup-limit", *unknownLimit},
+		{"auth-fail-limit-ip", *authIPLimit}, {"auth-fail-limit-key", *authKeyLimit}} {
+		if limits[i], err = store.ParseLimit(f.v); err != nil {
+			return fmt.Errorf("--%s: %w", f.name, err)
+		}
+	}
+	if *metricsListen == "" {
+		return fmt.Errorf("--metrics-listen: give an address, %s or %s", metricsPublic, metricsOff)
+	}
 	log := newLogger(*logFormat, *logLevel)
 	rdb, err := rf.connect(ctx)
 	if err != nil {
@@ -112,10 +125,10 @@ func serve(ctx context.Context, args []string) error {
 		Store:         st,
 		Orders:        &orders.Service{Store: st, PublicURL: *publicURL},
 		Auth:          &auth.Verifier{Keys: st},
-		Limiter:       redis_rate.NewLimiter(rdb),
 		RateLimit:     *rate,
-		Dev:           *dev,
-		Log:           log,
+		PublicLimit:   limits[0], UnknownLimit: limits[1], AuthFailIPLimit: limits[2], AuthFailKeyLimit: limits[3],
+		Dev: *dev,
+		Log: log,
 	}
 	srv.MaxStreams, srv.StreamWriteTimeout = *maxStreams, *streamWriteTimeout
 	if *erc20Chain <= 0 {
@@ -132,7 +145,7 @@ func serve(ctx context.Context, args []string) error {
 		m = metrics.NewEdge(log)
 		m.ObserveStreams(srv.OpenStreams, hub.Open)
 		m.ObserveSettlement(st, settlement.DefaultGroup, checkout.Networks)
-		srv.Metrics, srv.MetricsSeparate = m, *metricsListen != ""
+		srv.Metrics, srv.MetricsSeparate = m, *metricsListen != metricsPublic
 	}
 	hs := &fasthttp.Server{
 		Handler:            srv.Handler(),

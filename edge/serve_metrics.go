@@ -11,8 +11,14 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// metricsOff is the --metrics-listen value that turns the metrics off.
-const metricsOff = "off"
+// The --metrics-listen values: its default, a private loopback listener (the metrics tell
+// anyone who reads them traffic, payments and backlogs); off turns the metrics off; public
+// serves them on --listen, for an operator whose proxy keeps /metrics private.
+const (
+	defaultMetricsListen = "127.0.0.1:9100"
+	metricsOff           = "off"
+	metricsPublic        = "public"
+)
 
 // serveOps serves the operator endpoints (api.Server.OpsHandler) on their own listener at
 // addr, in g, until ctx ends.

@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -80,7 +79,7 @@ func run(conc int, dur time.Duration) error {
 	ctx := context.Background()
 	st := store.New(rdb, "bench:")
 	s := &api.Server{Store: st, Orders: &orders.Service{Store: st, PublicURL: "https://pay.example"},
-		Auth: &auth.Verifier{Keys: st}, Limiter: redis_rate.NewLimiter(rdb), RateLimit: 1_000_000,
+		Auth: &auth.Verifier{Keys: st}, RateLimit: 1_000_000,
 		Log: nil}
 	s.Log = discardLogger()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -88,7 +88,8 @@ func run(n, perOrder int) error {
 		return err
 	}
 	e.edge = exec.Command(filepath.Join(dir, "edge"), "serve", "--listen", addr, "--redis", srv.URL,
-		"--redis-prefix", e.prefx, "--streams-per-ip", "-1", "--max-streams", "-1", "--log-level", "warn")
+		"--redis-prefix", e.prefx, "--streams-per-ip", "-1", "--max-streams", "-1", "--log-level", "warn",
+		"--public-lookup-limit", "off", "--metrics-listen", "off") // every stream comes from this one client
 	e.edge.Stderr = os.Stderr
 	if err := e.edge.Start(); err != nil {
 		return err

@@ -8,13 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
@@ -33,11 +30,12 @@ const DefaultRateLimit = 100
 
 // Server holds what the handlers need.
 type Server struct {
-	Store     *store.Store
-	Orders    *orders.Service
-	Auth      *auth.Verifier
-	Limiter   *redis_rate.Limiter // nil disables rate limiting
-	RateLimit int                 // default per-key requests per second; 0 = DefaultRateLimit
+	Store  *store.Store
+	Orders *orders.Service
+	Auth   *auth.Verifier
+	// RateLimit is the default per-key requests per second (a merchant's own setting wins);
+	// 0 = DefaultRateLimit, negative = no limit for keys without their own.
+	RateLimit int
 	Dev       bool
 	Log       *slog.Logger
 	// Webhooks, if set, is woken when a redelivery is queued.
@@ -68,6 +66,16 @@ type Server struct {
 	// (OpsHandler, the edge's --metrics-listen). Default false: /metrics is a route of Routes.
 	MetricsSeparate bool
 
+	// PublicLimit limits public order lookups (checkout view, page, public stream) per client;
+	// UnknownLimit those of ids that are no order, and once it is spent every public lookup of
+	// the client is refused until it refills. Zero = DefaultPublicLimit / DefaultUnknownLimit;
+	// a negative Burst = no limit.
+	PublicLimit, UnknownLimit store.Limit
+	// AuthFailIPLimit and AuthFailKeyLimit limit failed merchant authentications per client
+	// and per key id; once either is spent, requests from that client / for that key are
+	// refused before any signature is checked. Zero = the Default…; a negative Burst = none.
+	AuthFailIPLimit, AuthFailKeyLimit store.Limit
+
 	merchants merchantCache
 	streams   streamCounts
 	active    sync.WaitGroup // event streams running on hijacked connections
@@ -77,15 +85,14 @@ type handler func(ctx *fasthttp.RequestCtx) error
 
 // Routes is the route table of the edge.
 func (s *Server) Routes() *router.Router {
-	r := router.New()
-	r.SaveMatchedRoutePath = true // the metrics' route label (set before any route is added)
+	r := newRouter()
 	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
 	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
 	r.GET("/v1/orders/{id}/webhooks", s.wrap(s.authenticated(s.listWebhooks)))
 	r.POST("/v1/orders/{id}/webhooks/{event_id}/redeliver", s.wrap(s.authenticated(s.redeliverWebhook)))
-	r.GET("/v1/checkout/{id}", s.wrap(s.checkoutOrder))
-	r.GET("/v1/checkout/{id}/events", s.wrap(s.checkoutEvents))
+	r.GET("/v1/checkout/{id}", s.wrap(s.publicLookup(s.checkoutOrder)))
+	r.GET("/v1/checkout/{id}/events", s.wrap(s.publicLookup(s.checkoutEvents)))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
 	s.pageRoutes(r)
@@ -99,6 +106,18 @@ func (s *Server) Routes() *router.Router {
 		return &checkout.Error{HTTPStatus: 405, Type: checkout.InvalidRequest, Code: "method_not_allowed", Message: "method not allowed on this endpoint"}
 	})
 	r.HandleMethodNotAllowed = true
+	return r
+}
+
+// newRouter is a router without the trailing-slash and fixed-path redirects: fasthttp's
+// Redirect makes them absolute URLs on the request's Host header, so anyone could make the
+// edge answer "Location: http://evil.example/pay/…" (an open redirect, and a poisoned entry
+// in any cache in front). Such paths get a 404 like any other unknown path.
+func newRouter() *router.Router {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.SaveMatchedRoutePath = true // the metrics' route label (set before any route is added)
 	return r
 }
 
@@ -159,13 +178,20 @@ const (
 	keyIDValue    = "key_id"
 )
 
-// authenticated authenticates the request, applies the key's rate limit and puts the merchant
-// in the request's user values.
+// authenticated authenticates the request (throttling failures), applies the key's rate
+// limit, refuses a replayed state-changing request and puts the merchant in the request's
+// user values.
 func (s *Server) authenticated(next handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
-		key, err := s.Auth.Verify(ctx, string(ctx.Request.Header.Peek("Authorization")),
-			string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody())
+		header := string(ctx.Request.Header.Peek("Authorization"))
+		keyID, _, _, _ := auth.ParseHeader(header) // "" when malformed; Verify says why
+		client := s.clientBucket(ctx)
+		if err := s.authThrottled(ctx, client, keyID); err != nil {
+			return err
+		}
+		key, err := s.Auth.Verify(ctx, header, string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody())
 		if err != nil {
+			s.authFailed(ctx, client, keyID, err)
 			return err
 		}
 		ctx.SetUserValue(keyIDValue, key.ID)
@@ -174,6 +200,9 @@ func (s *Server) authenticated(next handler) handler {
 			return err
 		}
 		if err := s.limit(ctx, key.ID, m.RateLimit); err != nil {
+			return err
+		}
+		if err := s.refuseReplay(ctx, header); err != nil {
 			return err
 		}
 		ctx.SetUserValue(merchantValue, m)
@@ -191,25 +220,23 @@ func (s *Server) merchant(ctx context.Context, id string) (*checkout.Merchant, e
 	return s.merchants.get(ctx, s.Store, id, s.MerchantCacheTTL)
 }
 
+// limit applies the key's rate: perSecond requests a second with a burst of as many.
 func (s *Server) limit(ctx *fasthttp.RequestCtx, keyID string, perSecond int) error {
-	if s.Limiter == nil {
-		return nil
-	}
 	if perSecond <= 0 {
 		perSecond = s.RateLimit
 	}
-	if perSecond <= 0 {
+	switch {
+	case perSecond < 0:
+		return nil
+	case perSecond == 0:
 		perSecond = DefaultRateLimit
 	}
-	res, err := s.Limiter.Allow(ctx, s.Store.Prefix()+"key:"+keyID,
-		redis_rate.Limit{Rate: perSecond, Burst: perSecond, Period: time.Second})
+	ok, retry, err := s.Store.Allow(ctx, "key:"+keyID, store.PerSecond(perSecond))
 	if err != nil {
 		return err
 	}
-	if res.Allowed == 0 {
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
-		return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "rate_limited",
-			Message: "too many requests for this API key; retry after the Retry-After header's seconds"}
+	if !ok {
+		return tooMany(ctx, retry, "too many requests for this API key; retry after the Retry-After header's seconds")
 	}
 	return nil
 }

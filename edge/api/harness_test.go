@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -52,6 +51,7 @@ type edgeOpts struct {
 	dev    bool
 	prefix string // share a prefix (a second replica on the same data)
 	clock  *clock
+	server func(*api.Server) // adjusts the server before it starts
 }
 
 func newEdge(t *testing.T, o edgeOpts) *testEdge {
@@ -66,11 +66,13 @@ func newEdge(t *testing.T, o edgeOpts) *testEdge {
 	}
 	st := store.New(rdb, o.prefix)
 	s := &api.Server{
-		Store:   st,
-		Orders:  &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: o.clock.Now},
-		Auth:    &auth.Verifier{Keys: st, Now: o.clock.Now},
-		Limiter: redis_rate.NewLimiter(rdb),
-		Dev:     o.dev,
+		Store:  st,
+		Orders: &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: o.clock.Now},
+		Auth:   &auth.Verifier{Keys: st, Now: o.clock.Now},
+		Dev:    o.dev,
+	}
+	if o.server != nil {
+		o.server(s)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -160,13 +162,15 @@ func errorOf(t *testing.T, body map[string]any) map[string]any {
 }
 
 // keys lists this edge's keys on its private test server (never the shared Redis),
-// leaving out rate-limiter counters, so tests can assert that bad input stored nothing.
+// leaving out rate-limiter counters and replay marks (bounded bookkeeping of every request),
+// so tests can assert that bad input stored nothing.
 func (e *testEdge) keys() []string {
 	e.t.Helper()
 	var out []string
 	iter := e.rdb.Scan(context.Background(), 0, e.prefix+"*", 1000).Iterator()
 	for iter.Next(context.Background()) {
-		if !strings.Contains(iter.Val(), ":key:") && !strings.HasPrefix(iter.Val(), "rate:") {
+		if k := strings.TrimPrefix(iter.Val(), e.prefix); !strings.Contains(iter.Val(), ":key:") && !strings.HasPrefix(k, "rate:") &&
+			!strings.HasPrefix(k, "replay:") {
 			out = append(out, iter.Val())
 		}
 	}

@@ -32,8 +32,7 @@ func (s *Server) OpenStreams() (merchant, checkout int) {
 // listener of their own (the edge's --metrics-listen) kept off the public one. /metrics
 // answers 404 when Metrics is nil.
 func (s *Server) OpsHandler() fasthttp.RequestHandler {
-	r := router.New()
-	r.SaveMatchedRoutePath = true
+	r := newRouter()
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
 	if s.Metrics != nil {

@@ -113,8 +113,10 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 	if maxRetries == 0 {
 		maxRetries = DefaultMaxRetries
 	}
+	var ts int64 // of the last attempt: each retry is signed with a later one
 	for retry := 0; ; retry++ {
-		resp, data, err := c.Do(ctx, method, path, body)
+		ts = max(c.now().Unix(), ts+1)
+		resp, data, err := c.do(ctx, method, path, body, ts)
 		if err == nil && resp.StatusCode < 300 {
 			if err := json.Unmarshal(data, out); err != nil {
 				return fmt.Errorf("decode %s %s answer: %w", method, path, err)
@@ -136,16 +138,28 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 }
 
 // Do sends one signed request (no retries) and returns the response with its body read.
+// The edge refuses a state-changing request whose exact signature it has seen (a replay):
+// two identical POSTs signed in the same second are one request to it.
 func (c *Client) Do(ctx context.Context, method, pathWithQuery string, body []byte) (*http.Response, []byte, error) {
+	return c.do(ctx, method, pathWithQuery, body, c.now().Unix())
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// do sends one request signed with timestamp ts. A retry gets a timestamp after the last
+// attempt's (at most a few seconds ahead of the clock, well inside the edge's 300 s), so
+// its signature differs and the edge's replay check does not take it for a replay.
+func (c *Client) do(ctx context.Context, method, pathWithQuery string, body []byte, ts int64) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+pathWithQuery, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("build request: %w", err)
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	req.Header.Set("Authorization", Authorization(c.KeyID, c.Secret, now().Unix(), method, pathWithQuery, body))
+	req.Header.Set("Authorization", Authorization(c.KeyID, c.Secret, ts, method, pathWithQuery, body))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -69,3 +69,14 @@ func (k keys) sharedXPubOwner(fingerprint string) string {
 	return k.shared + "xpub-owner:{" + fingerprint + "}"
 }
 func (k keys) sharedDevAccounts() string { return k.shared + "dev-accounts" }
+
+// rate is a rate-limit bucket (GCRA: the time its budget is next full); each expires once
+// its budget is full again. The edge's buckets (edge/api): key:{key_id} (API requests),
+// lookup:{client} and lookup-miss:{client} (public order lookups, and those of unknown ids),
+// authfail-ip:{client} and authfail-key:{key_id} (failed authentications); a client is an
+// IP address or an IPv6 /64.
+func (k keys) rate(bucket string) string { return k.rateLimitPrefix() + bucket }
+
+// replay marks a signed state-changing request as used, until its timestamp leaves the
+// signature window.
+func (k keys) replay(keyID, sig string) string { return k.prefix + "replay:{" + keyID + "}:" + sig }

@@ -11,6 +11,8 @@ import (
 	"github.com/mpchat/checkout/internal/redistest"
 )
 
+// TestMain stops the shared test Redis after the tests of both the internal and the external
+// test package (one test binary).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	redistest.StopShared()
