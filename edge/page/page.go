@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"log/slog"
 	"net"
 	"net/url"
@@ -26,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/app/ssr"
 	"github.com/mpchat/checkout/app/widget"
 	"github.com/mpchat/checkout/internal/webbuild"
 )
@@ -130,36 +130,46 @@ func (h *Handler) Pay(ctx *fasthttp.RequestCtx, id string) error {
 		return fmt.Errorf("checkout page %s: %w", id, err)
 	}
 	st := h.state(ctx, view, m, lang)
-	body := app.HTMLString(&widget.Checkout{State: st})
+	page, err := h.render(st)
+	if err != nil {
+		return fmt.Errorf("checkout page %s: %w", id, err)
+	}
+	h.headers(ctx, m)
+	h.writeHTML(ctx, fasthttp.StatusOK, page)
+	return nil
+}
+
+// render writes the page of one state. Every value in it, the shell's included, goes through
+// ssr's HTML escaping: nothing from an order is ever written as markup.
+func (h *Handler) render(st widget.State) (string, error) {
 	stateJSON, err := json.Marshal(st) // escapes <, > and & so it cannot end its script element
 	if err != nil {
-		return fmt.Errorf("checkout page %s: state: %w", id, err)
+		return "", fmt.Errorf("state: %w", err)
 	}
-	title := widget.Title(lang)
-	if view.Description != "" {
-		title += " · " + view.Description
+	title := widget.Title(st.Lang)
+	if st.Order.Description != "" {
+		title += " · " + st.Order.Description
 	}
 	var b strings.Builder
-	b.Grow(len(body) + len(stateJSON) + len(h.assets.css) + 1024)
-	h.head(&b, lang, title)
-	b.WriteString(`<script type="application/json" id="` + widget.StateElementID + `">`)
-	b.Write(stateJSON)
-	b.WriteString("</script>\n")
+	b.Grow(len(stateJSON) + len(h.assets.css) + 16<<10)
+	head := []app.UI{app.Script().Type("application/json").ID(widget.StateElementID).Text(string(stateJSON))}
 	if h.assets.wasm != "" {
-		b.WriteString(`<script defer src="` + h.assets.execJS + `"></script>` + "\n")
-		b.WriteString(`<script defer src="` + h.assets.appJS + `"></script>` + "\n")
+		head = append(head, app.Script().Defer(true).Src("%s", h.assets.execJS), app.Script().Defer(true).Src("%s", h.assets.appJS))
 	}
-	b.WriteString("</head>\n<body>\n")
-	b.WriteString(body)
+	if err := h.head(&b, st.Lang, title, head...); err != nil {
+		return "", err
+	}
+	b.WriteString("<body>\n")
+	if err := ssr.Write(&b, &widget.Checkout{State: st}); err != nil {
+		return "", fmt.Errorf("render: %w", err)
+	}
 	if h.assets.wasm != "" {
 		// go-app's loader reports progress into these elements and removes them once the
 		// wasm runs; they must not be body's first element (the page content is).
 		b.WriteString(`<aside id="app-wasm-loader" class="loader" aria-hidden="true"><span id="app-wasm-loader-icon"></span><p id="app-wasm-loader-label"></p></aside>`)
 	}
 	b.WriteString("\n</body>\n</html>\n")
-	h.headers(ctx, m)
-	h.writeHTML(ctx, fasthttp.StatusOK, b.String())
-	return nil
+	return b.String(), nil
 }
 
 // writeHTML sends a page, compressed when the client accepts it: the first paint waits for
@@ -188,14 +198,29 @@ func (h *Handler) writeHTML(ctx *fasthttp.RequestCtx, status int, page string) {
 	ctx.SetBody(body)
 }
 
-func (h *Handler) head(b *strings.Builder, lang, title string) {
-	b.WriteString("<!DOCTYPE html>\n<html lang=\"" + lang + "\">\n<head>\n<meta charset=\"utf-8\">\n")
-	b.WriteString(`<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">` + "\n")
-	b.WriteString(`<meta name="color-scheme" content="light dark">` + "\n")
-	b.WriteString(`<meta name="robots" content="noindex">` + "\n")
-	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n")
-	b.WriteString(`<link rel="icon" type="image/svg+xml" href="` + h.assets.icon + `">` + "\n")
-	b.WriteString("<style>" + h.assets.css + "</style>\n")
+// head writes the document up to </head>: the shell, then extra elements (the state, the
+// scripts), all rendered by ssr.
+func (h *Handler) head(b *strings.Builder, lang, title string, extra ...app.UI) error {
+	b.WriteString("<!DOCTYPE html>\n<html")
+	ssr.Attr(b, "lang", lang)
+	b.WriteString(">\n<head>\n")
+	els := []app.UI{
+		app.Meta().Charset("utf-8"),
+		app.Meta().Name("viewport").Content("width=device-width, initial-scale=1, viewport-fit=cover"),
+		app.Meta().Name("color-scheme").Content("light dark"),
+		app.Meta().Name("robots").Content("noindex"),
+		app.Title().Text(title),
+		app.Link().Rel("icon").Type("image/svg+xml").Href("%s", h.assets.icon),
+		app.Style().Text(h.assets.css),
+	}
+	for _, el := range append(els, extra...) {
+		if err := ssr.Write(b, el); err != nil {
+			return fmt.Errorf("page head: %w", err)
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("</head>\n")
+	return nil
 }
 
 // state builds what the page renders from: the customer-safe view and the page's options.
@@ -341,9 +366,21 @@ func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 // notFound answers an unknown order with a small page in the customer's language.
 func (h *Handler) notFound(ctx *fasthttp.RequestCtx, lang string) {
 	var b strings.Builder
-	h.head(&b, lang, widget.NotFoundTitle(lang))
-	b.WriteString("</head>\n<body>\n<main class=\"checkout\"><h1>" + html.EscapeString(widget.NotFoundTitle(lang)) +
-		"</h1><p>" + html.EscapeString(widget.NotFoundBody(lang)) + "</p></main>\n</body>\n</html>\n")
+	page := app.Main().Class("checkout").Body(
+		app.H1().Text(widget.NotFoundTitle(lang)),
+		app.P().Text(widget.NotFoundBody(lang)),
+	)
+	err := h.head(&b, lang, widget.NotFoundTitle(lang))
+	if err == nil {
+		b.WriteString("<body>\n")
+		err = ssr.Write(&b, page)
+		b.WriteString("\n</body>\n</html>\n")
+	}
 	h.headers(ctx, nil)
+	if err != nil { // constant content: cannot happen short of a go-app change ssr refuses
+		h.cfg.Log.Error("not-found page", "err", err)
+		ctx.Error("order not found", fasthttp.StatusNotFound)
+		return
+	}
 	h.writeHTML(ctx, fasthttp.StatusNotFound, b.String())
 }
