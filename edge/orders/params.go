@@ -229,8 +229,8 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 	return out, nil
 }
 
-// checkURL accepts an absolute https URL with a host and no credentials; plain http only to a
-// loopback host, and only in dev mode.
+// checkURL accepts an absolute https URL with a valid host (checkout.ValidHost) and no
+// credentials; plain http only to a loopback host, and only in dev mode.
 func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
 	if len(raw) > MaxURLLen {
 		return nil, invalid("invalid_url", param, param+" is longer than 2048 characters")
@@ -241,6 +241,9 @@ func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
 	}
 	if u.User != nil {
 		return nil, invalid("invalid_url", param, param+" must not carry credentials")
+	}
+	if !checkout.ValidHost(u.Hostname()) {
+		return nil, invalid("invalid_url", param, param+" host must be a DNS name (letters, digits, hyphens; xn-- for international names) or an IP address")
 	}
 	switch u.Scheme {
 	case "https":

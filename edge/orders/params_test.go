@@ -45,6 +45,10 @@ func TestParseCreateRefuses(t *testing.T) {
 		{"key control char", `{` + base + `,"idempotency_key":"a\u0001"}`, "", "invalid_idempotency_key", "idempotency_key"},
 		{"key empty", `{` + base + `,"idempotency_key":""}`, "", "invalid_idempotency_key", "idempotency_key"},
 		{"array body", `[1]`, "", "invalid_json", ""},
+		{"return host with markup", `{` + base + `,"return_url":"https://x\"><b>INJECTED<i>.example/r"}`, "", "invalid_url", "return_url"},
+		{"return host with quote", `{` + base + `,"return_url":"https://x'onmouseover='a'.example/"}`, "", "invalid_url", "return_url"},
+		{"return host numeric", `{` + base + `,"return_url":"https://2130706433/"}`, "", "invalid_url", "return_url"},
+		{"webhook host with markup", `{` + base + `,"webhook_url":"https://a(b)=c.example/h"}`, "", "invalid_url", "webhook_url"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

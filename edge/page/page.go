@@ -251,10 +251,11 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 }
 
 // returnAllowed re-checks return_url when the page is served: the merchant may have narrowed
-// its allowed hosts since the order was made, and only http(s) is ever followed.
+// its allowed hosts since the order was made, only http(s) is ever followed, and a host the
+// API would refuse today (checkout.ValidHost) is never offered.
 func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
+	if err != nil || u.Host == "" || u.User != nil || !checkout.ValidHost(u.Hostname()) {
 		return false
 	}
 	switch u.Scheme {
@@ -278,29 +279,17 @@ func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
 	return false
 }
 
-// embedOrigins returns the merchant's embed origins normalised to scheme://host[:port];
-// anything that is not such an origin is dropped, so nothing else reaches a CSP header or a
-// postMessage target.
+// embedOrigins returns the merchant's embed origins normalised to scheme://host[:port]
+// (checkout.ParseOrigin); anything that is not such an origin is dropped, so nothing else
+// reaches a CSP header or a postMessage target.
 func embedOrigins(m *checkout.Merchant) []string {
 	out := []string{}
 	for _, o := range m.EmbedOrigins {
-		u, err := url.Parse(strings.TrimRight(o, "/"))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
-			u.RawQuery != "" || u.User != nil || !cleanHost(u.Host) {
-			continue
+		if norm, ok := checkout.ParseOrigin(o); ok {
+			out = append(out, norm)
 		}
-		out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
 	}
 	return out
-}
-
-func cleanHost(h string) bool {
-	for _, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkSources accepts a CSP source list of 'none', 'self', *, scheme sources (https:) and
@@ -319,7 +308,7 @@ func checkSources(list string) error {
 		default:
 			u, err := url.Parse(f)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" || u.RawQuery != "" ||
-				!cleanHost(strings.TrimPrefix(u.Host, "*.")) || u.Host == "" {
+				u.User != nil || !checkout.ValidHost(strings.TrimPrefix(u.Hostname(), "*.")) {
 				return fmt.Errorf("%q is not a source ('none', 'self', *, https: or an origin such as https://shop.example)", f)
 			}
 		}
@@ -335,7 +324,7 @@ func (h *Handler) formAction() string {
 		return "'none'"
 	}
 	u, err := url.Parse(h.cfg.DevPayURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !cleanHost(u.Host) {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || !checkout.ValidHost(u.Hostname()) {
 		return "'none'"
 	}
 	return u.Scheme + "://" + u.Host
