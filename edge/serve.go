@@ -55,6 +55,7 @@ func serve(ctx context.Context, args []string) error {
 	erc20Token := fs.String("erc20-token", envflag.String("MP_ERC20_TOKEN", page.DefaultERC20Token), "USDT contract in ERC20 payment QR codes (EIP-681) (env MP_ERC20_TOKEN)")
 	erc20Chain := fs.Int("erc20-chain-id", envflag.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
 	returnDelay := fs.Duration("return-delay", envflag.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
+	maxTolerance := fs.String("max-tolerance", envflag.String("MP_MAX_TOLERANCE", orders.DefaultMaxTolerance.String()), "largest tolerance_percent a new order may ask for, at most "+orders.ToleranceCeiling.String()+" (env MP_MAX_TOLERANCE)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +65,10 @@ func serve(ctx context.Context, args []string) error {
 		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
 		}
+	}
+	maxTol, err := orders.ParseMaxTolerance(*maxTolerance)
+	if err != nil {
+		return fmt.Errorf("--max-tolerance: %w", err)
 	}
 	proxies, err := clientip.Parse(*trustedProxies)
 	if err != nil {
@@ -100,6 +105,7 @@ func serve(ctx context.Context, args []string) error {
 		Limiter:       redis_rate.NewLimiter(rdb),
 		RateLimit:     *rate,
 		Dev:           *dev,
+		MaxTolerance:  maxTol,
 		Log:           log,
 	}
 	if *erc20Chain <= 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -26,6 +27,26 @@ const (
 	MaxURLLen         = 2048
 	MaxIdempotencyLen = 255
 )
+
+// Tolerance bounds. A tolerance lets an order turn PAID with less than its amount, so the
+// operator caps it (Policy.MaxTolerance, edge serve --max-tolerance), and no setting goes past
+// ToleranceCeiling.
+const (
+	DefaultMaxTolerance checkout.Tolerance = 100_000 // 0.1 = 10 %
+	ToleranceCeiling    checkout.Tolerance = 250_000 // 0.25 = 25 %
+)
+
+// ParseMaxTolerance parses an operator's cap such as "0.1" (0 ≤ x ≤ ToleranceCeiling).
+func ParseMaxTolerance(s string) (checkout.Tolerance, error) {
+	t, err := checkout.ParseTolerance(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("max tolerance %q: %w", s, err)
+	}
+	if t > ToleranceCeiling {
+		return 0, fmt.Errorf("max tolerance %s is above the ceiling %s", t, ToleranceCeiling)
+	}
+	return t, nil
+}
 
 // CreateParams is a validated create-order request.
 type CreateParams struct {
@@ -65,6 +86,19 @@ type createRequest struct {
 type Policy struct {
 	Dev         bool     // allow http:// URLs to loopback hosts
 	ReturnHosts []string // allowed return_url hosts; empty allows any
+	// MaxTolerance is the largest tolerance_percent accepted; 0 = DefaultMaxTolerance, and
+	// never more than ToleranceCeiling.
+	MaxTolerance checkout.Tolerance
+}
+
+func (pol Policy) maxTolerance() checkout.Tolerance {
+	switch {
+	case pol.MaxTolerance <= 0:
+		return DefaultMaxTolerance
+	case pol.MaxTolerance > ToleranceCeiling:
+		return ToleranceCeiling
+	}
+	return pol.MaxTolerance
 }
 
 func invalid(code, param, msg string) *checkout.Error {
@@ -163,6 +197,10 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		t, err := checkout.ParseTolerance(string(req.TolerancePercent))
 		if err != nil {
 			return nil, invalid("invalid_tolerance", "tolerance_percent", err.Error())
+		}
+		if max := pol.maxTolerance(); t > max {
+			return nil, invalid("invalid_tolerance", "tolerance_percent",
+				"tolerance_percent must be at most "+max.String()+" on this gateway")
 		}
 		p.Tolerance = t
 	}

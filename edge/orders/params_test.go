@@ -45,6 +45,8 @@ func TestParseCreateRefuses(t *testing.T) {
 		{"key control char", `{` + base + `,"idempotency_key":"a\u0001"}`, "", "invalid_idempotency_key", "idempotency_key"},
 		{"key empty", `{` + base + `,"idempotency_key":""}`, "", "invalid_idempotency_key", "idempotency_key"},
 		{"array body", `[1]`, "", "invalid_json", ""},
+		{"tolerance 0.999999", `{` + base + `,"tolerance_percent":0.999999}`, "", "invalid_tolerance", "tolerance_percent"},
+		{"tolerance above default cap", `{` + base + `,"tolerance_percent":0.100001}`, "", "invalid_tolerance", "tolerance_percent"},
 		{"return host with markup", `{` + base + `,"return_url":"https://x\"><b>INJECTED<i>.example/r"}`, "", "invalid_url", "return_url"},
 		{"return host with quote", `{` + base + `,"return_url":"https://x'onmouseover='a'.example/"}`, "", "invalid_url", "return_url"},
 		{"return host numeric", `{` + base + `,"return_url":"https://2130706433/"}`, "", "invalid_url", "return_url"},
@@ -58,6 +60,38 @@ func TestParseCreateRefuses(t *testing.T) {
 				t.Fatalf("got %v, want %s (%s)", err, c.code, c.param)
 			}
 		})
+	}
+}
+
+func TestParseCreateToleranceCap(t *testing.T) {
+	body := []byte(`{"amount":"1","currency":"USDT","network":"ERC20","tolerance_percent":0.1}`)
+	if p, err := ParseCreate(body, "", Policy{}); err != nil || p.Tolerance != 100_000 {
+		t.Errorf("0.1 at the default cap: %v %v", p, err)
+	}
+	body = []byte(`{"amount":"1","currency":"USDT","network":"ERC20","tolerance_percent":0.25}`)
+	if p, err := ParseCreate(body, "", Policy{MaxTolerance: 900_000}); err != nil || p.Tolerance != ToleranceCeiling {
+		t.Errorf("0.25 with an operator cap above the ceiling: %v %v", p, err)
+	}
+	for _, pol := range []struct {
+		max checkout.Tolerance
+		in  string
+	}{{20_000, "0.03"}, {900_000, "0.3"}} {
+		body := []byte(`{"amount":"1","currency":"USDT","network":"ERC20","tolerance_percent":` + pol.in + `}`)
+		_, err := ParseCreate(body, "", Policy{MaxTolerance: pol.max})
+		var e *checkout.Error
+		if !errors.As(err, &e) || e.HTTPStatus != 400 || e.Code != "invalid_tolerance" || e.Param != "tolerance_percent" {
+			t.Errorf("cap %v, tolerance %s: %v", pol.max, pol.in, err)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		want checkout.Tolerance
+		ok   bool
+	}{{"0.1", 100_000, true}, {"0", 0, true}, {"0.25", 250_000, true}, {"0.26", 0, false}, {"-1", 0, false}, {"x", 0, false}} {
+		got, err := ParseMaxTolerance(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParseMaxTolerance(%q) = %v, %v", tc.in, got, err)
+		}
 	}
 }
 
@@ -91,7 +125,7 @@ func FuzzParseCreate(f *testing.F) {
 			}
 			return
 		}
-		if p.Amount <= 0 || p.Amount > checkout.MaxAmount || p.Tolerance < 0 || p.Tolerance >= 1_000_000 {
+		if p.Amount <= 0 || p.Amount > checkout.MaxAmount || p.Tolerance < 0 || p.Tolerance > DefaultMaxTolerance {
 			t.Fatalf("accepted out-of-range params %+v", p)
 		}
 	})
