@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -112,6 +113,9 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 	if len(body) > MaxBodyBytes {
 		return nil, &checkout.Error{HTTPStatus: 413, Type: checkout.InvalidRequest, Code: "body_too_large",
 			Message: "request body exceeds 64 KiB"}
+	}
+	if e := checkKeys(body); e != nil {
+		return nil, e
 	}
 	var req createRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -219,6 +223,91 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 	}
 	p.IdempotencyKey = key
 	return p, nil
+}
+
+// paramNames are the create body's parameters, exactly as spelled (from createRequest's tags).
+var paramNames = func() map[string]bool {
+	names := map[string]bool{}
+	t := reflect.TypeOf(createRequest{})
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names[name] = true
+	}
+	return names
+}()
+
+// checkKeys walks the body's tokens before it is decoded and refuses
+//   - a key given twice in one object, at any depth (encoding/json keeps the last, so
+//     {"amount":"1","amount":"1000"} would be an order for 1000 while a log, a proxy or the
+//     merchant's own code that reads the first saw 1), compared after unescaping;
+//   - a top-level key that is not exactly a parameter name (encoding/json matches field names
+//     case-insensitively, so "AMOUNT" would be a second, silent amount).
+//
+// Syntax errors are left to the decoder that follows, which reports them.
+func checkKeys(body []byte) *checkout.Error {
+	type frame struct {
+		object    bool
+		expectKey bool
+		path      string // "" for the body itself, else the param naming this container
+		keys      map[string]bool
+		key       string // the key whose value comes next
+	}
+	param := func(f *frame, key string) string {
+		if f.path == "" {
+			return key
+		}
+		return f.path + "[" + key + "]"
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []*frame
+	value := func() { // a value was read: the object it belongs to expects a key again
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or a syntax error the decoder reports
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				path := ""
+				if top != nil {
+					if top.object {
+						path = param(top, top.key)
+					} else {
+						path = top.path + "[]"
+					}
+				}
+				value()
+				stack = append(stack, &frame{object: v == '{', expectKey: true, path: path, keys: map[string]bool{}})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.object && top.expectKey {
+				if top.keys[v] {
+					return invalid("duplicate_parameter", param(top, v), param(top, v)+" is given more than once")
+				}
+				if len(stack) == 1 && !paramNames[v] {
+					return invalid("unknown_parameter", v, "unknown parameter "+v)
+				}
+				top.keys[v], top.key, top.expectKey = true, v, false
+				continue
+			}
+			value()
+		default:
+			value()
+		}
+	}
 }
 
 func isAbsent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }

@@ -45,6 +45,12 @@ func TestParseCreateRefuses(t *testing.T) {
 		{"key control char", `{` + base + `,"idempotency_key":"a\u0001"}`, "", "invalid_idempotency_key", "idempotency_key"},
 		{"key empty", `{` + base + `,"idempotency_key":""}`, "", "invalid_idempotency_key", "idempotency_key"},
 		{"array body", `[1]`, "", "invalid_json", ""},
+		{"duplicate amount", `{"amount":"1","amount":"1000","currency":"USDT","network":"ERC20"}`, "", "duplicate_parameter", "amount"},
+		{"duplicate amount escaped", `{` + base + `,"\u0061mount":"1000"}`, "", "duplicate_parameter", "amount"},
+		{"amount in other case", `{` + base + `,"AMOUNT":"1000"}`, "", "unknown_parameter", "AMOUNT"},
+		{"duplicate metadata", `{` + base + `,"metadata":{"a":"1"},"metadata":{"a":"2"}}`, "", "duplicate_parameter", "metadata"},
+		{"duplicate metadata key", `{` + base + `,"metadata":{"cart":"7","cart":"8"}}`, "", "duplicate_parameter", "metadata[cart]"},
+		{"duplicate nested key", `{` + base + `,"metadata":{"a":{"x":1,"x":2}}}`, "", "duplicate_parameter", "metadata[a][x]"},
 		{"tolerance 0.999999", `{` + base + `,"tolerance_percent":0.999999}`, "", "invalid_tolerance", "tolerance_percent"},
 		{"tolerance above default cap", `{` + base + `,"tolerance_percent":0.100001}`, "", "invalid_tolerance", "tolerance_percent"},
 		{"return host with markup", `{` + base + `,"return_url":"https://x\"><b>INJECTED<i>.example/r"}`, "", "invalid_url", "return_url"},
@@ -95,6 +101,13 @@ func TestParseCreateToleranceCap(t *testing.T) {
 	}
 }
 
+func TestParseCreateMetadataKeysAreCaseSensitive(t *testing.T) {
+	p, err := ParseCreate([]byte(`{"amount":"1","currency":"USDT","network":"ERC20","metadata":{"a":"1","A":"2"}}`), "", Policy{})
+	if err != nil || p.Metadata["a"] != "1" || p.Metadata["A"] != "2" {
+		t.Errorf("%+v %v", p, err)
+	}
+}
+
 func TestParamsHash(t *testing.T) {
 	a, _ := ParseCreate([]byte(`{"amount":"99.9","currency":"USDT","network":"ERC20","metadata":{"a":"1","b":"2"}}`), "", Policy{})
 	b, _ := ParseCreate([]byte(`{"metadata":{"b":"2","a":"1"},"network":"ERC20","currency":"USDT","amount":"99.90"}`), "", Policy{})
@@ -116,6 +129,7 @@ func FuzzParseCreate(f *testing.F) {
 	f.Add([]byte(`{"amount":"99.99","currency":"USDT","network":"TRC20","metadata":{"a":"b"},"tolerance_percent":0.01}`), "")
 	f.Add([]byte(`{"amount":99.99}`), "k")
 	f.Add([]byte(`{`), "")
+	f.Add([]byte(`{"amount":"1","amount":"2","metadata":{"a":"b","a":"c"},"x":[{"y":1,"y":2}]}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
 		p, err := ParseCreate(body, header, Policy{Dev: true})
 		if err != nil {
