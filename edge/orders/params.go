@@ -164,6 +164,10 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		if utf8.RuneCountInString(*req.Description) > MaxDescriptionLen {
 			return nil, invalid("invalid_description", "description", "description is longer than 500 characters")
 		}
+		if r, bad := checkout.HiddenRune(*req.Description, true); bad {
+			return nil, invalid("invalid_description", "description", "description contains "+runeName(r)+
+				": control characters, bidi controls and invisible formatting characters are not allowed (newlines are)")
+		}
 		p.Description = *req.Description
 	}
 	if req.ReturnURL != nil && *req.ReturnURL != "" {
@@ -344,12 +348,21 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKeyLen {
 			return nil, invalid("invalid_metadata", "metadata", "metadata keys must be 1 to 40 characters")
 		}
+		if r, bad := checkout.HiddenRune(k, false); bad {
+			// The key itself is not named: it is what cannot be shown.
+			return nil, invalid("invalid_metadata", "metadata", "a metadata key contains "+runeName(r)+
+				": control characters, newlines, bidi controls and invisible formatting characters are not allowed")
+		}
 		var s string
 		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
 			return nil, invalid("invalid_metadata", param, "metadata values must be strings")
 		}
 		if utf8.RuneCountInString(s) > MaxMetadataValLen {
 			return nil, invalid("invalid_metadata", param, "metadata values must be at most 500 characters")
+		}
+		if r, bad := checkout.HiddenRune(s, true); bad {
+			return nil, invalid("invalid_metadata", param, param+" contains "+runeName(r)+
+				": control characters, bidi controls and invisible formatting characters are not allowed (newlines are)")
 		}
 		out[k] = s
 	}
@@ -403,6 +416,9 @@ func hostAllowed(host string, allowed []string) bool {
 	}
 	return false
 }
+
+// runeName names a code point for an error message: "U+202E".
+func runeName(r rune) string { return fmt.Sprintf("U+%04X", r) }
 
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -51,6 +52,23 @@ func TestParseCreateRefuses(t *testing.T) {
 		{"duplicate metadata", `{` + base + `,"metadata":{"a":"1"},"metadata":{"a":"2"}}`, "", "duplicate_parameter", "metadata"},
 		{"duplicate metadata key", `{` + base + `,"metadata":{"cart":"7","cart":"8"}}`, "", "duplicate_parameter", "metadata[cart]"},
 		{"duplicate nested key", `{` + base + `,"metadata":{"a":{"x":1,"x":2}}}`, "", "duplicate_parameter", "metadata[a][x]"},
+		{"description NUL", `{` + base + `,"description":"a\u0000b"}`, "", "invalid_description", "description"},
+		{"description RLO", `{` + base + `,"description":"Pay \u202egpj.exe"}`, "", "invalid_description", "description"},
+		{"description RLO raw", `{` + base + `,"description":"Pay ‮gpj.exe"}`, "", "invalid_description", "description"},
+		{"description isolate", `{` + base + `,"description":"a\u2067b\u2069"}`, "", "invalid_description", "description"},
+		{"description LRM", `{` + base + `,"description":"a\u200eb"}`, "", "invalid_description", "description"},
+		{"description ALM", `{` + base + `,"description":"a\u061cb"}`, "", "invalid_description", "description"},
+		{"description zero width space", `{` + base + `,"description":"a\u200bb"}`, "", "invalid_description", "description"},
+		{"description BOM", `{` + base + `,"description":"\ufeffa"}`, "", "invalid_description", "description"},
+		{"description CR", `{` + base + `,"description":"a\rb"}`, "", "invalid_description", "description"},
+		{"description tab", `{` + base + `,"description":"a\tb"}`, "", "invalid_description", "description"},
+		{"description C1", `{` + base + `,"description":"a\u0085b"}`, "", "invalid_description", "description"},
+		{"description line separator", `{` + base + `,"description":"a\u2028b"}`, "", "invalid_description", "description"},
+		{"description tag character", `{` + base + `,"description":"a\udb40\udc41"}`, "", "invalid_description", "description"},
+		{"metadata key bidi", `{` + base + `,"metadata":{"a\u202e":"v"}}`, "", "invalid_metadata", "metadata"},
+		{"metadata key newline", `{` + base + `,"metadata":{"a\nb":"v"}}`, "", "invalid_metadata", "metadata"},
+		{"metadata value NUL", `{` + base + `,"metadata":{"k":"v\u0000"}}`, "", "invalid_metadata", "metadata[k]"},
+		{"metadata value isolate", `{` + base + `,"metadata":{"k":"\u2066v"}}`, "", "invalid_metadata", "metadata[k]"},
 		{"tolerance 0.999999", `{` + base + `,"tolerance_percent":0.999999}`, "", "invalid_tolerance", "tolerance_percent"},
 		{"tolerance above default cap", `{` + base + `,"tolerance_percent":0.100001}`, "", "invalid_tolerance", "tolerance_percent"},
 		{"return host with markup", `{` + base + `,"return_url":"https://x\"><b>INJECTED<i>.example/r"}`, "", "invalid_url", "return_url"},
@@ -98,6 +116,18 @@ func TestParseCreateToleranceCap(t *testing.T) {
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("ParseMaxTolerance(%q) = %v, %v", tc.in, got, err)
 		}
+	}
+}
+
+func TestParseCreateTextAllowed(t *testing.T) {
+	// Newlines (shown as line breaks), emoji sequences joined by U+200D with variation
+	// selectors, scripts that need U+200C, and right-to-left text without control characters.
+	desc := "Line 1\nLine 2 👨\u200d👩\u200d👧 ❤\ufe0f می\u200cخواهم שלום"
+	body, _ := json.Marshal(map[string]any{"amount": "1", "currency": "USDT", "network": "ERC20",
+		"description": desc, "metadata": map[string]string{"note": "a\nb", "שם": "ערך"}})
+	p, err := ParseCreate(body, "", Policy{})
+	if err != nil || p.Description != desc || p.Metadata["note"] != "a\nb" {
+		t.Fatalf("%+v %v", p, err)
 	}
 }
 
