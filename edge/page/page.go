@@ -27,7 +27,6 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/app/ssr"
 	"github.com/mpchat/checkout/app/widget"
-	"github.com/mpchat/checkout/internal/webbuild"
 )
 
 // Defaults of Config.
@@ -62,6 +61,9 @@ type Config struct {
 	// the order to (make demo's shop serves one). Ignored outside dev mode.
 	DevPayURL string
 	Log       *slog.Logger
+	// PageCacheBytes bounds the memory of rendered pages (and their compressed copies) kept
+	// for repeated loads; 0 = DefaultPageCacheBytes (16 MiB). See pageCache.
+	PageCacheBytes int
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 }
@@ -75,6 +77,7 @@ type Handler struct {
 	cfg    Config
 	lookup Lookup
 	assets *assets
+	cache  *pageCache
 }
 
 // New loads the assets and checks the configuration.
@@ -107,7 +110,7 @@ func New(cfg Config, lookup Lookup) (*Handler, error) {
 	if a.wasm == "" {
 		cfg.Log.Warn("checkout wasm not found: pages work without live updates (run make wasm)", "web_dir", cfg.WebDir)
 	}
-	return &Handler{cfg: cfg, lookup: lookup, assets: a}, nil
+	return &Handler{cfg: cfg, lookup: lookup, assets: a, cache: newPageCache(cfg.PageCacheBytes)}, nil
 }
 
 // Version is the build id the page and go-app's loader carry.
@@ -130,22 +133,50 @@ func (h *Handler) Pay(ctx *fasthttp.RequestCtx, id string) error {
 		return fmt.Errorf("checkout page %s: %w", id, err)
 	}
 	st := h.state(ctx, view, m, lang)
-	page, err := h.render(st)
+	stateJSON, err := json.Marshal(st) // escapes <, > and & so it cannot end its script element
 	if err != nil {
-		return fmt.Errorf("checkout page %s: %w", id, err)
+		return fmt.Errorf("checkout page %s: state: %w", id, err)
+	}
+	p := h.cache.page(cacheKey([]byte("pay"), stateJSON), func() (int, []byte, error) {
+		page, err := h.render(st, stateJSON)
+		return fasthttp.StatusOK, []byte(page), err
+	})
+	if p.err != nil {
+		return fmt.Errorf("checkout page %s: %w", id, p.err)
 	}
 	h.headers(ctx, m)
-	h.writeHTML(ctx, fasthttp.StatusOK, page)
+	h.writePage(ctx, p)
 	return nil
+}
+
+// writePage sends a cached page, compressed when the client accepts it (each encoding is made
+// once per page): the first paint waits for these bytes.
+func (h *Handler) writePage(ctx *fasthttp.RequestCtx, p *cachedPage) {
+	ctx.SetStatusCode(p.status)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.Response.Header.Set("Vary", "Accept-Encoding")
+	enc := ctx.Request.Header.Peek("Accept-Encoding")
+	switch {
+	case accepts(enc, "br"):
+		if b, ok := h.cache.body(p, "br"); ok {
+			ctx.Response.Header.Set("Content-Encoding", "br")
+			ctx.SetBody(b)
+			return
+		}
+	case accepts(enc, "gzip"):
+		if b, ok := h.cache.body(p, "gzip"); ok {
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+			ctx.SetBody(b)
+			return
+		}
+	}
+	b, _ := h.cache.body(p, "")
+	ctx.SetBody(b)
 }
 
 // render writes the page of one state. Every value in it, the shell's included, goes through
 // ssr's HTML escaping: nothing from an order is ever written as markup.
-func (h *Handler) render(st widget.State) (string, error) {
-	stateJSON, err := json.Marshal(st) // escapes <, > and & so it cannot end its script element
-	if err != nil {
-		return "", fmt.Errorf("state: %w", err)
-	}
+func (h *Handler) render(st widget.State, stateJSON []byte) (string, error) {
 	title := widget.Title(st.Lang)
 	if st.Order.Description != "" {
 		title += " · " + st.Order.Description
@@ -170,32 +201,6 @@ func (h *Handler) render(st widget.State) (string, error) {
 	}
 	b.WriteString("\n</body>\n</html>\n")
 	return b.String(), nil
-}
-
-// writeHTML sends a page, compressed when the client accepts it: the first paint waits for
-// these bytes (brotli at a fast level: ~16 KB → ~5 KB in well under a millisecond).
-func (h *Handler) writeHTML(ctx *fasthttp.RequestCtx, status int, page string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.Header.Set("Vary", "Accept-Encoding")
-	enc := ctx.Request.Header.Peek("Accept-Encoding")
-	var body []byte
-	var err error
-	switch {
-	case accepts(enc, "br"):
-		if body, err = webbuild.Brotli([]byte(page), 5); err == nil {
-			ctx.Response.Header.Set("Content-Encoding", "br")
-		}
-	case accepts(enc, "gzip"):
-		if body, err = webbuild.Gzip([]byte(page)); err == nil {
-			ctx.Response.Header.Set("Content-Encoding", "gzip")
-		}
-	}
-	if body == nil || err != nil {
-		ctx.Response.Header.Del("Content-Encoding")
-		body = []byte(page)
-	}
-	ctx.SetBody(body)
 }
 
 // head writes the document up to </head>: the shell, then extra elements (the state, the
@@ -232,7 +237,7 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 		OpenApp:      string(q.Peek("open_app")) == "1",
 		HostRedirect: string(q.Peek("redirect")) == "host",
 		Origins:      embedOrigins(m),
-		Now:          h.cfg.Now().UTC(),
+		Now:          ceilSecond(h.cfg.Now().UTC()),
 	}
 	switch e := string(q.Peek("embed")); e {
 	case widget.EmbedInline, widget.EmbedModal:
@@ -248,6 +253,17 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 		st.DevPayURL = h.cfg.DevPayURL
 	}
 	return st
+}
+
+// ceilSecond rounds t up to a whole second. The page embeds the edge's clock (the countdown,
+// and the wasm's estimate of the clock offset); to the second, one rendered page serves every
+// load of that second (pageCache), and rounding up means the countdown never shows more time
+// than is left.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
 
 // returnAllowed re-checks return_url when the page is served: the merchant may have narrowed
@@ -354,22 +370,24 @@ func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 
 // notFound answers an unknown order with a small page in the customer's language.
 func (h *Handler) notFound(ctx *fasthttp.RequestCtx, lang string) {
-	var b strings.Builder
-	page := app.Main().Class("checkout").Body(
-		app.H1().Text(widget.NotFoundTitle(lang)),
-		app.P().Text(widget.NotFoundBody(lang)),
-	)
-	err := h.head(&b, lang, widget.NotFoundTitle(lang))
-	if err == nil {
+	p := h.cache.page(cacheKey([]byte("404"), []byte(lang)), func() (int, []byte, error) {
+		var b strings.Builder
+		if err := h.head(&b, lang, widget.NotFoundTitle(lang)); err != nil {
+			return 0, nil, err
+		}
 		b.WriteString("<body>\n")
-		err = ssr.Write(&b, page)
+		err := ssr.Write(&b, app.Main().Class("checkout").Body(
+			app.H1().Text(widget.NotFoundTitle(lang)),
+			app.P().Text(widget.NotFoundBody(lang)),
+		))
 		b.WriteString("\n</body>\n</html>\n")
-	}
+		return fasthttp.StatusNotFound, []byte(b.String()), err
+	})
 	h.headers(ctx, nil)
-	if err != nil { // constant content: cannot happen short of a go-app change ssr refuses
-		h.cfg.Log.Error("not-found page", "err", err)
+	if p.err != nil { // constant content: cannot happen short of a go-app change ssr refuses
+		h.cfg.Log.Error("not-found page", "err", p.err)
 		ctx.Error("order not found", fasthttp.StatusNotFound)
 		return
 	}
-	h.writeHTML(ctx, fasthttp.StatusNotFound, b.String())
+	h.writePage(ctx, p)
 }
