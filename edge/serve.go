@@ -62,7 +62,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if *devPayURL != "" {
-		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || !checkout.ValidHost(u.Hostname()) {
 			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
 		}
 	}
