@@ -1,12 +1,14 @@
 package page
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/app/widget"
 )
 
 const injection = `"><b>INJECTED</b><img src=x onerror=alert(1)>' onmouseover='alert(2)' x="`
@@ -105,5 +107,56 @@ func TestPayPageNoInjection(t *testing.T) {
 				t.Errorf("title %q", title)
 			}
 		})
+	}
+}
+
+// The rendering layer on its own: a state with markup in every string the page shows or
+// puts in an attribute (as a stored order from before the host rule, or a future field,
+// would carry) renders none of it as markup.
+func TestRenderEscapesEveryValue(t *testing.T) {
+	evil := `x"><b>INJECTED</b><i>' onmouseover='alert(1)' x="`
+	o, m := testOrder(), testMerchant()
+	h := newHandler(t, Config{}, o, m)
+	for _, status := range []checkout.Status{checkout.StatusPending, checkout.StatusPaid} {
+		o.Status, o.Description, o.Address, o.DeepLink, o.Currency = status, evil, "0x"+evil, "mpchat://"+evil, "USDT"+evil
+		st := widget.State{Order: o.CheckoutView(), Lang: "en", ReturnTo: "https://" + evil + ".example/r", Token: evil,
+			ChainID: 1, MPChat: true, Embed: widget.EmbedModal, Origins: []string{evil}, DevPayURL: "http://" + evil,
+			Now: o.CreatedAt}
+		stateJSON, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := h.render(st, stateJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := html.Parse(strings.NewReader(page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range elements(doc) {
+			if n.Data == "b" || n.Data == "i" {
+				t.Errorf("%s: injected <%s>", status, n.Data)
+			}
+			for _, a := range n.Attr {
+				if strings.HasPrefix(a.Key, "on") || a.Key == "x" || strings.Contains(a.Key, "'") {
+					t.Errorf("%s: injected attribute %s on <%s>", status, a.Key, n.Data)
+				}
+			}
+		}
+		if d := byID(doc, "description"); d == nil || textOf(d) != evil {
+			t.Errorf("%s: description not shown as text", status)
+		}
+		if status == checkout.StatusPaid {
+			link := byID(doc, "return-link")
+			if link == nil {
+				t.Fatalf("no return link")
+			}
+			for _, a := range link.Attr {
+				if a.Key == "href" && a.Val != st.ReturnTo {
+					t.Errorf("href %q, want %q", a.Val, st.ReturnTo)
+				}
+			}
+		}
 	}
 }
