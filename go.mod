@@ -18,6 +18,7 @@ require (
 	github.com/tmaxmax/go-sse v0.12.0
 	github.com/tyler-smith/go-bip39 v1.1.0
 	github.com/valyala/fasthttp v1.78.0
+	golang.org/x/net v0.62.0
 	golang.org/x/sync v0.24.0
 	rsc.io/qr v0.2.0
 )

@@ -114,6 +114,32 @@ func TestCheckoutInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("markup in the description stays text, first paint and wasm", func(t *testing.T) {
+		desc := `Order "><b id="inj">INJECTED</b><i>' onmouseover='alert(1)' x="`
+		o, err := edge.client.CreateOrder(w.ctx, &client.OrderParams{Amount: "3", Network: checkout.ERC20,
+			Description: desc, ReturnURL: site + "/return"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := newTab(t, browser)
+		if err := chromedp.Do(tab, chromedp.Navigate(o.PaymentURL), chromedp.WaitVisible("#description")); err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string) {
+			injected, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector("#inj, b, i, [onmouseover], [x]") !== null`))
+			if err != nil || injected {
+				t.Errorf("%s: injected element or attribute in the DOM (err %v)", when, err)
+			}
+			got, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#description").textContent`))
+			if err != nil || got != desc {
+				t.Errorf("%s: description %q (err %v), want %q", when, got, err, desc)
+			}
+		}
+		check("first paint")
+		poll(t, tab, "wasm started", `document.querySelector("main[data-client=wasm]") !== null`, 60*time.Second)
+		check("after the wasm rendered")
+	})
+
 	t.Run("wasm follows the payment to PAID and returns with order_id", func(t *testing.T) {
 		o := newOrder(checkout.ERC20, "30", site+"/return?cart=7")
 		tab := newTab(t, browser)

@@ -345,18 +345,27 @@ func devAccount(ctx context.Context, st *store.Store, merchantID string, given m
 func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 	if webhookURL != "" {
 		u, err := url.Parse(webhookURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !(dev && u.Scheme == "http")) {
+		if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(dev && u.Scheme == "http")) {
 			return fmt.Errorf("--webhook-url must be an absolute https URL (http only with --dev)")
+		}
+		if !checkout.ValidHost(u.Hostname()) {
+			return fmt.Errorf("--webhook-url host must be a DNS name or an IP address")
 		}
 		if !dev && webhook.InternalHost(u.Hostname()) {
 			return fmt.Errorf("--webhook-url points to a loopback, private or reserved address; webhooks are never sent there")
 		}
 		m.WebhookURL = webhookURL
 	}
-	for _, o := range m.EmbedOrigins {
-		u, err := url.Parse(o)
-		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || (u.Scheme != "https" && u.Scheme != "http") {
+	for i, o := range m.EmbedOrigins {
+		norm, ok := checkout.ParseOrigin(o)
+		if !ok {
 			return fmt.Errorf("--embed-origin %q must be an origin such as https://shop.example", o)
+		}
+		m.EmbedOrigins[i] = norm
+	}
+	for _, h := range m.ReturnHosts {
+		if !checkout.ValidHost(h) {
+			return fmt.Errorf("--return-host %q must be a host name such as shop.example (no scheme or path)", h)
 		}
 	}
 	if m.OrderTTL < 0 || (m.OrderTTL != 0 && (m.OrderTTL < time.Minute || m.OrderTTL > 7*24*time.Hour)) {

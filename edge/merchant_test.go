@@ -98,6 +98,18 @@ func TestMerchantCommands(t *testing.T) {
 		t.Errorf("a cloud-metadata webhook URL was accepted outside dev mode: %v", err)
 	}
 
+	for _, bad := range [][]string{
+		{"--webhook-url", `https://x"><b>INJECTED<i>.example/h`},
+		{"--embed-origin", `https://x"><b>.example`},
+		{"--embed-origin", "https://shop.example/path"},
+		{"--return-host", `x"><b>.example`},
+		{"--return-host", "https://shop.example"},
+	} {
+		if _, _, err := op.run("set", "--id", id, bad[0], bad[1]); err == nil {
+			t.Errorf("set %s %q accepted", bad[0], bad[1])
+		}
+	}
+
 	set := op.must("set", "--id", id, "--order-ttl", "45m", "--clear-return-hosts", "--return-host", "shop.acme.example")
 	if set["order_ttl"] != "45m0s" || len(set["return_hosts"].([]any)) != 1 {
 		t.Errorf("set: %v", set)

@@ -65,13 +65,14 @@ func serve(ctx context.Context, args []string) error {
 	dustFlag := fs.String("dust-threshold", envflag.String("MP_DUST_THRESHOLD", settle.DefaultDustThreshold.String()), "USDT below which a transfer is dust: it changes no order and sends no webhook, only counted (zero-value transfers always are; lowered per order to what it still needs) (env MP_DUST_THRESHOLD)")
 	maxPayments := fs.Int("max-payments", envflag.Int("MP_MAX_PAYMENTS", settle.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
 	reorgGrace := fs.Duration("reorg-grace", envflag.Duration("MP_REORG_GRACE", settle.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
+	maxTolerance := fs.String("max-tolerance", envflag.String("MP_MAX_TOLERANCE", orders.DefaultMaxTolerance.String()), "largest tolerance_percent a new order may ask for, at most "+orders.ToleranceCeiling.String()+" (env MP_MAX_TOLERANCE)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *devPayURL != "" {
-		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || !checkout.ValidHost(u.Hostname()) {
 			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
 		}
 	}
@@ -81,6 +82,10 @@ func serve(ctx context.Context, args []string) error {
 	rules, err := settleRules(*dustFlag, *maxPayments, *reorgGrace)
 	if err != nil {
 		return err
+	}
+	maxTol, err := orders.ParseMaxTolerance(*maxTolerance)
+	if err != nil {
+		return fmt.Errorf("--max-tolerance: %w", err)
 	}
 	proxies, err := clientip.Parse(*trustedProxies)
 	if err != nil {
@@ -127,8 +132,9 @@ func serve(ctx context.Context, args []string) error {
 		Auth:          &auth.Verifier{Keys: st},
 		RateLimit:     *rate,
 		PublicLimit:   limits[0], UnknownLimit: limits[1], AuthFailIPLimit: limits[2], AuthFailKeyLimit: limits[3],
-		Dev: *dev,
-		Log: log,
+		Dev:          *dev,
+		MaxTolerance: maxTol,
+		Log:          log,
 	}
 	srv.MaxStreams, srv.StreamWriteTimeout = *maxStreams, *streamWriteTimeout
 	if *erc20Chain <= 0 {

@@ -38,6 +38,8 @@ type Server struct {
 	RateLimit int
 	Dev       bool
 	Log       *slog.Logger
+	// MaxTolerance caps tolerance_percent on new orders; 0 = orders.DefaultMaxTolerance (0.1).
+	MaxTolerance checkout.Tolerance
 	// Webhooks, if set, is woken when a redelivery is queued.
 	Webhooks interface{ Wake() }
 	// Hub serves event streams; nil disables them (503).

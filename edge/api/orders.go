@@ -11,7 +11,7 @@ import (
 func (s *Server) createOrder(ctx *fasthttp.RequestCtx) error {
 	m := merchantOf(ctx)
 	p, err := orders.ParseCreate(ctx.PostBody(), string(ctx.Request.Header.Peek("Idempotency-Key")),
-		orders.Policy{Dev: s.Dev, ReturnHosts: m.ReturnHosts})
+		orders.Policy{Dev: s.Dev, ReturnHosts: m.ReturnHosts, MaxTolerance: s.MaxTolerance})
 	if err != nil {
 		return err
 	}

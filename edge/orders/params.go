@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -26,6 +28,26 @@ const (
 	MaxURLLen         = 2048
 	MaxIdempotencyLen = 255
 )
+
+// Tolerance bounds. A tolerance lets an order turn PAID with less than its amount, so the
+// operator caps it (Policy.MaxTolerance, edge serve --max-tolerance), and no setting goes past
+// ToleranceCeiling.
+const (
+	DefaultMaxTolerance checkout.Tolerance = 100_000 // 0.1 = 10 %
+	ToleranceCeiling    checkout.Tolerance = 250_000 // 0.25 = 25 %
+)
+
+// ParseMaxTolerance parses an operator's cap such as "0.1" (0 ≤ x ≤ ToleranceCeiling).
+func ParseMaxTolerance(s string) (checkout.Tolerance, error) {
+	t, err := checkout.ParseTolerance(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("max tolerance %q: %w", s, err)
+	}
+	if t > ToleranceCeiling {
+		return 0, fmt.Errorf("max tolerance %s is above the ceiling %s", t, ToleranceCeiling)
+	}
+	return t, nil
+}
 
 // CreateParams is a validated create-order request.
 type CreateParams struct {
@@ -65,6 +87,19 @@ type createRequest struct {
 type Policy struct {
 	Dev         bool     // allow http:// URLs to loopback hosts
 	ReturnHosts []string // allowed return_url hosts; empty allows any
+	// MaxTolerance is the largest tolerance_percent accepted; 0 = DefaultMaxTolerance, and
+	// never more than ToleranceCeiling.
+	MaxTolerance checkout.Tolerance
+}
+
+func (pol Policy) maxTolerance() checkout.Tolerance {
+	switch {
+	case pol.MaxTolerance <= 0:
+		return DefaultMaxTolerance
+	case pol.MaxTolerance > ToleranceCeiling:
+		return ToleranceCeiling
+	}
+	return pol.MaxTolerance
 }
 
 func invalid(code, param, msg string) *checkout.Error {
@@ -78,6 +113,9 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 	if len(body) > MaxBodyBytes {
 		return nil, &checkout.Error{HTTPStatus: 413, Type: checkout.InvalidRequest, Code: "body_too_large",
 			Message: "request body exceeds 64 KiB"}
+	}
+	if e := checkKeys(body); e != nil {
+		return nil, e
 	}
 	var req createRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -126,6 +164,10 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		if utf8.RuneCountInString(*req.Description) > MaxDescriptionLen {
 			return nil, invalid("invalid_description", "description", "description is longer than 500 characters")
 		}
+		if r, bad := checkout.HiddenRune(*req.Description, true); bad {
+			return nil, invalid("invalid_description", "description", "description contains "+runeName(r)+
+				": control characters, bidi controls and invisible formatting characters are not allowed (newlines are)")
+		}
 		p.Description = *req.Description
 	}
 	if req.ReturnURL != nil && *req.ReturnURL != "" {
@@ -164,6 +206,10 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		if err != nil {
 			return nil, invalid("invalid_tolerance", "tolerance_percent", err.Error())
 		}
+		if max := pol.maxTolerance(); t > max {
+			return nil, invalid("invalid_tolerance", "tolerance_percent",
+				"tolerance_percent must be at most "+max.String()+" on this gateway")
+		}
 		p.Tolerance = t
 	}
 	key := headerKey
@@ -181,6 +227,91 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 	}
 	p.IdempotencyKey = key
 	return p, nil
+}
+
+// paramNames are the create body's parameters, exactly as spelled (from createRequest's tags).
+var paramNames = func() map[string]bool {
+	names := map[string]bool{}
+	t := reflect.TypeOf(createRequest{})
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names[name] = true
+	}
+	return names
+}()
+
+// checkKeys walks the body's tokens before it is decoded and refuses
+//   - a key given twice in one object, at any depth (encoding/json keeps the last, so
+//     {"amount":"1","amount":"1000"} would be an order for 1000 while a log, a proxy or the
+//     merchant's own code that reads the first saw 1), compared after unescaping;
+//   - a top-level key that is not exactly a parameter name (encoding/json matches field names
+//     case-insensitively, so "AMOUNT" would be a second, silent amount).
+//
+// Syntax errors are left to the decoder that follows, which reports them.
+func checkKeys(body []byte) *checkout.Error {
+	type frame struct {
+		object    bool
+		expectKey bool
+		path      string // "" for the body itself, else the param naming this container
+		keys      map[string]bool
+		key       string // the key whose value comes next
+	}
+	param := func(f *frame, key string) string {
+		if f.path == "" {
+			return key
+		}
+		return f.path + "[" + key + "]"
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []*frame
+	value := func() { // a value was read: the object it belongs to expects a key again
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or a syntax error the decoder reports
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				path := ""
+				if top != nil {
+					if top.object {
+						path = param(top, top.key)
+					} else {
+						path = top.path + "[]"
+					}
+				}
+				value()
+				stack = append(stack, &frame{object: v == '{', expectKey: true, path: path, keys: map[string]bool{}})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.object && top.expectKey {
+				if top.keys[v] {
+					return invalid("duplicate_parameter", param(top, v), param(top, v)+" is given more than once")
+				}
+				if len(stack) == 1 && !paramNames[v] {
+					return invalid("unknown_parameter", v, "unknown parameter "+v)
+				}
+				top.keys[v], top.key, top.expectKey = true, v, false
+				continue
+			}
+			value()
+		default:
+			value()
+		}
+	}
 }
 
 func isAbsent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
@@ -217,6 +348,11 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKeyLen {
 			return nil, invalid("invalid_metadata", "metadata", "metadata keys must be 1 to 40 characters")
 		}
+		if r, bad := checkout.HiddenRune(k, false); bad {
+			// The key itself is not named: it is what cannot be shown.
+			return nil, invalid("invalid_metadata", "metadata", "a metadata key contains "+runeName(r)+
+				": control characters, newlines, bidi controls and invisible formatting characters are not allowed")
+		}
 		var s string
 		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
 			return nil, invalid("invalid_metadata", param, "metadata values must be strings")
@@ -224,13 +360,17 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 		if utf8.RuneCountInString(s) > MaxMetadataValLen {
 			return nil, invalid("invalid_metadata", param, "metadata values must be at most 500 characters")
 		}
+		if r, bad := checkout.HiddenRune(s, true); bad {
+			return nil, invalid("invalid_metadata", param, param+" contains "+runeName(r)+
+				": control characters, bidi controls and invisible formatting characters are not allowed (newlines are)")
+		}
 		out[k] = s
 	}
 	return out, nil
 }
 
-// checkURL accepts an absolute https URL with a host and no credentials; plain http only to a
-// loopback host, and only in dev mode.
+// checkURL accepts an absolute https URL with a valid host (checkout.ValidHost) and no
+// credentials; plain http only to a loopback host, and only in dev mode.
 func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
 	if len(raw) > MaxURLLen {
 		return nil, invalid("invalid_url", param, param+" is longer than 2048 characters")
@@ -241,6 +381,9 @@ func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
 	}
 	if u.User != nil {
 		return nil, invalid("invalid_url", param, param+" must not carry credentials")
+	}
+	if !checkout.ValidHost(u.Hostname()) {
+		return nil, invalid("invalid_url", param, param+" host must be a DNS name (letters, digits, hyphens; xn-- for international names) or an IP address")
 	}
 	switch u.Scheme {
 	case "https":
@@ -273,6 +416,9 @@ func hostAllowed(host string, allowed []string) bool {
 	}
 	return false
 }
+
+// runeName names a code point for an error message: "U+202E".
+func runeName(r rune) string { return fmt.Sprintf("U+%04X", r) }
 
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"log/slog"
 	"net"
 	"net/url"
@@ -26,8 +25,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/app/ssr"
 	"github.com/mpchat/checkout/app/widget"
-	"github.com/mpchat/checkout/internal/webbuild"
 )
 
 // Defaults of Config.
@@ -62,6 +61,9 @@ type Config struct {
 	// the order to (make demo's shop serves one). Ignored outside dev mode.
 	DevPayURL string
 	Log       *slog.Logger
+	// PageCacheBytes bounds the memory of rendered pages (and their compressed copies) kept
+	// for repeated loads; 0 = DefaultPageCacheBytes (16 MiB). See pageCache.
+	PageCacheBytes int
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 }
@@ -75,6 +77,7 @@ type Handler struct {
 	cfg    Config
 	lookup Lookup
 	assets *assets
+	cache  *pageCache
 }
 
 // New loads the assets and checks the configuration.
@@ -107,7 +110,7 @@ func New(cfg Config, lookup Lookup) (*Handler, error) {
 	if a.wasm == "" {
 		cfg.Log.Warn("checkout wasm not found: pages work without live updates (run make wasm)", "web_dir", cfg.WebDir)
 	}
-	return &Handler{cfg: cfg, lookup: lookup, assets: a}, nil
+	return &Handler{cfg: cfg, lookup: lookup, assets: a, cache: newPageCache(cfg.PageCacheBytes)}, nil
 }
 
 // Version is the build id the page and go-app's loader carry.
@@ -130,72 +133,99 @@ func (h *Handler) Pay(ctx *fasthttp.RequestCtx, id string) error {
 		return fmt.Errorf("checkout page %s: %w", id, err)
 	}
 	st := h.state(ctx, view, m, lang)
-	body := app.HTMLString(&widget.Checkout{State: st})
 	stateJSON, err := json.Marshal(st) // escapes <, > and & so it cannot end its script element
 	if err != nil {
 		return fmt.Errorf("checkout page %s: state: %w", id, err)
 	}
-	title := widget.Title(lang)
-	if view.Description != "" {
-		title += " · " + view.Description
+	p := h.cache.page(cacheKey([]byte("pay"), stateJSON), func() (int, []byte, error) {
+		page, err := h.render(st, stateJSON)
+		return fasthttp.StatusOK, []byte(page), err
+	})
+	if p.err != nil {
+		return fmt.Errorf("checkout page %s: %w", id, p.err)
+	}
+	h.headers(ctx, m)
+	h.writePage(ctx, p)
+	return nil
+}
+
+// writePage sends a cached page, compressed when the client accepts it (each encoding is made
+// once per page): the first paint waits for these bytes.
+func (h *Handler) writePage(ctx *fasthttp.RequestCtx, p *cachedPage) {
+	ctx.SetStatusCode(p.status)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.Response.Header.Set("Vary", "Accept-Encoding")
+	enc := ctx.Request.Header.Peek("Accept-Encoding")
+	switch {
+	case accepts(enc, "br"):
+		if b, ok := h.cache.body(p, "br"); ok {
+			ctx.Response.Header.Set("Content-Encoding", "br")
+			ctx.SetBody(b)
+			return
+		}
+	case accepts(enc, "gzip"):
+		if b, ok := h.cache.body(p, "gzip"); ok {
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+			ctx.SetBody(b)
+			return
+		}
+	}
+	b, _ := h.cache.body(p, "")
+	ctx.SetBody(b)
+}
+
+// render writes the page of one state. Every value in it, the shell's included, goes through
+// ssr's HTML escaping: nothing from an order is ever written as markup.
+func (h *Handler) render(st widget.State, stateJSON []byte) (string, error) {
+	title := widget.Title(st.Lang)
+	if st.Order.Description != "" {
+		title += " · " + st.Order.Description
 	}
 	var b strings.Builder
-	b.Grow(len(body) + len(stateJSON) + len(h.assets.css) + 1024)
-	h.head(&b, lang, title)
-	b.WriteString(`<script type="application/json" id="` + widget.StateElementID + `">`)
-	b.Write(stateJSON)
-	b.WriteString("</script>\n")
+	b.Grow(len(stateJSON) + len(h.assets.css) + 16<<10)
+	head := []app.UI{app.Script().Type("application/json").ID(widget.StateElementID).Text(string(stateJSON))}
 	if h.assets.wasm != "" {
-		b.WriteString(`<script defer src="` + h.assets.execJS + `"></script>` + "\n")
-		b.WriteString(`<script defer src="` + h.assets.appJS + `"></script>` + "\n")
+		head = append(head, app.Script().Defer(true).Src("%s", h.assets.execJS), app.Script().Defer(true).Src("%s", h.assets.appJS))
 	}
-	b.WriteString("</head>\n<body>\n")
-	b.WriteString(body)
+	if err := h.head(&b, st.Lang, title, head...); err != nil {
+		return "", err
+	}
+	b.WriteString("<body>\n")
+	if err := ssr.Write(&b, &widget.Checkout{State: st}); err != nil {
+		return "", fmt.Errorf("render: %w", err)
+	}
 	if h.assets.wasm != "" {
 		// go-app's loader reports progress into these elements and removes them once the
 		// wasm runs; they must not be body's first element (the page content is).
 		b.WriteString(`<aside id="app-wasm-loader" class="loader" aria-hidden="true"><span id="app-wasm-loader-icon"></span><p id="app-wasm-loader-label"></p></aside>`)
 	}
 	b.WriteString("\n</body>\n</html>\n")
-	h.headers(ctx, m)
-	h.writeHTML(ctx, fasthttp.StatusOK, b.String())
+	return b.String(), nil
+}
+
+// head writes the document up to </head>: the shell, then extra elements (the state, the
+// scripts), all rendered by ssr.
+func (h *Handler) head(b *strings.Builder, lang, title string, extra ...app.UI) error {
+	b.WriteString("<!DOCTYPE html>\n<html")
+	ssr.Attr(b, "lang", lang)
+	b.WriteString(">\n<head>\n")
+	els := []app.UI{
+		app.Meta().Charset("utf-8"),
+		app.Meta().Name("viewport").Content("width=device-width, initial-scale=1, viewport-fit=cover"),
+		app.Meta().Name("color-scheme").Content("light dark"),
+		app.Meta().Name("robots").Content("noindex"),
+		app.Title().Text(title),
+		app.Link().Rel("icon").Type("image/svg+xml").Href("%s", h.assets.icon),
+		app.Style().Text(h.assets.css),
+	}
+	for _, el := range append(els, extra...) {
+		if err := ssr.Write(b, el); err != nil {
+			return fmt.Errorf("page head: %w", err)
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("</head>\n")
 	return nil
-}
-
-// writeHTML sends a page, compressed when the client accepts it: the first paint waits for
-// these bytes (brotli at a fast level: ~16 KB → ~5 KB in well under a millisecond).
-func (h *Handler) writeHTML(ctx *fasthttp.RequestCtx, status int, page string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.Header.Set("Vary", "Accept-Encoding")
-	enc := ctx.Request.Header.Peek("Accept-Encoding")
-	var body []byte
-	var err error
-	switch {
-	case accepts(enc, "br"):
-		if body, err = webbuild.Brotli([]byte(page), 5); err == nil {
-			ctx.Response.Header.Set("Content-Encoding", "br")
-		}
-	case accepts(enc, "gzip"):
-		if body, err = webbuild.Gzip([]byte(page)); err == nil {
-			ctx.Response.Header.Set("Content-Encoding", "gzip")
-		}
-	}
-	if body == nil || err != nil {
-		ctx.Response.Header.Del("Content-Encoding")
-		body = []byte(page)
-	}
-	ctx.SetBody(body)
-}
-
-func (h *Handler) head(b *strings.Builder, lang, title string) {
-	b.WriteString("<!DOCTYPE html>\n<html lang=\"" + lang + "\">\n<head>\n<meta charset=\"utf-8\">\n")
-	b.WriteString(`<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">` + "\n")
-	b.WriteString(`<meta name="color-scheme" content="light dark">` + "\n")
-	b.WriteString(`<meta name="robots" content="noindex">` + "\n")
-	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n")
-	b.WriteString(`<link rel="icon" type="image/svg+xml" href="` + h.assets.icon + `">` + "\n")
-	b.WriteString("<style>" + h.assets.css + "</style>\n")
 }
 
 // state builds what the page renders from: the customer-safe view and the page's options.
@@ -207,7 +237,7 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 		OpenApp:      string(q.Peek("open_app")) == "1",
 		HostRedirect: string(q.Peek("redirect")) == "host",
 		Origins:      embedOrigins(m),
-		Now:          h.cfg.Now().UTC(),
+		Now:          ceilSecond(h.cfg.Now().UTC()),
 	}
 	switch e := string(q.Peek("embed")); e {
 	case widget.EmbedInline, widget.EmbedModal:
@@ -225,11 +255,23 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 	return st
 }
 
+// ceilSecond rounds t up to a whole second. The page embeds the edge's clock (the countdown,
+// and the wasm's estimate of the clock offset); to the second, one rendered page serves every
+// load of that second (pageCache), and rounding up means the countdown never shows more time
+// than is left.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
+}
+
 // returnAllowed re-checks return_url when the page is served: the merchant may have narrowed
-// its allowed hosts since the order was made, and only http(s) is ever followed.
+// its allowed hosts since the order was made, only http(s) is ever followed, and a host the
+// API would refuse today (checkout.ValidHost) is never offered.
 func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
+	if err != nil || u.Host == "" || u.User != nil || !checkout.ValidHost(u.Hostname()) {
 		return false
 	}
 	switch u.Scheme {
@@ -253,29 +295,17 @@ func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
 	return false
 }
 
-// embedOrigins returns the merchant's embed origins normalised to scheme://host[:port];
-// anything that is not such an origin is dropped, so nothing else reaches a CSP header or a
-// postMessage target.
+// embedOrigins returns the merchant's embed origins normalised to scheme://host[:port]
+// (checkout.ParseOrigin); anything that is not such an origin is dropped, so nothing else
+// reaches a CSP header or a postMessage target.
 func embedOrigins(m *checkout.Merchant) []string {
 	out := []string{}
 	for _, o := range m.EmbedOrigins {
-		u, err := url.Parse(strings.TrimRight(o, "/"))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
-			u.RawQuery != "" || u.User != nil || !cleanHost(u.Host) {
-			continue
+		if norm, ok := checkout.ParseOrigin(o); ok {
+			out = append(out, norm)
 		}
-		out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
 	}
 	return out
-}
-
-func cleanHost(h string) bool {
-	for _, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkSources accepts a CSP source list of 'none', 'self', *, scheme sources (https:) and
@@ -294,7 +324,7 @@ func checkSources(list string) error {
 		default:
 			u, err := url.Parse(f)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" || u.RawQuery != "" ||
-				!cleanHost(strings.TrimPrefix(u.Host, "*.")) || u.Host == "" {
+				u.User != nil || !checkout.ValidHost(strings.TrimPrefix(u.Hostname(), "*.")) {
 				return fmt.Errorf("%q is not a source ('none', 'self', *, https: or an origin such as https://shop.example)", f)
 			}
 		}
@@ -310,7 +340,7 @@ func (h *Handler) formAction() string {
 		return "'none'"
 	}
 	u, err := url.Parse(h.cfg.DevPayURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !cleanHost(u.Host) {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || !checkout.ValidHost(u.Hostname()) {
 		return "'none'"
 	}
 	return u.Scheme + "://" + u.Host
@@ -340,10 +370,24 @@ func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 
 // notFound answers an unknown order with a small page in the customer's language.
 func (h *Handler) notFound(ctx *fasthttp.RequestCtx, lang string) {
-	var b strings.Builder
-	h.head(&b, lang, widget.NotFoundTitle(lang))
-	b.WriteString("</head>\n<body>\n<main class=\"checkout\"><h1>" + html.EscapeString(widget.NotFoundTitle(lang)) +
-		"</h1><p>" + html.EscapeString(widget.NotFoundBody(lang)) + "</p></main>\n</body>\n</html>\n")
+	p := h.cache.page(cacheKey([]byte("404"), []byte(lang)), func() (int, []byte, error) {
+		var b strings.Builder
+		if err := h.head(&b, lang, widget.NotFoundTitle(lang)); err != nil {
+			return 0, nil, err
+		}
+		b.WriteString("<body>\n")
+		err := ssr.Write(&b, app.Main().Class("checkout").Body(
+			app.H1().Text(widget.NotFoundTitle(lang)),
+			app.P().Text(widget.NotFoundBody(lang)),
+		))
+		b.WriteString("\n</body>\n</html>\n")
+		return fasthttp.StatusNotFound, []byte(b.String()), err
+	})
 	h.headers(ctx, nil)
-	h.writeHTML(ctx, fasthttp.StatusNotFound, b.String())
+	if p.err != nil { // constant content: cannot happen short of a go-app change ssr refuses
+		h.cfg.Log.Error("not-found page", "err", p.err)
+		ctx.Error("order not found", fasthttp.StatusNotFound)
+		return
+	}
+	h.writePage(ctx, p)
 }
