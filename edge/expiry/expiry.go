@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"time"
 
+	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/ids"
-	"github.com/mpchat/checkout/edge/settle"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -33,7 +33,7 @@ type Worker struct {
 	Recheck  time.Duration    // default DefaultRecheck
 	// Rules are the status rules' settings (the reorg grace window); the same as the
 	// settlement consumers'. Zero: the defaults.
-	Rules settle.Rules
+	Rules checkout.Rules
 	Log   *slog.Logger // default slog.Default()
 }
 
@@ -112,7 +112,7 @@ func (w *Worker) expire(ctx context.Context, id string) error {
 		case len(changes) == 0: // not due yet (clock skew between replicas)
 			return w.Store.Reschedule(ctx, id, rec.Order.ExpiresAt)
 		}
-		_, err = w.Store.CommitOrder(ctx, rec, settle.Events(&rec.Order, changes, now, ids.Event))
+		_, err = w.Store.CommitOrder(ctx, rec, checkout.NewEvents(&rec.Order, changes, now, ids.Event))
 		if errors.Is(err, store.ErrConflict) {
 			continue // changed under us (a transfer settled): decide again
 		}

@@ -1,6 +1,6 @@
 // Package settlement is the edge's settlement consumer: it reads the watchers' transfer feeds
 // (one Redis stream per network) through a consumer group, so edge replicas share the work,
-// and applies each transfer to its order with the rules of package settle in one atomic
+// and applies each transfer to its order with the status rules (checkout.Rules) in one atomic
 // compare-and-set step. Entries are acknowledged only after they are applied; entries a
 // crashed replica held are reclaimed by the others. Applying an observation twice changes
 // nothing, so redelivery is harmless: each transfer counts exactly once.
@@ -25,7 +25,6 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/ids"
-	"github.com/mpchat/checkout/edge/settle"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -62,7 +61,7 @@ type Consumer struct {
 	// DefaultMaxDeliveries.
 	MaxDeliveries int
 	Now           func() time.Time // default time.Now
-	Rules         settle.Rules     // dust threshold, payment cap, reorg grace; zero: the defaults
+	Rules         checkout.Rules   // dust threshold, payment cap, reorg grace; zero: the defaults
 	Log           *slog.Logger
 	OnChange      func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
 	OnPark        func(entryID, reason string)                  // optional hook: an entry was parked
@@ -272,7 +271,7 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 			// no position, so spam cannot push real payments' positions out.
 			rec.SetFeedPosition(key, e.ID)
 		}
-		events := settle.Events(&rec.Order, changes, now, ids.Event)
+		events := checkout.NewEvents(&rec.Order, changes, now, ids.Event)
 		_, err = c.Store.CommitOrder(ctx, rec, events)
 		if errors.Is(err, store.ErrConflict) {
 			continue
