@@ -30,7 +30,8 @@ func (s Status) Valid() bool {
 // CanBecome reports whether an order may move from s to next. Terminal statuses are never
 // left. Between the two open statuses any move is allowed: CONFIRMING falls back to PENDING when
 // a reorg removes the transfer it waited for, or when a confirmed partial payment leaves the
-// order waiting for a top-up.
+// order waiting for a top-up. The one writer of order state (edge/orders) refuses to commit a
+// change that breaks it.
 func (s Status) CanBecome(next Status) bool {
 	return s.Valid() && !s.Terminal() && next.Valid() && s != next
 }

@@ -11,7 +11,6 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/client"
-	"github.com/mpchat/checkout/edge/settle"
 )
 
 // The adversary of these tests is anyone on chain: they can send any token transfer to any
@@ -220,7 +219,7 @@ func TestHostileDustSpam(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Status != checkout.StatusPending || len(got.Payments) != 0 || got.DustCount != 40 || len(got.DustRecent) != settle.DustRecent {
+			if got.Status != checkout.StatusPending || len(got.Payments) != 0 || got.DustCount != 40 || len(got.DustRecent) != checkout.MaxDustRecent {
 				t.Errorf("after the spam: %s payments %d dust %d recent %d", got.Status, len(got.Payments), got.DustCount, len(got.DustRecent))
 			}
 			w.clock.Add(31 * time.Minute)
@@ -314,7 +313,7 @@ func TestHostileReorgAfterExpiryGrace(t *testing.T) {
 			o, _ := w.reorgAfterExpiry(t, n)
 			w.mine(n, required)
 			w.settled(n)
-			w.clock.Add(settle.DefaultReorgGrace - time.Second)
+			w.clock.Add(checkout.DefaultReorgGrace - time.Second)
 			w.tick()
 			if got, _ := w.client.GetOrder(w.ctx, o.ID); got.Status != checkout.StatusConfirming {
 				t.Fatalf("finalised before the grace window ended: %s", got.Status)

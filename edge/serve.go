@@ -20,7 +20,6 @@ import (
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
-	"github.com/mpchat/checkout/edge/settle"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
@@ -62,9 +61,9 @@ func serve(ctx context.Context, args []string) error {
 	erc20Token := fs.String("erc20-token", envflag.String("MP_ERC20_TOKEN", page.DefaultERC20Token), "USDT contract in ERC20 payment QR codes (EIP-681) (env MP_ERC20_TOKEN)")
 	erc20Chain := fs.Int("erc20-chain-id", envflag.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
 	returnDelay := fs.Duration("return-delay", envflag.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
-	dustFlag := fs.String("dust-threshold", envflag.String("MP_DUST_THRESHOLD", settle.DefaultDustThreshold.String()), "USDT below which a transfer is dust: it changes no order and sends no webhook, only counted (zero-value transfers always are; lowered per order to what it still needs) (env MP_DUST_THRESHOLD)")
-	maxPayments := fs.Int("max-payments", envflag.Int("MP_MAX_PAYMENTS", settle.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
-	reorgGrace := fs.Duration("reorg-grace", envflag.Duration("MP_REORG_GRACE", settle.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
+	dustFlag := fs.String("dust-threshold", envflag.String("MP_DUST_THRESHOLD", checkout.DefaultDustThreshold.String()), "USDT below which a transfer is dust: it changes no order and sends no webhook, only counted (zero-value transfers always are; lowered per order to what it still needs) (env MP_DUST_THRESHOLD)")
+	maxPayments := fs.Int("max-payments", envflag.Int("MP_MAX_PAYMENTS", checkout.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
+	reorgGrace := fs.Duration("reorg-grace", envflag.Duration("MP_REORG_GRACE", checkout.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
 	maxTolerance := fs.String("max-tolerance", envflag.String("MP_MAX_TOLERANCE", orders.DefaultMaxTolerance.String()), "largest tolerance_percent a new order may ask for, at most "+orders.ToleranceCeiling.String()+" (env MP_MAX_TOLERANCE)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
@@ -230,8 +229,8 @@ func serve(ctx context.Context, args []string) error {
 
 // settleRules checks the status rules' flags. A dust threshold of 0 leaves only zero-value
 // transfers as dust (the same as one base unit).
-func settleRules(dust string, maxPayments int, grace time.Duration) (settle.Rules, error) {
-	r := settle.Rules{DustThreshold: 1, MaxPayments: maxPayments, ReorgGrace: grace}
+func settleRules(dust string, maxPayments int, grace time.Duration) (checkout.Rules, error) {
+	r := checkout.Rules{DustThreshold: 1, MaxPayments: maxPayments, ReorgGrace: grace}
 	if dust != "0" {
 		a, err := checkout.ParseAmount(dust)
 		if err != nil {

@@ -30,7 +30,6 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
-	"github.com/mpchat/checkout/edge/settle"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
 )
@@ -205,11 +204,11 @@ func (e *env) round(n, perOrder int) (*result, error) {
 		t := &checkout.Transfer{Kind: checkout.TransferSeen, Network: checkout.TRC20, TxHash: fmt.Sprintf("0x%064x", i),
 			Amount: checkout.Unit, Confirmations: 1, Required: 19, To: rec.Order.Address, From: "T"}
 		now := time.Now()
-		changes := settle.Apply(&rec.Order, t, false, now)
+		changes := checkout.Rules{}.Apply(&rec.Order, t, false, now).Changes
 		mu.Lock()
 		changed[id] = time.Now()
 		mu.Unlock()
-		if _, err := e.st.CommitOrder(e.ctx, rec, settle.Events(&rec.Order, changes, now, func() string { return "evt_bench" })); err != nil {
+		if _, err := e.st.CommitOrder(e.ctx, rec, checkout.NewEvents(&rec.Order, changes, now, func() string { return "evt_bench" })); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,8 @@
-// Package expiry turns orders whose time is up into EXPIRED or UNDERPAID. The schedule is a
-// Redis sorted set (store.DueOrders), so expiry survives restarts and runs on every edge
-// replica at once: the status change is a compare-and-set, so two replicas never both apply it.
+// Package expiry is the scanner of the expiry schedule: it hands each order whose time is up
+// to the one writer of order state, orders.Service.Expire, which turns it into EXPIRED or
+// UNDERPAID, and reschedules the orders still held open. The schedule is a Redis sorted set
+// (store.DueOrders), so expiry survives restarts and runs on every edge replica at once: the
+// status change is a compare-and-set, so two replicas never both apply it.
 package expiry
 
 import (
@@ -8,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
-	"github.com/mpchat/checkout/edge/ids"
-	"github.com/mpchat/checkout/edge/settle"
+	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -33,8 +36,11 @@ type Worker struct {
 	Recheck  time.Duration    // default DefaultRecheck
 	// Rules are the status rules' settings (the reorg grace window); the same as the
 	// settlement consumers'. Zero: the defaults.
-	Rules settle.Rules
+	Rules checkout.Rules
 	Log   *slog.Logger // default slog.Default()
+
+	once   sync.Once
+	orders *orders.Service // the writer the orders are expired through (built from the fields above)
 }
 
 // Run expires due orders every Interval until ctx is done. Errors are logged and retried at
@@ -78,51 +84,35 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) expire(ctx context.Context, id string) error {
-	for attempt := 0; attempt < 5; attempt++ {
-		rec, err := w.Store.Order(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			// Scheduled by a create that died before writing the order: nothing to expire.
-			return w.Store.Unschedule(ctx, id)
-		}
-		if err != nil {
-			return err
-		}
-		now := w.now()
-		changes, wait, until := w.Rules.Expire(&rec.Order, now)
-		switch {
-		case wait:
-			// Waiting for a confirming transfer (its settlement normally finishes the order
-			// first), or for a removed one's re-inclusion: checked again when the grace
-			// window ends, and at least every Recheck.
-			recheck := w.Recheck
-			if recheck <= 0 {
-				recheck = DefaultRecheck
-			}
-			at := now.Add(recheck)
-			if !until.IsZero() && until.Before(at) {
-				at = until
-			}
-			return w.Store.Reschedule(ctx, id, at)
-		case len(changes) == 0 && rec.Order.Status.Terminal():
-			// Settled already, possibly by a step that died before announcing it.
-			if err := w.Store.Announce(ctx, id); err != nil {
-				return err
-			}
-			return w.Store.Unschedule(ctx, id)
-		case len(changes) == 0: // not due yet (clock skew between replicas)
-			return w.Store.Reschedule(ctx, id, rec.Order.ExpiresAt)
-		}
-		_, err = w.Store.CommitOrder(ctx, rec, settle.Events(&rec.Order, changes, now, ids.Event))
-		if errors.Is(err, store.ErrConflict) {
-			continue // changed under us (a transfer settled): decide again
-		}
-		if err != nil {
-			return err
-		}
-		w.log().Info("order expired", "order_id", id, "status", rec.Order.Status)
+	w.once.Do(func() { w.orders = &orders.Service{Store: w.Store, Now: w.Now, Rules: w.Rules, Log: w.log()} })
+	x, err := w.orders.Expire(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case x.Gone:
+		// Scheduled by a create that died before writing the order: nothing to expire.
 		return w.Store.Unschedule(ctx, id)
+	case x.Wait:
+		// Waiting for a confirming transfer (its settlement normally finishes the order
+		// first), or for a removed one's re-inclusion: checked again when the grace
+		// window ends, and at least every Recheck.
+		recheck := w.Recheck
+		if recheck <= 0 {
+			recheck = DefaultRecheck
+		}
+		at := x.At.Add(recheck)
+		if !x.Until.IsZero() && x.Until.Before(at) {
+			at = x.Until
+		}
+		return w.Store.Reschedule(ctx, id, at)
+	case x.Expired: // orders took it off the schedule
+		w.log().Info("order expired", "order_id", id, "status", x.Status)
+		return nil
+	case x.Status.Terminal(): // settled already (orders announced it again)
+		return w.Store.Unschedule(ctx, id)
+	default: // not due yet (clock skew between replicas)
+		return w.Store.Reschedule(ctx, id, x.ExpiresAt)
 	}
-	return fmt.Errorf("order kept changing: %w", store.ErrConflict)
 }
 
 func (w *Worker) now() time.Time {

@@ -1,12 +1,16 @@
-// Package orders creates and reads orders for merchants: it validates requests (params.go),
-// makes creation idempotent, and gives each order a fresh deposit address derived from the
-// merchant's xpub for the order's network.
+// Package orders is the one writer of order state. It creates and reads orders for merchants:
+// it validates requests (params.go), makes creation idempotent, and gives each order a fresh
+// deposit address derived from the merchant's xpub for the order's network. After creation it
+// changes them (change.go): a watcher's transfer applied (ApplyTransfer) and the passing of the
+// expiry time (Expire), each decided by the status rules (checkout.Rules) and committed through
+// one load → decide → commit → retry → announce step.
 package orders
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -17,11 +21,15 @@ import (
 	"github.com/mpchat/checkout/edge/store"
 )
 
-// Service creates and reads orders. Safe for concurrent use.
+// Service creates, reads and changes orders. Safe for concurrent use.
 type Service struct {
 	Store     *store.Store
 	PublicURL string           // base of payment_url, e.g. "https://pay.example.com"
 	Now       func() time.Time // default time.Now
+	// Rules are the status rules' settings (dust threshold, payment cap, reorg grace); every
+	// edge replica must use the same. Zero: the defaults.
+	Rules checkout.Rules
+	Log   *slog.Logger // default slog.Default()
 
 	accountKeys sync.Map // xpub string → *deposit.AccountKey (parsing costs more than deriving)
 }

@@ -1,17 +1,20 @@
-// Package settlement is the edge's settlement consumer: it reads the watchers' transfer feeds
-// (one Redis stream per network) through a consumer group, so edge replicas share the work,
-// and applies each transfer to its order with the rules of package settle in one atomic
-// compare-and-set step. Entries are acknowledged only after they are applied; entries a
-// crashed replica held are reclaimed by the others. Applying an observation twice changes
-// nothing, so redelivery is harmless: each transfer counts exactly once.
+// Package settlement is the edge's settlement consumer, a reader of the watchers' transfer
+// feeds (one Redis stream per network) through a consumer group, so edge replicas share the
+// work. It finds each transfer's order by address and hands the transfer to the one writer of
+// order state, orders.Service.ApplyTransfer, which decides with the status rules and commits
+// in one atomic compare-and-set step. Entries are acknowledged only after they are applied;
+// entries a crashed replica held are reclaimed by the others (first of all when the consumer
+// starts). Applying an observation twice changes nothing, so redelivery is harmless: each
+// transfer counts exactly once.
 //
 // Observations of one transfer are applied in the watcher's order whatever order they are
 // delivered in (a crashed consumer's entries are reclaimed after newer ones were applied, two
 // replicas race): each order keeps, per transfer, the feed position (stream entry id) of the
 // last observation applied, committed with the order, and an older observation is ignored.
-// So a reorg's removal applied before a stale sighting stays applied. An entry that keeps
-// failing is parked in the orphans record after MaxDeliveries deliveries, so it cannot be
-// retried for ever ahead of the others.
+// So a reorg's removal applied before a stale sighting stays applied. Transfers no order
+// takes (no order for the address, the order never written, the payment cap) are kept in the
+// orphans record. An entry that keeps failing is parked there after MaxDeliveries deliveries,
+// so it cannot be retried for ever ahead of the others.
 package settlement
 
 import (
@@ -25,7 +28,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/ids"
-	"github.com/mpchat/checkout/edge/settle"
+	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -36,7 +39,6 @@ const (
 	DefaultMinIdle       = 30 * time.Second
 	DefaultBatch         = 100
 	DefaultMaxDeliveries = 10
-	maxCommitRetries     = 10
 	// reclaimPages bounds the pending entries one reclaim round takes (pages of DefaultBatch).
 	reclaimPages = 10
 	// forgetConsumersAfter: a consumer of the group with nothing pending that has not read
@@ -62,10 +64,12 @@ type Consumer struct {
 	// DefaultMaxDeliveries.
 	MaxDeliveries int
 	Now           func() time.Time // default time.Now
-	Rules         settle.Rules     // dust threshold, payment cap, reorg grace; zero: the defaults
+	Rules         checkout.Rules   // dust threshold, payment cap, reorg grace; zero: the defaults
 	Log           *slog.Logger
 	OnChange      func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
 	OnPark        func(entryID, reason string)                  // optional hook: an entry was parked
+
+	orders *orders.Service // the writer the transfers are applied through (built from the fields above)
 }
 
 // Run consumes until ctx is done; transient errors are logged and retried with backoff.
@@ -228,80 +232,28 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 	if err != nil {
 		return err
 	}
-	blocked := false
-	if t.Kind == checkout.TransferConfirmed {
-		if blocked, err = c.Store.IsBlocked(ctx, c.Network, t.From); err != nil {
-			return err
-		}
+	a, err := c.orders.ApplyTransfer(ctx, orderID, e.ID, t)
+	if err != nil {
+		return err
 	}
-	key := store.TransferKey(t)
-	for attempt := 0; attempt < maxCommitRetries; attempt++ {
-		rec, err := c.Store.Order(ctx, orderID)
-		if errors.Is(err, store.ErrNotFound) {
-			// The address was bound but the order never written (its create died): keep the money visible.
-			return c.Store.RecordOrphan(ctx, c.Network, e.ID, "order "+orderID+" was never written", t)
-		}
-		if err != nil {
-			return err
-		}
-		if last := rec.FeedPosition(key); last != "" && store.CompareStreamIDs(e.ID, last) <= 0 {
-			// This entry, or a later observation of the transfer, is applied already: a
-			// redelivery, or a stale entry reclaimed late (applying it would undo the newer
-			// one: a reorg's removal turned back into a sighting). Whoever applied it may
-			// have died before announcing the change; announcing again makes sure of it.
-			if e.ID != last {
-				c.Log.Info("settlement: older observation of a transfer ignored", "order_id", orderID, "kind", t.Kind,
-					"tx", t.TxHash, "log_index", t.LogIndex, "id", e.ID, "applied", last)
-			}
-			return c.Store.Announce(ctx, orderID)
-		}
-		now := c.Now()
-		res := c.Rules.Apply(&rec.Order, t, blocked, now)
-		if res.Refused != "" {
-			c.Log.Warn("settlement: transfer refused by its order, parked in orphans", "network", c.Network,
-				"order_id", orderID, "tx", t.TxHash, "reason", res.Refused)
-			return c.Store.RecordOrphan(ctx, c.Network, e.ID, res.Refused, t)
-		}
-		if res.Dust && !res.Changed {
-			return nil // noise anyone can send: nothing recorded, nothing to announce
-		}
-		changes := res.Changes
-		if !res.Dust {
-			// Recorded even when nothing changed (a removal of a transfer never seen): what
-			// matters is that nothing older is applied after it. Dust is no payment and keeps
-			// no position, so spam cannot push real payments' positions out.
-			rec.SetFeedPosition(key, e.ID)
-		}
-		events := settle.Events(&rec.Order, changes, now, ids.Event)
-		_, err = c.Store.CommitOrder(ctx, rec, events)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if !res.Changed {
-			// Nothing changed: perhaps applied already by a step that died before announcing
-			// it (before positions were kept); announcing is harmless and makes sure of it.
-			return c.Store.Announce(ctx, orderID)
-		}
-		if rec.Order.Status.Terminal() {
-			if err := c.Store.Unschedule(ctx, orderID); err != nil {
-				c.Log.Warn("settlement: unschedule expiry", "order_id", orderID, "err", err)
-			}
-		}
-		level := slog.LevelInfo
-		if res.Dust {
-			level = slog.LevelDebug // counted only; an attacker can send any number
-		}
-		c.Log.Log(ctx, level, "settlement: transfer applied", "order_id", orderID, "kind", t.Kind, "tx", t.TxHash,
-			"log_index", t.LogIndex, "amount", t.Amount.String(), "status", rec.Order.Status)
-		if c.OnChange != nil {
-			c.OnChange(orderID, events)
-		}
-		return nil
+	if a.Orphan != "" {
+		c.Log.Warn("settlement: transfer credited to no order, parked in orphans", "network", c.Network,
+			"order_id", orderID, "tx", t.TxHash, "reason", a.Orphan)
+		return c.Store.RecordOrphan(ctx, c.Network, e.ID, a.Orphan, t)
 	}
-	return fmt.Errorf("order %s: %w", orderID, store.ErrConflict)
+	if !a.Changed {
+		return nil // dust not final, a redelivery or an older observation (announced again)
+	}
+	level := slog.LevelInfo
+	if a.Dust {
+		level = slog.LevelDebug // counted only; an attacker can send any number
+	}
+	c.Log.Log(ctx, level, "settlement: transfer applied", "order_id", orderID, "kind", t.Kind, "tx", t.TxHash,
+		"log_index", t.LogIndex, "amount", t.Amount.String(), "status", a.Status)
+	if c.OnChange != nil {
+		c.OnChange(orderID, a.Events)
+	}
+	return nil
 }
 
 func (c *Consumer) defaults() {
@@ -329,6 +281,9 @@ func (c *Consumer) defaults() {
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
+	}
+	if c.orders == nil {
+		c.orders = &orders.Service{Store: c.Store, Now: c.Now, Rules: c.Rules, Log: c.Log}
 	}
 }
 

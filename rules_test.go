@@ -1,4 +1,4 @@
-package settle
+package checkout_test
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ type step struct {
 	t       *checkout.Transfer // nil: expiry check
 	at      time.Duration      // after creation
 	blocked bool
-	rules   Rules // zero: the defaults
+	rules   checkout.Rules // zero: the defaults
 	events  []checkout.EventType
 	status  checkout.Status
 	changed bool // the order changed without events (dust counted)
@@ -121,8 +121,8 @@ func TestRules(t *testing.T) {
 		{"reorg after expiry waits for the grace window, then expires", 100 * U, []step{
 			{t: tr(S, "a", 100*U, 1), at: 29 * time.Minute, events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
 			{t: tr(R, "a", 100*U, 1), at: 31 * time.Minute, events: []checkout.EventType{checkout.EventPaymentReverted}, status: checkout.StatusConfirming},
-			{at: 31*time.Minute + DefaultReorgGrace - time.Second, status: checkout.StatusConfirming},
-			{at: 31*time.Minute + DefaultReorgGrace, events: []checkout.EventType{checkout.EventOrderExpired}, status: checkout.StatusExpired},
+			{at: 31*time.Minute + checkout.DefaultReorgGrace - time.Second, status: checkout.StatusConfirming},
+			{at: 31*time.Minute + checkout.DefaultReorgGrace, events: []checkout.EventType{checkout.EventOrderExpired}, status: checkout.StatusExpired},
 		}, 0, func(t *testing.T, o *checkout.Order) {
 			if p := o.Payments[0]; p.RevertedAt == nil || !p.RevertedAt.Equal(t0.Add(31*time.Minute)) || p.Late {
 				t.Errorf("reverted payment %+v", p)
@@ -161,7 +161,7 @@ func TestRules(t *testing.T) {
 			{t: tr(C, "p", 50*U, 3), at: 10 * time.Minute, events: []checkout.EventType{checkout.EventPaymentPartial}, status: checkout.StatusPending},
 			{t: tr(S, "a", 50*U, 1), at: 29 * time.Minute, events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
 			{t: tr(R, "a", 50*U, 1), at: 31 * time.Minute, events: []checkout.EventType{checkout.EventPaymentReverted}, status: checkout.StatusConfirming},
-			{at: 31*time.Minute + DefaultReorgGrace, events: []checkout.EventType{checkout.EventOrderUnderpaid}, status: checkout.StatusUnderpaid},
+			{at: 31*time.Minute + checkout.DefaultReorgGrace, events: []checkout.EventType{checkout.EventOrderUnderpaid}, status: checkout.StatusUnderpaid},
 		}, 50 * U, nil},
 		// Timeliness by first sighting: seen after expiry is late, even before the worker ran.
 		{"first seen after expiry is late, and late funds do not pay", 100 * U, []step{
@@ -193,19 +193,19 @@ func TestRules(t *testing.T) {
 			}
 		}},
 		{"dust below the threshold, blocklisted or not, changes nothing", 100 * U, []step{
-			{t: tr(S, "d1", DefaultDustThreshold-1, 1), blocked: true, status: checkout.StatusPending},
-			{t: tr(C, "d1", DefaultDustThreshold-1, 3), blocked: true, status: checkout.StatusPending, changed: true},
+			{t: tr(S, "d1", checkout.DefaultDustThreshold-1, 1), blocked: true, status: checkout.StatusPending},
+			{t: tr(C, "d1", checkout.DefaultDustThreshold-1, 3), blocked: true, status: checkout.StatusPending, changed: true},
 			{t: tr(C, "d2", 1, 3), status: checkout.StatusPending, changed: true},
 		}, 0, func(t *testing.T, o *checkout.Order) {
-			if o.DustCount != 2 || o.DustAmount != DefaultDustThreshold || len(o.Payments) != 0 || o.AmountPending != 0 {
+			if o.DustCount != 2 || o.DustAmount != checkout.DefaultDustThreshold || len(o.Payments) != 0 || o.AmountPending != 0 {
 				t.Errorf("dust record: %+v", o)
 			}
 		}},
 		{"blocklisted funds at the threshold freeze", 100 * U, []step{
-			{t: tr(C, "f", DefaultDustThreshold, 3), blocked: true, events: []checkout.EventType{checkout.EventOrderFrozen}, status: checkout.StatusFrozen},
-		}, DefaultDustThreshold, nil},
-		{"dust keeps only the last few", 100 * U, dustSteps(DustRecent + 3), 0, func(t *testing.T, o *checkout.Order) {
-			if o.DustCount != DustRecent+3 || len(o.DustRecent) != DustRecent || o.DustRecent[DustRecent-1].TxHash != "d7" || o.DustRecent[0].TxHash != "d3" {
+			{t: tr(C, "f", checkout.DefaultDustThreshold, 3), blocked: true, events: []checkout.EventType{checkout.EventOrderFrozen}, status: checkout.StatusFrozen},
+		}, checkout.DefaultDustThreshold, nil},
+		{"dust keeps only the last few", 100 * U, dustSteps(checkout.MaxDustRecent + 3), 0, func(t *testing.T, o *checkout.Order) {
+			if o.DustCount != checkout.MaxDustRecent+3 || len(o.DustRecent) != checkout.MaxDustRecent || o.DustRecent[checkout.MaxDustRecent-1].TxHash != "d7" || o.DustRecent[0].TxHash != "d3" {
 				t.Errorf("dust record: count %d recent %+v", o.DustCount, o.DustRecent)
 			}
 		}},
@@ -213,11 +213,11 @@ func TestRules(t *testing.T) {
 			{t: tr(S, "d", 0, 1), at: 29 * time.Minute, status: checkout.StatusPending},
 			{at: 30 * time.Minute, events: []checkout.EventType{checkout.EventOrderExpired}, status: checkout.StatusExpired},
 		}, 0, nil},
-		{"an order below the dust threshold is payable", DefaultDustThreshold / 2, []step{
-			{t: tr(S, "d", DefaultDustThreshold/2-100, 1), status: checkout.StatusPending}, // below what it needs (0.00495)
-			{t: tr(S, "a", DefaultDustThreshold/2, 1), events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
-			{t: tr(C, "a", DefaultDustThreshold/2, 3), events: []checkout.EventType{checkout.EventPaymentConfirmed}, status: checkout.StatusPaid},
-		}, DefaultDustThreshold / 2, nil},
+		{"an order below the dust threshold is payable", checkout.DefaultDustThreshold / 2, []step{
+			{t: tr(S, "d", checkout.DefaultDustThreshold/2-100, 1), status: checkout.StatusPending}, // below what it needs (0.00495)
+			{t: tr(S, "a", checkout.DefaultDustThreshold/2, 1), events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
+			{t: tr(C, "a", checkout.DefaultDustThreshold/2, 3), events: []checkout.EventType{checkout.EventPaymentConfirmed}, status: checkout.StatusPaid},
+		}, checkout.DefaultDustThreshold / 2, nil},
 		{"late dust after a terminal status is only counted", 100 * U, []step{
 			{t: tr(C, "p", 99*U-1, 3), events: []checkout.EventType{checkout.EventPaymentPartial}, status: checkout.StatusPending},
 			{at: 30 * time.Minute, events: []checkout.EventType{checkout.EventOrderUnderpaid}, status: checkout.StatusUnderpaid},
@@ -225,20 +225,20 @@ func TestRules(t *testing.T) {
 		}, 99*U - 1, nil},
 		// The payment cap: beyond it a final transfer is refused (the caller keeps it as an orphan).
 		{"payment cap", 100 * U, []step{
-			{t: tr(C, "a", 10*U, 3), rules: Rules{MaxPayments: 2}, events: []checkout.EventType{checkout.EventPaymentPartial}, status: checkout.StatusPending},
-			{t: tr(C, "b", 10*U, 3), rules: Rules{MaxPayments: 2}, events: []checkout.EventType{checkout.EventPaymentPartial}, status: checkout.StatusPending},
-			{t: tr(S, "c", 80*U, 1), rules: Rules{MaxPayments: 2}, status: checkout.StatusPending},
-			{t: tr(C, "c", 80*U, 3), rules: Rules{MaxPayments: 2}, status: checkout.StatusPending, refused: true},
-			{t: tr(C, "b", 10*U, 3), rules: Rules{MaxPayments: 2}, status: checkout.StatusPending},             // known ones still apply
-			{t: tr(C, "z", 0, 3), rules: Rules{MaxPayments: 2}, status: checkout.StatusPending, changed: true}, // dust is no payment
+			{t: tr(C, "a", 10*U, 3), rules: checkout.Rules{MaxPayments: 2}, events: []checkout.EventType{checkout.EventPaymentPartial}, status: checkout.StatusPending},
+			{t: tr(C, "b", 10*U, 3), rules: checkout.Rules{MaxPayments: 2}, events: []checkout.EventType{checkout.EventPaymentPartial}, status: checkout.StatusPending},
+			{t: tr(S, "c", 80*U, 1), rules: checkout.Rules{MaxPayments: 2}, status: checkout.StatusPending},
+			{t: tr(C, "c", 80*U, 3), rules: checkout.Rules{MaxPayments: 2}, status: checkout.StatusPending, refused: true},
+			{t: tr(C, "b", 10*U, 3), rules: checkout.Rules{MaxPayments: 2}, status: checkout.StatusPending},             // known ones still apply
+			{t: tr(C, "z", 0, 3), rules: checkout.Rules{MaxPayments: 2}, status: checkout.StatusPending, changed: true}, // dust is no payment
 		}, 20 * U, func(t *testing.T, o *checkout.Order) {
 			if len(o.Payments) != 2 {
 				t.Errorf("payments %d", len(o.Payments))
 			}
 		}},
 		{"a lower dust threshold setting", 100 * U, []step{
-			{t: tr(S, "a", 1000, 1), rules: Rules{DustThreshold: 1000}, events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
-			{t: tr(S, "b", 999, 1), rules: Rules{DustThreshold: 1000}, status: checkout.StatusConfirming},
+			{t: tr(S, "a", 1000, 1), rules: checkout.Rules{DustThreshold: 1000}, events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
+			{t: tr(S, "b", 999, 1), rules: checkout.Rules{DustThreshold: 1000}, status: checkout.StatusConfirming},
 		}, 0, nil},
 		{"re-mined after reorg", 100 * U, []step{
 			{t: tr(S, "a", 100*U, 1), events: []checkout.EventType{checkout.EventPaymentDetected}, status: checkout.StatusConfirming},
@@ -259,7 +259,7 @@ func TestRules(t *testing.T) {
 			o := order(c.amount)
 			for i, s := range c.steps {
 				now := t0.Add(s.at)
-				var changes []Change
+				var changes []checkout.Change
 				prev := o.Status
 				if s.t == nil {
 					changes, _, _ = s.rules.Expire(o, now)
@@ -295,23 +295,24 @@ func TestRules(t *testing.T) {
 }
 
 func TestExpireWaitsAndTerminalIsFinal(t *testing.T) {
+	var r checkout.Rules // the defaults
 	o := order(10 * U)
-	Apply(o, tr(checkout.TransferSeen, "a", 10*U, 1), false, t0)
-	if ch, wait := Expire(o, t0.Add(time.Hour)); len(ch) != 0 || !wait {
+	r.Apply(o, tr(checkout.TransferSeen, "a", 10*U, 1), false, t0)
+	if ch, wait, _ := r.Expire(o, t0.Add(time.Hour)); len(ch) != 0 || !wait {
 		t.Errorf("confirming order at expiry: %v %v", ch, wait)
 	}
 	o = order(10 * U)
-	Expire(o, t0.Add(time.Hour))
-	if ch, wait := Expire(o, t0.Add(2*time.Hour)); len(ch) != 0 || wait || o.Status != checkout.StatusExpired {
+	r.Expire(o, t0.Add(time.Hour))
+	if ch, wait, _ := r.Expire(o, t0.Add(2*time.Hour)); len(ch) != 0 || wait || o.Status != checkout.StatusExpired {
 		t.Errorf("terminal order changed: %v %v %s", ch, wait, o.Status)
 	}
 }
 
 func TestEvents(t *testing.T) {
 	o := order(10 * U)
-	ch := Apply(o, tr(checkout.TransferConfirmed, "a", 10*U, 3), false, t0)
+	ch := checkout.Rules{}.Apply(o, tr(checkout.TransferConfirmed, "a", 10*U, 3), false, t0).Changes
 	n := 0
-	evs := Events(o, ch, t0, func() string { n++; return "evt_" + string(rune('0'+n)) })
+	evs := checkout.NewEvents(o, ch, t0, func() string { n++; return "evt_" + string(rune('0'+n)) })
 	if len(evs) != 1 || evs[0].ID != "evt_1" || evs[0].Order.Status != checkout.StatusPaid || evs[0].Payment == nil || !evs[0].CreatedAt.Equal(t0) {
 		t.Errorf("events %+v", evs)
 	}
@@ -332,7 +333,7 @@ func equal(a, b []checkout.EventType) bool {
 // TestExpireGraceWindow: the worker is told when the grace window of a removed on-time
 // transfer ends, and an order still confirming is rechecked with no known end.
 func TestExpireGraceWindow(t *testing.T) {
-	r := Rules{ReorgGrace: 5 * time.Minute}
+	r := checkout.Rules{ReorgGrace: 5 * time.Minute}
 	o := order(10 * U)
 	r.Apply(o, tr(checkout.TransferSeen, "a", 10*U, 1), false, t0.Add(29*time.Minute))
 	if ch, wait, until := r.Expire(o, t0.Add(31*time.Minute)); len(ch) != 0 || !wait || !until.IsZero() {
@@ -352,8 +353,8 @@ func TestDustSpamBounded(t *testing.T) {
 	o := order(10 * U)
 	var size int
 	for i := 0; i < 1000; i++ {
-		Rules{}.Apply(o, tr(checkout.TransferConfirmed, fmt.Sprintf("0x%064x", i), 0, 3), true, t0)
-		if i == DustRecent {
+		checkout.Rules{}.Apply(o, tr(checkout.TransferConfirmed, fmt.Sprintf("0x%064x", i), 0, 3), true, t0)
+		if i == checkout.MaxDustRecent {
 			b, _ := json.Marshal(o)
 			size = len(b)
 		}

@@ -1,34 +1,34 @@
-// Package settle holds the order status rules as pure functions: what a transfer observation
-// or the passing of the expiry time does to an order. It touches no I/O; the callers load the
-// order, decide here, and commit the result atomically (store.CommitOrder), retrying on a
-// concurrent change. Keeping the rules pure makes them table-testable and identical on every
-// edge replica.
-package settle
+package checkout
+
+// The status rules: what a transfer observation, or the passing of an order's expiry time,
+// does to an order. They are pure functions (no I/O, no clock of their own): the one writer of
+// order state (edge/orders) loads an order, decides here, and commits the result atomically,
+// deciding again when a concurrent change wins. Keeping them pure makes them table-testable
+// and identical on every edge replica.
 
 import (
 	"strconv"
 	"time"
-
-	checkout "github.com/mpchat/checkout"
 )
 
 // Change is one thing that happened to an order, to be recorded as an event.
 type Change struct {
-	Type    checkout.EventType
-	Payment *checkout.Payment // the payment concerned, if any (a copy)
+	Type    EventType
+	Payment *Payment // the payment concerned, if any (a copy)
 }
 
 // Defaults of Rules.
 const (
 	// DefaultDustThreshold: transfers below 0.01 USDT are dust.
-	DefaultDustThreshold = checkout.Unit / 100
+	DefaultDustThreshold = Unit / 100
 	// DefaultMaxPayments is how many payments one order keeps; more are orphans.
 	DefaultMaxPayments = 20
 	// DefaultReorgGrace is how long an on-time transfer a reorg removed after the order's
 	// expiry holds the order open, waiting to be re-included.
 	DefaultReorgGrace = 10 * time.Minute
-	// DustRecent is how many dust transfers an order keeps in DustRecent (it counts all).
-	DustRecent = 5
+	// MaxDustRecent is how many dust transfers an order keeps in Order.DustRecent (DustCount
+	// counts all).
+	MaxDustRecent = 5
 )
 
 // Rules holds the operator's settings the status rules depend on. The zero value means the
@@ -40,7 +40,7 @@ type Rules struct {
 	// what the order still needs to be PAID when that is less, so an order for less than the
 	// threshold, or a top-up of the last cents, stays payable in one transfer. Default
 	// DefaultDustThreshold.
-	DustThreshold checkout.Amount
+	DustThreshold Amount
 	// MaxPayments caps the payments one order keeps (reverted ones included). A transfer
 	// beyond it is not credited to the order: its final observation is refused with a reason,
 	// for the caller to record as an orphan, so the money is never lost. Default
@@ -65,8 +65,8 @@ func (r Rules) withDefaults() Rules {
 	return r
 }
 
-// Result is what one observation does to an order.
-type Result struct {
+// TransferResult is what one transfer observation does to an order (see Rules.Apply).
+type TransferResult struct {
 	// Changes are the events to record (none for dust, a redelivery or a stale observation).
 	Changes []Change
 	// Changed reports that the order was modified and must be committed, with Changes' events
@@ -80,25 +80,12 @@ type Result struct {
 	Refused string
 }
 
-// Expire applies the passing of time with the default rules (see Rules.Expire).
-func Expire(o *checkout.Order, now time.Time) (changes []Change, wait bool) {
-	changes, wait, _ = Rules{}.Expire(o, now)
-	return changes, wait
-}
-
-// Apply applies one observation with the default rules and returns its changes (see
-// Rules.Apply, which also reports dust counted and refused transfers: a caller that commits
-// orders uses that).
-func Apply(o *checkout.Order, t *checkout.Transfer, blocked bool, now time.Time) []Change {
-	return Rules{}.Apply(o, t, blocked, now).Changes
-}
-
 // Expire applies the passing of time. It returns the changes (none when the order is not
 // due or is terminal) and whether the order must be checked again later (wait): it waits while
 // an on-time transfer is still confirming (that transfer's outcome settles it), and while an
 // on-time transfer a reorg removed is within its grace window, until `until` (the window's
 // end). Dust never holds an order: it is no payment.
-func (r Rules) Expire(o *checkout.Order, now time.Time) (changes []Change, wait bool, until time.Time) {
+func (r Rules) Expire(o *Order, now time.Time) (changes []Change, wait bool, until time.Time) {
 	r = r.withDefaults()
 	if o.Status.Terminal() || now.Before(o.ExpiresAt) {
 		return nil, false, time.Time{}
@@ -114,11 +101,11 @@ func (r Rules) Expire(o *checkout.Order, now time.Time) (changes []Change, wait 
 
 // graceEnd is when the last on-time transfer a reorg removed stops holding the order (zero
 // when none does).
-func (r Rules) graceEnd(o *checkout.Order) time.Time {
+func (r Rules) graceEnd(o *Order) time.Time {
 	var end time.Time
 	for i := range o.Payments {
 		p := &o.Payments[i]
-		if p.Status == checkout.PaymentReverted && !p.Late && p.RevertedAt != nil {
+		if p.Status == PaymentReverted && !p.Late && p.RevertedAt != nil {
 			if e := p.RevertedAt.Add(r.ReorgGrace); e.After(end) {
 				end = e
 			}
@@ -128,20 +115,20 @@ func (r Rules) graceEnd(o *checkout.Order) time.Time {
 }
 
 // onTime is the confirmed total that counts for the status: late funds excluded.
-func onTime(o *checkout.Order) checkout.Amount { return o.AmountPaid - o.AmountLate }
+func onTime(o *Order) Amount { return o.AmountPaid - o.AmountLate }
 
 // finishExpired settles an expired order that has nothing left confirming.
-func finishExpired(o *checkout.Order, now time.Time) []Change {
+func finishExpired(o *Order, now time.Time) []Change {
 	switch paid := onTime(o); {
 	case paid <= 0:
-		o.Status = checkout.StatusExpired
-		return []Change{{Type: checkout.EventOrderExpired}}
+		o.Status = StatusExpired
+		return []Change{{Type: EventOrderExpired}}
 	case paid < o.MinPaid():
-		o.Status = checkout.StatusUnderpaid
-		return []Change{{Type: checkout.EventOrderUnderpaid}}
+		o.Status = StatusUnderpaid
+		return []Change{{Type: EventOrderUnderpaid}}
 	default: // unreachable for a consistent order: enough paid is PAID at confirmation
 		markPaid(o, now)
-		return []Change{{Type: checkout.EventPaymentConfirmed}}
+		return []Change{{Type: EventPaymentConfirmed}}
 	}
 }
 
@@ -149,40 +136,40 @@ func finishExpired(o *checkout.Order, now time.Time) []Change {
 // the operator's blocklist (it matters only for funds above the dust threshold).
 // Observations are idempotent: a repeated or stale one changes nothing, so redelivered feed
 // entries are harmless.
-func (r Rules) Apply(o *checkout.Order, t *checkout.Transfer, blocked bool, now time.Time) Result {
+func (r Rules) Apply(o *Order, t *Transfer, blocked bool, now time.Time) TransferResult {
 	r = r.withDefaults()
 	i := find(o, t)
-	if i < 0 && t.Kind != checkout.TransferRemoved {
+	if i < 0 && t.Kind != TransferRemoved {
 		// A transfer the order does not track yet: dust is only counted, once final, and a
 		// transfer beyond the payment cap is refused once final (an orphan, never lost).
 		if r.dust(o, t.Amount, now) {
-			if t.Kind == checkout.TransferConfirmed {
-				return Result{Changed: recordDust(o, t), Dust: true}
+			if t.Kind == TransferConfirmed {
+				return TransferResult{Changed: recordDust(o, t), Dust: true}
 			}
-			return Result{Dust: true}
+			return TransferResult{Dust: true}
 		}
 		if len(o.Payments) >= r.MaxPayments {
-			if t.Kind == checkout.TransferConfirmed {
-				return Result{Refused: "order " + o.ID + " has the most payments one order keeps (" +
+			if t.Kind == TransferConfirmed {
+				return TransferResult{Refused: "order " + o.ID + " has the most payments one order keeps (" +
 					strconv.Itoa(r.MaxPayments) + "): not credited"}
 			}
-			return Result{}
+			return TransferResult{}
 		}
 	}
 	var changes []Change
 	switch t.Kind {
-	case checkout.TransferSeen:
+	case TransferSeen:
 		changes = seen(o, t, i, now)
-	case checkout.TransferConfirmed:
+	case TransferConfirmed:
 		changes = r.confirmed(o, t, i, blocked, now)
-	case checkout.TransferRemoved:
+	case TransferRemoved:
 		changes = r.removed(o, i, now)
 	}
-	return Result{Changes: changes, Changed: len(changes) > 0}
+	return TransferResult{Changes: changes, Changed: len(changes) > 0}
 }
 
 // dust reports whether a transfer of amount not yet tracked by the order is dust.
-func (r Rules) dust(o *checkout.Order, amount checkout.Amount, now time.Time) bool {
+func (r Rules) dust(o *Order, amount Amount, now time.Time) bool {
 	if amount <= 0 {
 		return true
 	}
@@ -196,9 +183,9 @@ func (r Rules) dust(o *checkout.Order, amount checkout.Amount, now time.Time) bo
 	return amount < threshold
 }
 
-// recordDust counts a final dust transfer once (a redelivery of one of the last DustRecent is
+// recordDust counts a final dust transfer once (a redelivery of one of the last MaxDustRecent is
 // recognised) and reports whether the order changed.
-func recordDust(o *checkout.Order, t *checkout.Transfer) bool {
+func recordDust(o *Order, t *Transfer) bool {
 	for _, d := range o.DustRecent {
 		if d.TxHash == t.TxHash && d.LogIndex == t.LogIndex {
 			return false
@@ -206,15 +193,15 @@ func recordDust(o *checkout.Order, t *checkout.Transfer) bool {
 	}
 	o.DustCount++
 	o.DustAmount += max(t.Amount, 0)
-	o.DustRecent = append(o.DustRecent, checkout.DustTransfer{TxHash: t.TxHash, LogIndex: t.LogIndex,
+	o.DustRecent = append(o.DustRecent, DustTransfer{TxHash: t.TxHash, LogIndex: t.LogIndex,
 		From: t.From, Amount: t.Amount, BlockNumber: t.BlockNumber})
-	if n := len(o.DustRecent); n > DustRecent {
-		o.DustRecent = append([]checkout.DustTransfer(nil), o.DustRecent[n-DustRecent:]...)
+	if n := len(o.DustRecent); n > MaxDustRecent {
+		o.DustRecent = append([]DustTransfer(nil), o.DustRecent[n-MaxDustRecent:]...)
 	}
 	return true
 }
 
-func find(o *checkout.Order, t *checkout.Transfer) int {
+func find(o *Order, t *Transfer) int {
 	for i := range o.Payments {
 		if o.Payments[i].TxHash == t.TxHash && o.Payments[i].LogIndex == t.LogIndex {
 			return i
@@ -226,14 +213,14 @@ func find(o *checkout.Order, t *checkout.Transfer) int {
 // newPayment makes the payment of a transfer first seen now. It is late when first seen at or
 // after the order's expiry (or terminal status), unless a reorg removed the same transaction
 // earlier and it is back under another log index: then its first sighting is that one's.
-func newPayment(o *checkout.Order, t *checkout.Transfer, now time.Time) checkout.Payment {
-	p := checkout.Payment{
+func newPayment(o *Order, t *Transfer, now time.Time) Payment {
+	p := Payment{
 		TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, Amount: t.Amount,
 		BlockNumber: t.BlockNumber, Confirmations: t.Confirmations, ConfirmationsRequired: t.Required,
 		FirstSeenAt: now.UTC(), Late: o.Status.Terminal() || !now.Before(o.ExpiresAt),
 	}
 	for i := range o.Payments {
-		if q := &o.Payments[i]; q.TxHash == t.TxHash && q.Status == checkout.PaymentReverted {
+		if q := &o.Payments[i]; q.TxHash == t.TxHash && q.Status == PaymentReverted {
 			if !q.FirstSeenAt.IsZero() {
 				p.FirstSeenAt = q.FirstSeenAt
 			}
@@ -244,87 +231,87 @@ func newPayment(o *checkout.Order, t *checkout.Transfer, now time.Time) checkout
 	return p
 }
 
-func seen(o *checkout.Order, t *checkout.Transfer, i int, now time.Time) []Change {
+func seen(o *Order, t *Transfer, i int, now time.Time) []Change {
 	if i >= 0 {
 		p := &o.Payments[i]
 		switch {
-		case p.Status == checkout.PaymentReverted: // back in the canonical chain
-			p.Status, p.Confirmations, p.BlockNumber = checkout.PaymentConfirming, t.Confirmations, t.BlockNumber
+		case p.Status == PaymentReverted: // back in the canonical chain
+			p.Status, p.Confirmations, p.BlockNumber = PaymentConfirming, t.Confirmations, t.BlockNumber
 			p.RevertedAt = nil
 			o.AmountPending += p.Amount
 			return detected(o, p)
-		case p.Status == checkout.PaymentConfirming && t.Confirmations > p.Confirmations:
+		case p.Status == PaymentConfirming && t.Confirmations > p.Confirmations:
 			p.Confirmations, p.BlockNumber = t.Confirmations, t.BlockNumber
-			return []Change{{Type: checkout.EventPaymentUpdated, Payment: copyOf(p)}}
+			return []Change{{Type: EventPaymentUpdated, Payment: copyOf(p)}}
 		}
 		return nil
 	}
 	o.Payments = append(o.Payments, newPayment(o, t, now))
 	p := &o.Payments[len(o.Payments)-1]
-	p.Status = checkout.PaymentConfirming
+	p.Status = PaymentConfirming
 	o.AmountPending += p.Amount
 	return detected(o, p)
 }
 
 // detected records a transfer now waiting for confirmations. A late one (first seen after
 // expiry) is reported but holds nothing open and changes no status.
-func detected(o *checkout.Order, p *checkout.Payment) []Change {
+func detected(o *Order, p *Payment) []Change {
 	if o.Status.Terminal() {
 		p.Late = true
 	}
 	if p.Late {
-		return []Change{{Type: checkout.EventPaymentUpdated, Payment: copyOf(p)}}
+		return []Change{{Type: EventPaymentUpdated, Payment: copyOf(p)}}
 	}
-	o.Status = checkout.StatusConfirming
-	return []Change{{Type: checkout.EventPaymentDetected, Payment: copyOf(p)}}
+	o.Status = StatusConfirming
+	return []Change{{Type: EventPaymentDetected, Payment: copyOf(p)}}
 }
 
-func (r Rules) confirmed(o *checkout.Order, t *checkout.Transfer, i int, blocked bool, now time.Time) []Change {
-	if i >= 0 && o.Payments[i].Status == checkout.PaymentConfirmed {
+func (r Rules) confirmed(o *Order, t *Transfer, i int, blocked bool, now time.Time) []Change {
+	if i >= 0 && o.Payments[i].Status == PaymentConfirmed {
 		return nil
 	}
 	if i < 0 { // confirmed without an earlier sighting (catch-up after downtime)
 		o.Payments = append(o.Payments, newPayment(o, t, now))
 		i = len(o.Payments) - 1
-	} else if o.Payments[i].Status == checkout.PaymentConfirming {
+	} else if o.Payments[i].Status == PaymentConfirming {
 		o.AmountPending -= o.Payments[i].Amount
 	}
 	p := &o.Payments[i]
-	p.Status, p.Confirmations, p.BlockNumber = checkout.PaymentConfirmed, t.Confirmations, t.BlockNumber
+	p.Status, p.Confirmations, p.BlockNumber = PaymentConfirmed, t.Confirmations, t.BlockNumber
 	p.RevertedAt = nil
 	o.AmountPaid += p.Amount
 	o.AmountOverpaid = max(0, o.AmountPaid-o.Amount)
 	if o.Status.Terminal() || p.Late {
 		p.Late = true
 		o.AmountLate += p.Amount
-		return []Change{{Type: checkout.EventPaymentLate, Payment: copyOf(p)}}
+		return []Change{{Type: EventPaymentLate, Payment: copyOf(p)}}
 	}
 	switch {
 	case blocked:
-		o.Status = checkout.StatusFrozen
+		o.Status = StatusFrozen
 		o.FrozenReason = "sender_blocklisted"
-		return []Change{{Type: checkout.EventOrderFrozen, Payment: copyOf(p)}}
+		return []Change{{Type: EventOrderFrozen, Payment: copyOf(p)}}
 	case onTime(o) >= o.MinPaid():
 		markPaid(o, now)
-		return []Change{{Type: checkout.EventPaymentConfirmed, Payment: copyOf(p)}}
+		return []Change{{Type: EventPaymentConfirmed, Payment: copyOf(p)}}
 	}
-	changes := []Change{{Type: checkout.EventPaymentPartial, Payment: copyOf(p)}}
+	changes := []Change{{Type: EventPaymentPartial, Payment: copyOf(p)}}
 	return append(changes, r.settleOpen(o, now, true)...)
 }
 
 // removed un-credits a transfer a reorg removed before it was final. It never finalises the
 // order: past expiry, an on-time transfer gets the grace window to be re-included, and the
 // expiry worker settles the order when nothing holds it any more.
-func (r Rules) removed(o *checkout.Order, i int, now time.Time) []Change {
-	if i < 0 || o.Payments[i].Status != checkout.PaymentConfirming {
+func (r Rules) removed(o *Order, i int, now time.Time) []Change {
+	if i < 0 || o.Payments[i].Status != PaymentConfirming {
 		return nil // unknown, already reverted, or confirmed (final: never un-credited)
 	}
 	p := &o.Payments[i]
-	p.Status = checkout.PaymentReverted
+	p.Status = PaymentReverted
 	at := now.UTC()
 	p.RevertedAt = &at
 	o.AmountPending -= p.Amount
-	changes := []Change{{Type: checkout.EventPaymentReverted, Payment: copyOf(p)}}
+	changes := []Change{{Type: EventPaymentReverted, Payment: copyOf(p)}}
 	if o.Status.Terminal() {
 		return changes
 	}
@@ -336,41 +323,41 @@ func (r Rules) removed(o *checkout.Order, i int, now time.Time) []Change {
 // finalises the order (finalise: after a confirmation only) unless a removed on-time
 // transfer is within its grace window; otherwise the status stays until the expiry worker
 // decides.
-func (r Rules) settleOpen(o *checkout.Order, now time.Time, finalise bool) []Change {
+func (r Rules) settleOpen(o *Order, now time.Time, finalise bool) []Change {
 	switch {
 	case confirming(o):
-		o.Status = checkout.StatusConfirming
+		o.Status = StatusConfirming
 	case now.Before(o.ExpiresAt):
-		o.Status = checkout.StatusPending
+		o.Status = StatusPending
 	case finalise && !now.Before(r.graceEnd(o)):
 		return finishExpired(o, now)
 	}
 	return nil
 }
 
-func confirming(o *checkout.Order) bool {
+func confirming(o *Order) bool {
 	for i := range o.Payments {
-		if o.Payments[i].Status == checkout.PaymentConfirming && !o.Payments[i].Late {
+		if o.Payments[i].Status == PaymentConfirming && !o.Payments[i].Late {
 			return true
 		}
 	}
 	return false
 }
 
-func markPaid(o *checkout.Order, now time.Time) {
-	o.Status = checkout.StatusPaid
+func markPaid(o *Order, now time.Time) {
+	o.Status = StatusPaid
 	t := now.UTC().Truncate(time.Second)
 	o.PaidAt = &t
 }
 
-func copyOf(p *checkout.Payment) *checkout.Payment { c := *p; return &c }
+func copyOf(p *Payment) *Payment { c := *p; return &c }
 
-// Events turns changes into the events to commit with the order: each carries a new id (from
+// NewEvents turns changes into the events to commit with the order: each carries a new id (from
 // newID), the time, and the order as it stands after all the changes.
-func Events(o *checkout.Order, changes []Change, now time.Time, newID func() string) []checkout.Event {
-	evs := make([]checkout.Event, len(changes))
+func NewEvents(o *Order, changes []Change, now time.Time, newID func() string) []Event {
+	evs := make([]Event, len(changes))
 	for i, c := range changes {
-		evs[i] = checkout.Event{ID: newID(), Type: c.Type, CreatedAt: now.UTC(), Order: *o, Payment: c.Payment}
+		evs[i] = Event{ID: newID(), Type: c.Type, CreatedAt: now.UTC(), Order: *o, Payment: c.Payment}
 	}
 	return evs
 }
