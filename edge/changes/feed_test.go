@@ -1,6 +1,7 @@
-package sse
+package changes
 
 import (
+	"context"
 	"testing"
 
 	"github.com/mpchat/checkout/edge/store"
@@ -9,9 +10,11 @@ import (
 // TestSlowSubscriberIsDropped: a subscriber that does not read is dropped once its buffer is
 // full, and the others keep receiving without waiting for it.
 func TestSlowSubscriberIsDropped(t *testing.T) {
-	h := NewHub(nil, "", nil)
-	slow, fast := h.Subscribe("ord_A"), h.Subscribe("ord_A")
-	other := h.Subscribe("ord_B")
+	h := New(nil, nil)
+	ctx := context.Background()
+	slow, _ := h.Subscribe(ctx, "ord_A")
+	fast, _ := h.Subscribe(ctx, "ord_A")
+	other, _ := h.Subscribe(ctx, "ord_B")
 	got := 0
 	for i := 0; i < subBuffer*3; i++ {
 		h.dispatch(store.Change{OrderID: "ord_A", ID: "1-0"}) // never blocks
@@ -36,17 +39,5 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 	h.Unsubscribe(other)
 	if h.Open() != 0 {
 		t.Errorf("%d subscriptions left", h.Open())
-	}
-}
-
-func TestAfter(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want bool
-	}{{"2-0", "1-5", true}, {"10-0", "9-9", true}, {"1-5", "1-4", true}, {"1-4", "1-4", false}, {"1-3", "1-4", false}}
-	for _, c := range cases {
-		if after(c.a, c.b) != c.want {
-			t.Errorf("after(%s, %s) != %v", c.a, c.b, c.want)
-		}
 	}
 }
