@@ -57,7 +57,7 @@ func (r *ChangeReader) Tail(ctx context.Context) (string, error) {
 }
 
 // Read blocks up to block (positive) for up to count change feed entries after the entry id
-// after, oldest first; none when the wait ends empty. ctx ends the wait early.
+// after, oldest first; none when the wait ends empty.
 func (r *ChangeReader) Read(ctx context.Context, after string, block time.Duration, count int64) ([]Change, error) {
 	res, err := r.rdb.XRead(ctx, &redis.XReadArgs{
 		Streams: []string{r.k.changes(), after}, Block: block, Count: count,
