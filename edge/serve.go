@@ -102,11 +102,11 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--metrics-listen: give an address, %s or %s", metricsPublic, metricsOff)
 	}
 	log := newLogger(*logFormat, *logLevel)
-	rdb, err := rf.connect(ctx)
+	st, closeRedis, err := rf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer closeRedis()
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -115,7 +115,6 @@ func serve(ctx context.Context, args []string) error {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	st := rf.store(rdb)
 	registerXPubs(ctx, st, log)
 	// The process's one blocking read of the change feed gets a client of its own, so the
 	// edge's Redis connections stay constant however many streams it serves.
