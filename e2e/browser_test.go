@@ -21,11 +21,12 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
-	"github.com/mpchat/checkout/edge/sse"
+	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/webbuild"
 )
 
@@ -114,11 +115,11 @@ func (w *world) startCheckoutEdge(t *testing.T, host string, cfg page.Config, em
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	hubRedis := redis.NewClient(&redis.Options{Addr: w.rdb.Options().Addr, PoolSize: 1})
-	t.Cleanup(func() { hubRedis.Close() })
-	hub := sse.NewHub(hubRedis, w.prefix, nil)
+	feedRedis := redis.NewClient(&redis.Options{Addr: w.rdb.Options().Addr, PoolSize: 1})
+	t.Cleanup(func() { feedRedis.Close() })
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, w.prefix), nil)
 	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: base},
-		Auth: &auth.Verifier{Keys: w.store}, Hub: hub, Dev: true,
+		Auth: &auth.Verifier{Keys: w.store}, Changes: changeFeed, Dev: true,
 		Heartbeat: time.Second, StreamsPerIP: -1, MerchantCacheTTL: -1}
 	cfg.Dev = true
 	if s.Page, err = page.New(cfg, s.CheckoutLookup()); err != nil {
@@ -130,7 +131,7 @@ func (w *world) startCheckoutEdge(t *testing.T, host string, cfg page.Config, em
 	w.mu.Unlock()
 	w.wg.Add(2)
 	go func() { defer w.wg.Done(); _ = hs.Serve(ln) }()
-	go func() { defer w.wg.Done(); _ = hub.Run(w.ctx) }()
+	go func() { defer w.wg.Done(); _ = changeFeed.Run(w.ctx) }()
 
 	m := &checkout.Merchant{ID: ids.Merchant(), Name: "shop", XPubs: map[checkout.Network]string{}, CreatedAt: time.Now(),
 		RateLimit: 100_000, EmbedOrigins: embedOrigins, ReturnHosts: returnHosts}

@@ -17,12 +17,12 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/settlement"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
 	"github.com/mpchat/checkout/watcher/devchain"
@@ -65,14 +65,14 @@ type world struct {
 	servers []*fasthttp.Server
 }
 
-// startEdge starts an edge replica (API, event hub) on the world's Redis and returns its URL.
+// startEdge starts an edge replica (API, change feed) on the world's Redis and returns its URL.
 func (w *world) startEdge(wg *sync.WaitGroup) string {
 	w.t.Helper()
-	hubRedis := redis.NewClient(&redis.Options{Addr: w.rdb.Options().Addr, PoolSize: 1, ClientName: "edge-hub"})
-	w.t.Cleanup(func() { hubRedis.Close() })
-	hub := sse.NewHub(hubRedis, w.prefix, nil)
+	feedRedis := redis.NewClient(&redis.Options{Addr: w.rdb.Options().Addr, PoolSize: 1, ClientName: "edge-changes"})
+	w.t.Cleanup(func() { feedRedis.Close() })
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, w.prefix), nil)
 	s := &api.Server{Store: w.store, Orders: &orders.Service{Store: w.store, PublicURL: "https://pay.test", Now: w.clock.Now},
-		Auth: &auth.Verifier{Keys: w.store}, Hub: hub,
+		Auth: &auth.Verifier{Keys: w.store}, Changes: changeFeed,
 		// Every customer of these tests is one loopback client: no per-client caps.
 		Heartbeat: 200 * time.Millisecond, StreamsPerIP: -1, PublicLimit: store.Limit{Burst: -1}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,7 +85,7 @@ func (w *world) startEdge(wg *sync.WaitGroup) string {
 	w.mu.Unlock()
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = hs.Serve(ln) }()
-	go func() { defer wg.Done(); _ = hub.Run(w.ctx) }()
+	go func() { defer wg.Done(); _ = changeFeed.Run(w.ctx) }()
 	return "http://" + ln.Addr().String()
 }
 

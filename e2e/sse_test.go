@@ -279,7 +279,7 @@ func TestRedisConnectionsStayConstant(t *testing.T) {
 	count := func() int {
 		n := 0
 		for _, line := range strings.Split(w.rdb.ClientList(context.Background()).Val(), "\n") {
-			if strings.Contains(line, "name=edge-hub") {
+			if strings.Contains(line, "name=edge-changes") {
 				n++
 			}
 		}
@@ -307,7 +307,7 @@ func TestRedisConnectionsStayConstant(t *testing.T) {
 	}
 }
 
-// TestStreamSurvivesRedisBlip: the hub's connection is killed (a Redis blip); the hub resumes
+// TestStreamSurvivesRedisBlip: the change reader's connection is killed (a Redis blip); it resumes
 // from the last change it read and the stream still delivers the next change.
 func TestStreamSurvivesRedisBlip(t *testing.T) {
 	w := newWorld(t)
@@ -316,7 +316,7 @@ func TestStreamSurvivesRedisBlip(t *testing.T) {
 	next(t, ch)
 	killed := 0
 	for _, line := range strings.Split(w.rdb.ClientList(w.ctx).Val(), "\n") {
-		if strings.Contains(line, "name=edge-hub") {
+		if strings.Contains(line, "name=edge-changes") {
 			id := strings.TrimPrefix(strings.Fields(line)[0], "id=")
 			if err := w.rdb.Do(w.ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
 				t.Fatal(err)
@@ -325,7 +325,7 @@ func TestStreamSurvivesRedisBlip(t *testing.T) {
 		}
 	}
 	if killed != 1 {
-		t.Fatalf("killed %d hub connections, want 1", killed)
+		t.Fatalf("killed %d change-reader connections, want 1", killed)
 	}
 	w.pay(o, 4, "6")
 	w.mine(checkout.ERC20, 1)

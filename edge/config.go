@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/internal/redisconn"
@@ -29,14 +27,14 @@ func (r *redisFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.cluster, "redis-cluster", envflag.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
 }
 
-// store returns the edge's store over rdb, with the shared namespace.
-func (r *redisFlags) store(rdb redis.UniversalClient) *store.Store {
-	return store.New(rdb, r.prefix).WithSharedPrefix(r.shared)
-}
-
-// connect opens a Redis client and checks that it answers.
-func (r *redisFlags) connect(ctx context.Context) (redis.UniversalClient, error) {
-	return redisconn.Open(ctx, r.url, r.cluster)
+// connect opens a Redis client, checks that it answers, and returns the edge's store over it
+// with the shared namespace; closeRedis closes the client.
+func (r *redisFlags) connect(ctx context.Context) (st *store.Store, closeRedis func() error, err error) {
+	rdb, err := redisconn.Open(ctx, r.url, r.cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store.New(rdb, r.prefix).WithSharedPrefix(r.shared), rdb.Close, nil
 }
 
 func newLogger(format, level string) *slog.Logger {

@@ -81,12 +81,11 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rdb, err := rf.connect(ctx)
+	st, closeRedis, err := rf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	st := rf.store(rdb)
+	defer closeRedis()
 	out := json.NewEncoder(stdout)
 	out.SetIndent("", "  ")
 

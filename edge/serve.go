@@ -15,13 +15,13 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/clientip"
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/edge/settlement"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/envflag"
@@ -101,11 +101,11 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--metrics-listen: give an address, %s or %s", metricsPublic, metricsOff)
 	}
 	log := newLogger(*logFormat, *logLevel)
-	rdb, err := rf.connect(ctx)
+	st, closeRedis, err := rf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer closeRedis()
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -114,15 +114,14 @@ func serve(ctx context.Context, args []string) error {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	st := rf.store(rdb)
 	registerXPubs(ctx, st, log)
-	// The event hub's one blocking read of the change feed gets a client of its own, so the
+	// The process's one blocking read of the change feed gets a client of its own, so the
 	// edge's Redis connections stay constant however many streams it serves.
-	hubRedis := redisconn.Dedicated(rdb)
-	defer hubRedis.Close()
-	hub := sse.NewHub(hubRedis, rf.prefix, log)
+	changeReader := st.ChangeReader()
+	defer changeReader.Close()
+	feed := changes.New(changeReader, log)
 	srv := &api.Server{
-		Hub:           hub,
+		Changes:       feed,
 		ClientIP:      proxies,
 		StreamsPerIP:  *perIP,
 		StreamsPerKey: *perKey,
@@ -148,7 +147,7 @@ func serve(ctx context.Context, args []string) error {
 	var m *metrics.Edge
 	if *metricsListen != metricsOff {
 		m = metrics.NewEdge(log)
-		m.ObserveStreams(srv.OpenStreams, hub.Open)
+		m.ObserveStreams(srv.OpenStreams, feed.Open)
 		m.ObserveSettlement(st, settlement.DefaultGroup, checkout.Networks)
 		srv.Metrics, srv.MetricsSeparate = m, *metricsListen != metricsPublic
 	}
@@ -188,9 +187,9 @@ func serve(ctx context.Context, args []string) error {
 	srv.Webhooks = dispatcher
 	// Every change with a webhook event, from any replica, wakes the dispatcher: polling is
 	// only the fallback.
-	hub.Observe(dispatcher.Observe)
+	feed.Observe(dispatcher.Observe)
 	g.Go(func() error { return dispatcher.Run(gctx) })
-	g.Go(func() error { return hub.Run(gctx) })
+	g.Go(func() error { return feed.Run(gctx) })
 	g.Go(func() error {
 		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Rules: rules, Log: log}).Run(gctx)
 	})
@@ -218,7 +217,7 @@ func serve(ctx context.Context, args []string) error {
 		log.Warn("public URL is not https; customers' browsers will reach the checkout unencrypted")
 	}
 	err = g.Wait()
-	// The hub has stopped, so streams are ending; let them flush and close.
+	// The change feed has stopped, so streams are ending; let them flush and close.
 	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if werr := srv.WaitStreams(wctx); werr != nil {

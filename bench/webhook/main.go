@@ -1,5 +1,5 @@
 // Command webhook benchmarks webhook delivery: the real dispatcher (edge/webhook) on a private
-// redis-server, woken by the real change-feed hub as in `edge serve`, delivering to a local
+// redis-server, woken by the real change feed as in `edge serve`, delivering to a local
 // HTTP receiver.
 //
 //   - throughput: N orders each commit a payment.confirmed event (the outbox is filled with the
@@ -31,8 +31,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/ids"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/redistest"
@@ -163,14 +163,14 @@ func run(n, nMerchants, workers, samples int) error {
 	fmt.Printf("throughput: %d deliveries over %d merchants: %.0f deliveries/s; plain POST baseline %.0f req/s; ratio %.2f\n",
 		n, len(e.ms), got, base, got/base)
 
-	// Latency: the production wiring, the change-feed hub waking the dispatcher. Measured from
+	// Latency: the production wiring, the change feed waking the dispatcher. Measured from
 	// the start of the commit that changes the status.
-	hubRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
-	defer hubRedis.Close()
-	hub := sse.NewHub(hubRedis, "bench:", slog.New(slog.DiscardHandler))
-	hub.Observe(d.Observe)
-	go func() { defer running.Done(); hub.Run(dctx) }()
-	time.Sleep(200 * time.Millisecond) // the hub starts reading at the feed's tail
+	feedRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+	defer feedRedis.Close()
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, "bench:"), slog.New(slog.DiscardHandler))
+	changeFeed.Observe(d.Observe)
+	go func() { defer running.Done(); changeFeed.Run(dctx) }()
+	time.Sleep(200 * time.Millisecond) // the change feed starts reading at the feed's tail
 	var lat []time.Duration
 	for i := 0; i < samples; i++ {
 		rc.expect(1)

@@ -33,10 +33,10 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/api"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
 	"github.com/mpchat/checkout/internal/webbuild"
@@ -93,12 +93,12 @@ func run(runs int) error {
 		return err
 	}
 	base0 := "http://" + ln.Addr().String()
-	hubRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
-	defer hubRedis.Close()
-	hub := sse.NewHub(hubRedis, prefix, quiet)
-	go func() { _ = hub.Run(ctx) }()
+	feedRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+	defer feedRedis.Close()
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, prefix), quiet)
+	go func() { _ = changeFeed.Run(ctx) }()
 	svc := &orders.Service{Store: st, PublicURL: base0}
-	s := &api.Server{Store: st, Orders: svc, Hub: hub, Log: quiet, StreamsPerIP: -1}
+	s := &api.Server{Store: st, Orders: svc, Changes: changeFeed, Log: quiet, StreamsPerIP: -1}
 	if s.Page, err = page.New(page.Config{WebDir: web, Log: quiet}, s.CheckoutLookup()); err != nil {
 		return err
 	}

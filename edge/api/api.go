@@ -16,12 +16,12 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/clientip"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -42,8 +42,9 @@ type Server struct {
 	MaxTolerance checkout.Tolerance
 	// Webhooks, if set, is woken when a redelivery is queued.
 	Webhooks interface{ Wake() }
-	// Hub serves event streams; nil disables them (503).
-	Hub *sse.Hub
+	// Changes is the process's change feed, which event streams follow; nil disables them
+	// (503).
+	Changes *changes.Feed
 	// Page serves the hosted checkout and its assets; nil leaves them out.
 	Page *page.Handler
 	// ClientIP tells the client's address behind trusted reverse proxies; nil trusts none

@@ -75,7 +75,7 @@ func (s *Server) checkoutEvents(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey string, customer bool) error {
-	if s.Hub == nil {
+	if s.Changes == nil {
 		return &checkout.Error{HTTPStatus: 503, Type: checkout.APIError, Code: "streams_unavailable", Message: "event streams are not enabled on this edge"}
 	}
 	last := string(ctx.Request.Header.Peek("Last-Event-ID"))
@@ -165,7 +165,7 @@ func (s *Server) runStream(c net.Conn, head []byte, req sse.Request, limitKey st
 	w := bufio.NewWriterSize(deadlineWriter{c: c, timeout: timeout}, 1024) // larger messages are written through
 	var err error
 	if _, werr := w.Write(head); werr == nil {
-		err = s.Hub.Stream(ctx, w, s.Store, req)
+		err = sse.Stream(ctx, w, s.Changes, s.Store, req)
 		_ = w.Flush() // what the stream wrote last (a terminal status) before the connection closes
 	}
 	_ = c.Close() // ends the reader too
@@ -211,7 +211,7 @@ func limitSendBuffer(c net.Conn) {
 	}
 }
 
-// WaitStreams waits until every event stream has ended (they end when the Hub stops), or ctx
+// WaitStreams waits until every event stream has ended (they end when the change feed stops), or ctx
 // is done: graceful shutdown lets streams send what they have and close cleanly.
 func (s *Server) WaitStreams(ctx context.Context) error {
 	done := make(chan struct{})

@@ -21,22 +21,22 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
 )
 
 // streamEdge is a real edge serving event streams as `edge serve` does (hijacked
-// connections, a read timeout on requests), its hub running until stopHub.
+// connections, a read timeout on requests), its change feed running until stopFeed.
 type streamEdge struct {
 	*testEdge
-	srv     *api.Server
-	hub     *sse.Hub
-	stopHub func() // stops the hub, as at shutdown, and waits for Run to return
-	addr    string
+	srv        *api.Server
+	changeFeed *changes.Feed
+	stopFeed   func() // stops the change feed, as at shutdown, and waits for Run to return
+	addr       string
 }
 
 // readTimeout is the edge's request read timeout, short so that a stream which kept its
@@ -50,23 +50,23 @@ func newStreamEdge(t *testing.T, mod func(*api.Server)) *streamEdge {
 	prefix := redistest.Prefix()
 	clk := newClock()
 	st := store.New(rdb, prefix)
-	hubRedis := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: 1})
-	t.Cleanup(func() { hubRedis.Close() })
-	hub := sse.NewHub(hubRedis, prefix, nil)
+	feedRedis := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: 1})
+	t.Cleanup(func() { feedRedis.Close() })
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, prefix), nil)
 	s := &api.Server{
 		Store:     st,
 		Orders:    &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: clk.Now},
 		Auth:      &auth.Verifier{Keys: st, Now: clk.Now},
-		Hub:       hub,
+		Changes:   changeFeed,
 		Heartbeat: time.Hour, // far longer than any deadline below: nothing waits for one
 	}
 	if mod != nil {
 		mod(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() { defer close(hubDone); _ = hub.Run(ctx) }()
-	stop := func() { cancel(); <-hubDone }
+	feedDone := make(chan struct{})
+	go func() { defer close(feedDone); _ = changeFeed.Run(ctx) }()
+	stop := func() { cancel(); <-feedDone }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func newStreamEdge(t *testing.T, mod func(*api.Server)) *streamEdge {
 		}
 	})
 	e := &testEdge{t: t, rdb: rdb, prefix: prefix, store: st, clock: clk, url: "http://" + ln.Addr().String()}
-	return &streamEdge{testEdge: e, srv: s, hub: hub, stopHub: stop, addr: ln.Addr().String()}
+	return &streamEdge{testEdge: e, srv: s, changeFeed: changeFeed, stopFeed: stop, addr: ln.Addr().String()}
 }
 
 // order creates an order of a new merchant and returns it with the merchant.
@@ -232,7 +232,7 @@ func streamGoroutines() int {
 	count := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		if strings.Contains(g, "checkout/edge/api.(*Server).stream") || strings.Contains(g, "checkout/edge/api.(*Server).runStream") ||
-			strings.Contains(g, "checkout/edge/sse.(*Hub).Stream") {
+			strings.Contains(g, "checkout/edge/sse.Stream") {
 			count++
 		}
 	}
@@ -374,7 +374,7 @@ func TestStalledReaderIsCutOff(t *testing.T) {
 	dialStream(t, e.addr, "/v1/checkout/"+o.ID+"/events", map[string]string{"Last-Event-ID": "0-0"}, 1024, false)
 	eventually(t, 5*time.Second, "the stream opened", func() bool { return openCount(e.srv) == 1 })
 	eventually(t, 10*time.Second, "the stalled stream ended", func() bool {
-		return openCount(e.srv) == 0 && e.hub.Open() == 0 && streamGoroutines() == 0
+		return openCount(e.srv) == 0 && e.changeFeed.Open() == 0 && streamGoroutines() == 0
 	})
 }
 
@@ -387,7 +387,7 @@ func TestStreamGoroutinesEnd(t *testing.T) {
 	settled := func(what string) {
 		t.Helper()
 		eventually(t, 5*time.Second, what, func() bool {
-			return streamGoroutines() == 0 && openCount(e.srv) == 0 && e.hub.Open() == 0
+			return streamGoroutines() == 0 && openCount(e.srv) == 0 && e.changeFeed.Open() == 0
 		})
 	}
 	if n := streamGoroutines(); n != 0 {
@@ -415,9 +415,9 @@ func TestStreamGoroutinesEnd(t *testing.T) {
 	}
 }
 
-// TestShutdownFlushesStreams: when the hub stops (graceful shutdown), open streams send what
-// they have and close cleanly, and WaitStreams returns only once every stream goroutine is
-// gone.
+// TestShutdownFlushesStreams: when the change feed stops (graceful shutdown), open streams
+// send what they have and close cleanly, and WaitStreams returns only once every stream
+// goroutine is gone.
 func TestShutdownFlushesStreams(t *testing.T) {
 	e := newStreamEdge(t, nil)
 	var streams []*rawStream
@@ -427,7 +427,7 @@ func TestShutdownFlushesStreams(t *testing.T) {
 		rs.data(t)
 		streams = append(streams, rs)
 	}
-	e.stopHub()
+	e.stopFeed()
 	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.srv.WaitStreams(wctx); err != nil {

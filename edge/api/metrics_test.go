@@ -17,11 +17,11 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/settlement"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/promtext"
 	"github.com/mpchat/checkout/internal/redistest"
@@ -43,25 +43,25 @@ func newMetricsEdge(t *testing.T, separate bool) *metricsEdge {
 	prefix := redistest.Prefix()
 	clk := newClock()
 	st := store.New(rdb, prefix)
-	hubRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
-	t.Cleanup(func() { hubRedis.Close() })
-	hub := sse.NewHub(hubRedis, prefix, nil)
+	feedRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+	t.Cleanup(func() { feedRedis.Close() })
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, prefix), nil)
 	m := metrics.NewEdge(nil)
 	s := &api.Server{
-		Store:  st,
-		Orders: &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: clk.Now},
-		Auth:   &auth.Verifier{Keys: st, Now: clk.Now},
-		Hub:    hub, Heartbeat: time.Hour,
+		Store:   st,
+		Orders:  &orders.Service{Store: st, PublicURL: "https://pay.example.test", Now: clk.Now},
+		Auth:    &auth.Verifier{Keys: st, Now: clk.Now},
+		Changes: changeFeed, Heartbeat: time.Hour,
 		Metrics: m, MetricsSeparate: separate,
 	}
-	m.ObserveStreams(s.OpenStreams, hub.Open)
+	m.ObserveStreams(s.OpenStreams, changeFeed.Open)
 	m.ObserveSettlement(st, settlement.DefaultGroup, checkout.Networks)
 	c := &settlement.Consumer{Store: st, Network: checkout.ERC20, Block: 10 * time.Millisecond,
 		OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(checkout.ERC20, evs) }}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() { defer close(hubDone); _ = hub.Run(ctx) }()
+	feedDone := make(chan struct{})
+	go func() { defer close(feedDone); _ = changeFeed.Run(ctx) }()
 	serve := func(h fasthttp.RequestHandler) string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -80,7 +80,7 @@ func newMetricsEdge(t *testing.T, separate bool) *metricsEdge {
 	}
 	t.Cleanup(func() {
 		cancel()
-		<-hubDone
+		<-feedDone
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer wcancel()
 		_ = s.WaitStreams(wctx)

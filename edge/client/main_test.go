@@ -16,9 +16,9 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/api"
 	"github.com/mpchat/checkout/edge/auth"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
-	"github.com/mpchat/checkout/edge/sse"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
 )
@@ -86,18 +86,18 @@ func startEdge() (stop func(), err error) {
 		return nil, err
 	}
 
-	hubRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
-	undo = append(undo, func() { hubRedis.Close() })
+	feedRedis := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+	undo = append(undo, func() { feedRedis.Close() })
 	quiet := slog.New(slog.DiscardHandler)
-	hub := sse.NewHub(hubRedis, prefix, quiet)
+	changeFeed := changes.New(store.NewChangeReader(feedRedis, prefix), quiet)
 	s := &api.Server{Store: st, Orders: &orders.Service{Store: st, PublicURL: "https://pay.example.com"},
-		Auth: &auth.Verifier{Keys: st}, Hub: hub, Log: quiet}
+		Auth: &auth.Verifier{Keys: st}, Changes: changeFeed, Log: quiet}
 	hctx, cancel := context.WithCancel(ctx)
-	hubDone := make(chan struct{})
-	go func() { defer close(hubDone); _ = hub.Run(hctx) }()
+	feedDone := make(chan struct{})
+	go func() { defer close(feedDone); _ = changeFeed.Run(hctx) }()
 	undo = append(undo, func() {
-		cancel() // streams end when the hub stops
-		<-hubDone
+		cancel() // streams end when the change feed stops
+		<-feedDone
 		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 		defer wcancel()
 		_ = s.WaitStreams(wctx)

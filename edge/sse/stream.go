@@ -1,3 +1,7 @@
+// Package sse renders an order's events as Server-Sent Events and serves one stream: the
+// wire format (go-sse's message encoding), resuming after a Last-Event-ID, heartbeats, and
+// the catch-up read of the order's own event stream whenever the change feed shows a gap.
+// The changes it follows come from the process's one change-feed reader (edge/changes).
 package sse
 
 import (
@@ -14,6 +18,7 @@ import (
 	sse "github.com/tmaxmax/go-sse"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -94,11 +99,11 @@ type Data struct {
 }
 
 // Stream writes the order's events to w until the order reaches a terminal status (sent,
-// then the stream ends), the client goes away, it falls behind, or the hub shuts down.
-// ctx ends it early (the caller saw the client leave): Stream then returns nil, or
+// then the stream ends), the client goes away, it falls behind, or the change feed shuts
+// down. ctx ends it early (the caller saw the client leave): Stream then returns nil, or
 // context.Canceled from a Redis read it interrupted. Stream starts no goroutine.
-func (h *Hub) Stream(ctx context.Context, w *bufio.Writer, ev Events, req Request) error {
-	if err := h.stream(ctx, w, ev, req); !errors.Is(err, errClientGone) {
+func Stream(ctx context.Context, w *bufio.Writer, feed *changes.Feed, ev Events, req Request) error {
+	if err := follow(ctx, w, feed, ev, req); !errors.Is(err, errClientGone) {
 		return err
 	}
 	return nil
@@ -108,13 +113,11 @@ func (h *Hub) Stream(ctx context.Context, w *bufio.Writer, ev Events, req Reques
 // connection's write deadline); the stream ends at once rather than read on for nobody.
 var errClientGone = errors.New("client gone")
 
-func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Request) error {
-	// Redis reads end with ctx or with the hub's own context (shutdown).
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(h.context(), cancel)()
-	sub := h.Subscribe(req.OrderID) // before the first read, so no change falls in between
-	defer h.Unsubscribe(sub)
+func follow(ctx context.Context, w *bufio.Writer, feed *changes.Feed, ev Events, req Request) error {
+	// Subscribed before the first read, so no change falls in between; the subscription's
+	// context also ends when the feed shuts down, and so do the stream's Redis reads.
+	sub, ctx := feed.Subscribe(ctx, req.OrderID)
+	defer feed.Unsubscribe(sub)
 	hb := req.Heartbeat
 	if hb <= 0 {
 		hb = DefaultHeartbeat
@@ -134,6 +137,7 @@ func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Reques
 	if err := w.Flush(); err != nil {
 		return nil // client gone
 	}
+	renderView := renderChange(req.Customer)
 	tick := time.NewTicker(hb)
 	defer tick.Stop()
 	for {
@@ -143,7 +147,7 @@ func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Reques
 		case b := <-sub.C:
 			if b.Prev == st.last && len(b.Events) > 0 {
 				var frames []frame
-				if frames, err = b.Frames(req.Customer); err == nil {
+				if frames, err = changes.Memo(b, req.Customer, renderView); err == nil {
 					done, err = st.write(frames)
 				}
 			} else { // missed something (or a bad hint): read the record
@@ -159,8 +163,8 @@ func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Reques
 		case <-sub.Dropped():
 			return nil // too slow: the client reconnects with Last-Event-ID
 		case <-ctx.Done():
-			return nil // the client left, or the hub is shutting down
-		case <-h.closed:
+			return nil // the client left, or the change feed is shutting down
+		case <-feed.Done():
 			return nil // shutting down
 		}
 		if err != nil {
@@ -169,6 +173,22 @@ func (h *Hub) stream(ctx context.Context, w *bufio.Writer, ev Events, req Reques
 		if ferr := w.Flush(); ferr != nil || done {
 			return nil
 		}
+	}
+}
+
+// renderChange renders a change's events for the view: once per change and view, shared by
+// every stream of the order (changes.Memo).
+func renderChange(customer bool) func(store.Change) ([]frame, error) {
+	return func(c store.Change) ([]frame, error) {
+		frames := make([]frame, 0, len(c.Events))
+		for _, se := range c.Events {
+			f, err := render(se, customer, false)
+			if err != nil {
+				return nil, err
+			}
+			frames = append(frames, f)
+		}
+		return frames, nil
 	}
 }
 

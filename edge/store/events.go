@@ -3,11 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
 )
@@ -45,46 +41,6 @@ func (s *Store) OrderEvents(ctx context.Context, orderID, after string, count in
 		t, _ := m.Values["type"].(string)
 		d, _ := m.Values["event"].(string)
 		out = append(out, StreamEvent{ID: m.ID, Type: checkout.EventType(t), Data: json.RawMessage(d)})
-	}
-	return out, nil
-}
-
-// ChangesTailOf returns the id of the newest change feed entry ("0-0" when empty): where a
-// new reader starts.
-func ChangesTailOf(ctx context.Context, rdb redis.UniversalClient, prefix string) (string, error) {
-	msgs, err := rdb.XRevRangeN(ctx, keys{prefix: prefix}.changes(), "+", "-", 1).Result()
-	if err != nil {
-		return "", fmt.Errorf("read change feed tail: %w", err)
-	}
-	if len(msgs) == 0 {
-		return "0-0", nil
-	}
-	return msgs[0].ID, nil
-}
-
-// ReadChanges blocks up to block for change feed entries after id. rdb must be a client
-// reserved for this blocking read (it holds a connection for the whole wait).
-func ReadChanges(ctx context.Context, rdb redis.UniversalClient, prefix, after string, block time.Duration, count int64) ([]Change, error) {
-	res, err := rdb.XRead(ctx, &redis.XReadArgs{
-		Streams: []string{keys{prefix: prefix}.changes(), after}, Block: block, Count: count,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read change feed: %w", err)
-	}
-	var out []Change
-	for _, st := range res {
-		for _, m := range st.Messages {
-			c := Change{ID: m.ID}
-			c.OrderID, _ = m.Values["order_id"].(string)
-			c.Prev, _ = m.Values["prev"].(string)
-			if raw, ok := m.Values["events"].(string); ok {
-				_ = json.Unmarshal([]byte(raw), &c.Events) // a bad hint only costs a reread
-			}
-			out = append(out, c)
-		}
 	}
 	return out, nil
 }

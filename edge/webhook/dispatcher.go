@@ -179,8 +179,9 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
-// Observe wakes the dispatcher when a change (from any replica, via the change-feed hub)
-// carries an event merchants get by webhook. It never blocks.
+// Observe wakes the dispatcher when a change read from the change feed (written by any
+// replica; the process's one reader is edge/changes) carries an event merchants get by
+// webhook. It never blocks.
 func (d *Dispatcher) Observe(c store.Change) {
 	for _, e := range c.Events {
 		if e.Type.Webhook() {
