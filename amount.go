@@ -157,7 +157,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // (tolerance_percent 0.01 = 1 % = 10,000 ppm). 0 ≤ Tolerance < 1,000,000.
 type Tolerance int64
 
-// DefaultTolerance is the seed's default tolerance_percent, 0.01.
+// DefaultTolerance is the API's default tolerance_percent, 0.01 (1 %).
 const DefaultTolerance Tolerance = 10_000
 
 // ErrTolerance is returned by ParseTolerance for a value outside [0, 1) or finer than 1e-6.
@@ -210,7 +210,7 @@ func (t Tolerance) String() string {
 	return s
 }
 
-// MarshalJSON encodes the tolerance as a JSON number (0.01), as the seed documents it.
+// MarshalJSON encodes the tolerance as a JSON number (0.01), as the API documents it.
 func (t Tolerance) MarshalJSON() ([]byte, error) { return []byte(t.String()), nil }
 
 // UnmarshalJSON parses a JSON number with ParseTolerance.

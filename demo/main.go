@@ -109,8 +109,8 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.ensureRedisInstalled(ctx); err != nil {
 		return err
 	}
-	d.log.Info("building edge and watcher")
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(abs, "bin")+"/", "./edge", "./watcher")
+	d.log.Info("building edge, watcher and devchain")
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(abs, "bin")+"/", "./edge", "./watcher", "./demo/devchain")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build: %w", err)
@@ -126,7 +126,7 @@ func (d *demo) run(ctx context.Context) error {
 	bin := func(name string) string { return filepath.Join(abs, "bin", name) }
 	chains := map[string]chainInfo{}
 	for _, n := range []struct{ network, listen string }{{"ERC20", d.cfg.ethRPC}, {"TRC20", d.cfg.tronRPC}} {
-		line, err := d.startJSON(ctx, "devchain-"+n.network, bin("watcher"), "devchain", "--listen", n.listen,
+		line, err := d.startJSON(ctx, "devchain-"+n.network, bin("devchain"), "run", "--listen", n.listen,
 			"--block-time", d.cfg.blockTime.String(), "--network", n.network)
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ MP Checkout is running (dev mode; Ctrl-C stops everything)
   Open the demo shop:  %s
 
   Buy the coffee, then press the checkout's DEV ONLY "Pay on the dev chain" button (or pay
-  the shown address with the watcher devpay command below): the checkout turns CONFIRMING,
+  the shown address with the devchain pay command below): the checkout turns CONFIRMING,
   then PAID, sends you back to the shop, which checks the order with its server and shows
   the payment.confirmed webhook it received and verified.
 
@@ -247,7 +247,7 @@ Or use the API yourself (signed with the demo key):
   SIG=$(printf '%%s\n%%s\n%%s\n%%s' "$TS" POST /v1/orders "$BODY_HASH" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/^.* //')
   curl -sS -X POST "$BASE/v1/orders" -H "Authorization: Bearer $KEY_ID:$TS:$SIG" -H 'Content-Type: application/json' -d "$BODY"
 
-  %s/bin/watcher devpay --rpc %s --network TRC20 --to ADDRESS --amount 99.99 --wait
+  %s/bin/devchain pay --rpc %s --network TRC20 --to ADDRESS --amount 99.99 --wait
 `, shopURL, publicURL, shopURL, d.cfg.redisPort, filepath.Join(d.cfg.dir, "redis"), chains["ERC20"].RPC, chains["TRC20"].RPC,
 		m.MerchantID, m.KeyID, d.cfg.dir, m.KeyID, m.Secret, publicURL, d.cfg.dir, chains["TRC20"].RPC)
 }

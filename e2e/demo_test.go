@@ -33,7 +33,7 @@ func startDemo(t *testing.T, bin, dir, web string, ports []string) *demoRun {
 	cmd := exec.Command(bin, "-dir", dir, "-install=false", "-web-dir", web,
 		"-redis-port", strings.TrimPrefix(ports[0], "127.0.0.1:"), "-edge", ports[1], "-shop", ports[2],
 		"-eth-rpc", ports[3], "-tron-rpc", ports[4], "-block-time", "300ms", "-confirmations", "2")
-	cmd.Dir = ".." // it builds ./edge and ./watcher like `make demo` does
+	cmd.Dir = ".." // it builds ./edge, ./watcher and ./demo/devchain like `make demo` does
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -93,9 +93,9 @@ func ended(t *testing.T, ch <-chan rawEvent) {
 	}
 }
 
-// TestSeedFlowOverSSE is the seed's snippet over real HTTP, through the Go SDK: the current
-// state first, every transition in order, the server closes after PAID.
-func TestSeedFlowOverSSE(t *testing.T) {
+// TestFollowOrderUntilPaid follows an order's events over real HTTP through the Go SDK: the
+// current state first, every transition in order, the server closes after PAID.
+func TestFollowOrderUntilPaid(t *testing.T) {
 	w := newWorld(t)
 	o := w.order(checkout.ERC20, "10")
 	var mu sync.Mutex

@@ -156,7 +156,7 @@ func serve(ctx context.Context, args []string) error {
 		Name:               "mp-checkout",
 		ReadTimeout:        15 * time.Second,
 		IdleTimeout:        90 * time.Second,
-		WriteTimeout:       0, // SSE streams are long-lived; see STACK-NOTES
+		WriteTimeout:       0, // SSE streams are long-lived; a stalled stream is cut by --stream-write-timeout
 		MaxRequestBodySize: 1 << 20,
 		KeepHijackedConns:  true, // event streams own their connections (api.Server.stream)
 		ReduceMemoryUsage:  true, // so hijacked streams do not keep the read buffer either

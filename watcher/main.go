@@ -1,5 +1,6 @@
 // Command watcher runs the chain side of MP Checkout: the USDT transfer watcher of one network
-// (run), the local development chain (devchain) and a command that pays on it (devpay).
+// (run). The local development chain and its payer are the devchain command (demo/devchain),
+// kept out of this binary so that production does not link a simulated Ethereum node.
 package main
 
 import (
@@ -13,11 +14,10 @@ import (
 const usage = `usage: watcher <command> [flags]
 
 commands:
-  run       watch one network's USDT transfers and feed them to Redis
-  devchain  run a local development chain (go-ethereum simulated) with a USDT-style token
-  devpay    pay USDT on a development chain
+  run  watch one network's USDT transfers and feed them to Redis
 
-Run "watcher <command> -h" for the flags of a command.
+Run "watcher <command> -h" for the flags of a command. A local development chain and a payer
+for it: go run ./demo/devchain (make demo starts them).
 `
 
 func main() {
@@ -31,10 +31,6 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = runWatch(ctx, os.Args[2:])
-	case "devchain":
-		err = runDevchain(ctx, os.Args[2:])
-	case "devpay":
-		err = runDevpay(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -345,9 +345,9 @@ func TestIdempotencyRace(t *testing.T) {
 	}
 }
 
-// TestSeedRetryNeverDuplicates plays the seed's failure: the order is created but the answer
-// is lost (a proxy answers 502), and the client retries.
-func TestSeedRetryNeverDuplicates(t *testing.T) {
+// TestRetryAfterLostAnswerNeverDuplicates: the order is created but the answer is lost (a proxy
+// answers 502), and the client retries; there is still one order.
+func TestRetryAfterLostAnswerNeverDuplicates(t *testing.T) {
 	e := newEdge(t, edgeOpts{})
 	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, nil)
 	target, _ := url.Parse(e.url)

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The default backoff doubles from 1 s (the seed's 1 s, 2 s, 4 s) with ±10 % jitter, capped at 30 s.
+// The default backoff doubles from 1 s (1 s, 2 s, 4 s) with ±10 % jitter, capped at 30 s.
 func TestDefaultBackoff(t *testing.T) {
 	c := New("http://x", "k", "s")
 	for retry, base := range []time.Duration{1, 2, 4, 8, 16, 30, 30, 30} {

@@ -1,5 +1,5 @@
 // Package client is the Go SDK of the MP Checkout merchant API: it signs requests, creates
-// orders with an idempotency key and the seed's retry policy (exponential backoff on 5xx and
+// orders with an idempotency key and a safe retry policy (exponential backoff on 5xx and
 // timeouts, never on 4xx), and reads orders. The edge verifies signatures with this package's
 // Signature, so both sides share one implementation.
 package client

@@ -47,7 +47,7 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"id":"ord_1","status":"PENDING","amount":"1"}`))
 }
 
-// TestRetryPolicy checks the seed's policy: exponential backoff on 5xx and timeouts with the
+// TestRetryPolicy checks the SDK's retry policy: exponential backoff on 5xx and timeouts with the
 // same idempotency key every attempt, never a retry on a 4xx, at most MaxRetries retries.
 func TestRetryPolicy(t *testing.T) {
 	cases := []struct {

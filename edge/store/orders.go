@@ -13,7 +13,7 @@ import (
 	checkout "github.com/mpchat/checkout"
 )
 
-// IdempotencyTTL is how long an idempotency key is remembered (the seed: 24 hours).
+// IdempotencyTTL is how long an idempotency key is remembered (the API promises 24 hours).
 const IdempotencyTTL = 24 * time.Hour
 
 // eventStreamMax caps an order's event stream (approximate trim). An order has a handful of

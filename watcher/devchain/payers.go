@@ -19,7 +19,7 @@ type payer struct {
 	addr common.Address
 }
 
-// MaxAccounts bounds the payer accounts a chain funds (and the payer index devpay accepts).
+// MaxAccounts bounds the payer accounts a chain funds (and the payer index `devchain pay` accepts).
 const MaxAccounts = 1000
 
 // derivePayers derives the first n payer accounts (payer 0 is
@@ -61,7 +61,7 @@ func derivePayers(n int) ([]*payer, error) {
 }
 
 // TokenAddress is where Start deploys the token: payer 0's first contract. A process that did
-// not start the chain (devpay, the edge's dev-only pay button) knows it without asking.
+// not start the chain (`devchain pay`, the edge's dev-only pay button) knows it without asking.
 func TokenAddress() common.Address {
 	p, err := derivePayers(1)
 	if err != nil {

@@ -18,16 +18,16 @@ import (
 	"github.com/mpchat/checkout/watcher/devchain"
 )
 
-// runDevchain: `watcher devchain` runs a development chain until interrupted, after printing
-// one JSON line {"rpc","ws","token","chain_id","payers"} on stdout.
-func runDevchain(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("devchain", flag.ContinueOnError)
+// runChain: `devchain run` runs a development chain until interrupted, after printing one JSON
+// line {"rpc","ws","token","token_hex","chain_id","network","payers"} on stdout.
+func runChain(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	listen := fs.String("listen", envflag.String("MP_DEVCHAIN_LISTEN", "127.0.0.1:8545"), "loopback address for HTTP and WS JSON-RPC (env MP_DEVCHAIN_LISTEN)")
 	blockTime := fs.Duration("block-time", envflag.Duration("MP_BLOCK_TIME", time.Second), "block interval; 0 = none (env MP_BLOCK_TIME)")
 	accounts := fs.Int("accounts", envflag.Int("MP_DEVCHAIN_ACCOUNTS", 10), "funded payer accounts (env MP_DEVCHAIN_ACCOUNTS)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: only the format payers are printed in (env MP_NETWORK)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: watcher devchain [flags]
+		fmt.Fprint(fs.Output(), `usage: devchain run [flags]
 
 Runs go-ethereum's simulated chain (chain id 1337) with HTTP and WebSocket JSON-RPC on one
 loopback port, the dev USDT token (6 decimals) deployed at a fixed address and the payer accounts
@@ -47,7 +47,7 @@ flags (each also read from the environment variable named in it; a flag given wi
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("devchain: unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
 	}
 	n, err := checkout.ParseNetwork(*network)
 	if err != nil {
@@ -83,9 +83,9 @@ flags (each also read from the environment variable named in it; a flag given wi
 	return nil
 }
 
-// runDevpay: `watcher devpay` pays USDT on a development chain.
-func runDevpay(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("devpay", flag.ContinueOnError)
+// runPay: `devchain pay` pays USDT on a development chain.
+func runPay(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
 	rpc := urlFlag(fs, "rpc", "MP_RPC", "http://127.0.0.1:8545", "dev chain JSON-RPC URL (env MP_RPC)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
 	to := fs.String("to", envflag.String("MP_DEVPAY_TO", ""), "recipient in the network's format (T… for TRC20, 0x… for ERC20) (env MP_DEVPAY_TO)")
@@ -94,9 +94,9 @@ func runDevpay(ctx context.Context, args []string) error {
 	token := fs.String("token", envflag.String("MP_DEVPAY_TOKEN", ""), "token address in the network's format; default: the dev chain's (env MP_DEVPAY_TOKEN)")
 	wait := fs.Bool("wait", envflag.Bool("MP_DEVPAY_WAIT", false), "wait until the transfer is in a block (env MP_DEVPAY_WAIT)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: watcher devpay --to ADDRESS --amount 99.99 [flags]
+		fmt.Fprint(fs.Output(), `usage: devchain pay --to ADDRESS --amount 99.99 [flags]
 
-Pays USDT on a development chain (see watcher devchain) from one of its payer accounts and prints
+Pays USDT on a development chain (see devchain run) from one of its payer accounts and prints
 one JSON line on stdout: {"tx_hash","from","to","amount","block_number"} (block_number 0 unless
 --wait). It refuses a node whose chain id is not the dev chain's.
 
@@ -111,10 +111,10 @@ flags (each also read from the environment variable named in it; a flag given wi
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("devpay: unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("pay: unexpected argument %q", fs.Arg(0))
 	}
 	if *to == "" || *amount == "" {
-		return errors.New("devpay: --to and --amount are required")
+		return errors.New("pay: --to and --amount are required")
 	}
 	n, err := checkout.ParseNetwork(*network)
 	if err != nil {

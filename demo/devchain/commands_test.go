@@ -1,4 +1,4 @@
-package devchain
+package main
 
 import (
 	"bufio"
@@ -20,9 +20,10 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/watcher/devchain"
 )
 
-// chainLine is the JSON line `watcher devchain` prints once ready.
+// chainLine is the JSON line `devchain run` prints once ready.
 type chainLine struct {
 	RPC      string   `json:"rpc"`
 	WS       string   `json:"ws"`
@@ -33,7 +34,7 @@ type chainLine struct {
 	Payers   []string `json:"payers"`
 }
 
-// payLine is the JSON line `watcher devpay` prints.
+// payLine is the JSON line `devchain pay` prints.
 type payLine struct {
 	TxHash      string `json:"tx_hash"`
 	From        string `json:"from"`
@@ -42,11 +43,11 @@ type payLine struct {
 	BlockNumber uint64 `json:"block_number"`
 }
 
-// TestCommands runs `watcher devchain` twice side by side (one playing Ethereum, one TRON) and
-// `watcher devpay` against them, as the demo and a developer do.
+// TestCommands runs `devchain run` twice side by side (one playing Ethereum, one TRON) and
+// `devchain pay` against them, as the demo and a developer do.
 func TestCommands(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the watcher binary")
+		t.Skip("builds the devchain binary")
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -54,8 +55,8 @@ func TestCommands(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "watcher")
-	build := exec.CommandContext(ctx, gobin, "build", "-o", bin, "github.com/mpchat/checkout/watcher")
+	bin := filepath.Join(t.TempDir(), "devchain")
+	build := exec.CommandContext(ctx, gobin, "build", "-o", bin, "github.com/mpchat/checkout/demo/devchain")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -66,20 +67,20 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("both chains on one port: %s %s", eth.RPC, tron.RPC)
 	}
 	payer0 := "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-	if eth.ChainID != 1337 || eth.Network != "ERC20" || eth.Token != TokenAddress().Hex() || len(eth.Payers) != 3 || eth.Payers[0] != payer0 {
-		t.Errorf("ERC20 devchain line %+v", eth)
+	if eth.ChainID != 1337 || eth.Network != "ERC20" || eth.Token != devchain.TokenAddress().Hex() || len(eth.Payers) != 3 || eth.Payers[0] != payer0 {
+		t.Errorf("ERC20 devchain run line %+v", eth)
 	}
-	if tron.Network != "TRC20" || tron.Token != deposit.EncodeTRON(TokenAddress()) || tron.TokenHex != TokenAddress().Hex() ||
+	if tron.Network != "TRC20" || tron.Token != deposit.EncodeTRON(devchain.TokenAddress()) || tron.TokenHex != devchain.TokenAddress().Hex() ||
 		len(tron.Payers) != 3 || tron.Payers[0] != deposit.EncodeTRON(common.HexToAddress(payer0)) {
-		t.Errorf("TRC20 devchain line %+v", tron)
+		t.Errorf("TRC20 devchain run line %+v", tron)
 	}
 
 	// A payment to a TRON address on the chain playing TRON, waited for.
 	to := "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
 	var p payLine
-	runJSON(t, ctx, bin, nil, &p, "devpay", "--rpc", tron.RPC, "--network", "TRC20", "--to", to, "--amount", "99.99", "--from", "1", "--wait")
+	runJSON(t, ctx, bin, nil, &p, "pay", "--rpc", tron.RPC, "--network", "TRC20", "--to", to, "--amount", "99.99", "--from", "1", "--wait")
 	if p.From != tron.Payers[1] || p.To != to || p.Amount != "99.99" || p.BlockNumber == 0 || len(p.TxHash) != 66 {
-		t.Errorf("devpay line %+v", p)
+		t.Errorf("pay line %+v", p)
 	}
 	raw, _ := deposit.ParseTRON(to)
 	if b := balance(t, ctx, tron.RPC, common.Address(raw)); b != 99_990_000 {
@@ -93,9 +94,9 @@ func TestCommands(t *testing.T) {
 	// the interval producer includes it.
 	recipient := "0x00000000000000000000000000000000000A11cE"
 	env := []string{"MP_RPC=" + eth.RPC, "MP_NETWORK=ERC20", "MP_DEVPAY_TO=" + strings.ToLower(recipient), "MP_DEVPAY_AMOUNT=0.5"}
-	runJSON(t, ctx, bin, env, &p, "devpay")
+	runJSON(t, ctx, bin, env, &p, "pay")
 	if p.BlockNumber != 0 || p.From != payer0 || p.Amount != "0.5" {
-		t.Errorf("devpay (env) line %+v", p)
+		t.Errorf("pay (env) line %+v", p)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for balance(t, ctx, eth.RPC, common.HexToAddress(recipient)) != 500_000 {
@@ -113,16 +114,16 @@ func TestCommands(t *testing.T) {
 		"bad amount":           {"--network", "TRC20", "--to", to, "--amount", "1.2345678"},
 		"no amount":            {"--network", "TRC20", "--to", to},
 	} {
-		cmd := exec.CommandContext(ctx, bin, append([]string{"devpay", "--rpc", tron.RPC}, args...)...)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"pay", "--rpc", tron.RPC}, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		if err == nil || len(out) != 0 || !strings.Contains(stderr.String(), "watcher:") {
+		if err == nil || len(out) != 0 || !strings.Contains(stderr.String(), "devchain:") {
 			t.Errorf("%s: err %v, stdout %q, stderr %q", name, err, out, stderr.String())
 		}
 	}
 	if b := balance(t, ctx, tron.RPC, common.Address(raw)); b != 99_990_000 {
-		t.Errorf("a refused devpay moved funds: %d", b)
+		t.Errorf("a refused pay moved funds: %d", b)
 	}
 
 	for _, proc := range []*devchainProc{ethProc, tronProc} {
@@ -154,10 +155,10 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// startDevchain starts `watcher devchain` and returns its JSON line once printed.
+// startDevchain starts `devchain run` and returns its JSON line once printed.
 func startDevchain(t *testing.T, ctx context.Context, bin string, args ...string) (chainLine, *devchainProc) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"devchain"}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"run"}, args...)...)
 	p := &devchainProc{cmd: cmd, stderr: new(lockedBuffer), done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
@@ -236,7 +237,7 @@ func balance(t *testing.T, ctx context.Context, rpcURL string, account common.Ad
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	b, err := BalanceOf(ctx, cl, TokenAddress(), account)
+	b, err := devchain.BalanceOf(ctx, cl, devchain.TokenAddress(), account)
 	if err != nil {
 		t.Fatal(err)
 	}
