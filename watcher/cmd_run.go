@@ -15,6 +15,7 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/internal/redisconn"
+	"github.com/mpchat/checkout/internal/secreturl"
 	"github.com/mpchat/checkout/watcher/evm"
 	"github.com/mpchat/checkout/watcher/feed"
 	"github.com/mpchat/checkout/watcher/health"
@@ -31,8 +32,8 @@ var mainnetUSDT = map[checkout.Network]string{
 func runWatch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	network := fs.String("network", envflag.String("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
-	rpc := urlFlag(fs, "rpc", "MP_RPC", "", "JSON-RPC URL of the chain node (TRON: its /jsonrpc); logged as scheme://host only (env MP_RPC)")
-	ws := urlFlag(fs, "ws", "MP_WS", "", "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
+	rpc := secreturl.Flag(fs, "rpc", "MP_RPC", "", "JSON-RPC URL of the chain node (TRON: its /jsonrpc); logged as scheme://host only (env MP_RPC)")
+	ws := secreturl.Flag(fs, "ws", "MP_WS", "", "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
 	token := fs.String("token", envflag.String("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
 	redisURL := fs.String("redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL; with --redis-cluster, seed nodes as redis://h1:6379?addr=h2:6379&addr=h3:6379 (env MP_REDIS)")
 	redisCluster := fs.Bool("redis-cluster", envflag.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
@@ -69,7 +70,7 @@ func runWatch(ctx context.Context, args []string) error {
 	if required == 0 {
 		required = n.DefaultConfirmations()
 	}
-	log := newLogger(os.Stderr).With("network", n)
+	log := secreturl.NewLogger(os.Stderr).With("network", n)
 
 	rdb, err := redisconn.Open(ctx, *redisURL, *redisCluster)
 	if err != nil {
@@ -78,7 +79,7 @@ func runWatch(ctx context.Context, args []string) error {
 	defer rdb.Close()
 	cl, err := ethclient.DialContext(ctx, *rpc)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", redact(*rpc), err)
+		return fmt.Errorf("dial %s: %w", secreturl.Redact(*rpc), err)
 	}
 	defer cl.Close()
 
@@ -92,7 +93,7 @@ func runWatch(ctx context.Context, args []string) error {
 	if *ws != "" {
 		go evm.WakeOnHeads(ctx, *ws, wake, log)
 	}
-	log.Info("watcher starting", "rpc", redact(*rpc), "ws", redactOptional(*ws), "token", deposit.Format(n, tok), "confirmations", required,
+	log.Info("watcher starting", "rpc", secreturl.Redact(*rpc), "ws", redactOptional(*ws), "token", deposit.Format(n, tok), "confirmations", required,
 		"redis", redisconn.Redact(*redisURL), "redis_prefix", *prefix)
 	r := &evm.Runner{Scanner: sc, Lease: sc.Store.(*feed.Feed), LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log}
 	if *listen != "" {
@@ -123,5 +124,5 @@ func redactOptional(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	return redact(raw)
+	return secreturl.Redact(raw)
 }

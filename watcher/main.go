@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/mpchat/checkout/internal/secreturl"
 )
 
 const usage = `usage: watcher <command> [flags]
@@ -40,7 +42,7 @@ func main() {
 	}
 	if err != nil {
 		// Errors may quote an RPC URL (with the provider's key in its path): scheme and host only.
-		fmt.Fprintln(os.Stderr, "watcher:", scrubURLs(err.Error()))
+		fmt.Fprintln(os.Stderr, "watcher:", secreturl.Scrub(err.Error()))
 		os.Exit(1)
 	}
 }

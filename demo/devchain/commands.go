@@ -15,6 +15,7 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/envflag"
+	"github.com/mpchat/checkout/internal/secreturl"
 	"github.com/mpchat/checkout/watcher/devchain"
 )
 
@@ -86,7 +87,7 @@ flags (each also read from the environment variable named in it; a flag given wi
 // runPay: `devchain pay` pays USDT on a development chain.
 func runPay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
-	rpc := urlFlag(fs, "rpc", "MP_RPC", "http://127.0.0.1:8545", "dev chain JSON-RPC URL (env MP_RPC)")
+	rpc := secreturl.Flag(fs, "rpc", "MP_RPC", "http://127.0.0.1:8545", "dev chain JSON-RPC URL (env MP_RPC)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
 	to := fs.String("to", envflag.String("MP_DEVPAY_TO", ""), "recipient in the network's format (T… for TRC20, 0x… for ERC20) (env MP_DEVPAY_TO)")
 	amount := fs.String("amount", envflag.String("MP_DEVPAY_AMOUNT", ""), "USDT amount, e.g. 99.99 (env MP_DEVPAY_AMOUNT)")

@@ -7,15 +7,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
-	"regexp"
 	"syscall"
 
-	"github.com/mpchat/checkout/internal/envflag"
+	"github.com/mpchat/checkout/internal/secreturl"
 )
 
 const usage = `usage: devchain <command> [flags]
@@ -50,45 +47,7 @@ func main() {
 	if err != nil {
 		// `pay --rpc` may name a provider's node (refused: not a dev chain) with its key in the
 		// URL: scheme and host only.
-		fmt.Fprintln(os.Stderr, "devchain:", scrubURLs(err.Error()))
+		fmt.Fprintln(os.Stderr, "devchain:", secreturl.Scrub(err.Error()))
 		os.Exit(1)
 	}
-}
-
-// redact cuts a URL to scheme://host[:port]: providers put API keys in the path, the query or
-// the userinfo.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return "(URL without scheme and host)"
-	}
-	return u.Scheme + "://" + u.Host
-}
-
-// urlPattern finds URLs in an error message (the RPC client quotes the URL it called).
-var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>]+`)
-
-// scrubURLs cuts every URL in s to scheme://host[:port].
-func scrubURLs(s string) string {
-	return urlPattern.ReplaceAllStringFunc(s, redact)
-}
-
-// urlValue is a URL flag whose default may come from the environment (MP_RPC is also the
-// production watcher's, possibly with a provider key): -h and parse errors show it redacted.
-type urlValue struct{ s *string }
-
-func (v urlValue) String() string {
-	if v.s == nil || *v.s == "" {
-		return ""
-	}
-	return redact(*v.s)
-}
-
-func (v urlValue) Set(s string) error { *v.s = s; return nil }
-
-// urlFlag defines a URL flag whose default comes from the environment variable env, else def.
-func urlFlag(fs *flag.FlagSet, name, env, def, usage string) *string {
-	s := envflag.String(env, def)
-	fs.Var(urlValue{&s}, name, usage)
-	return &s
 }

@@ -1,4 +1,4 @@
-package main
+package secreturl
 
 import (
 	"bytes"
@@ -28,12 +28,12 @@ var secretURLs = []struct{ name, raw, want string }{
 func TestRedactURL(t *testing.T) {
 	for _, c := range secretURLs {
 		t.Run(c.name, func(t *testing.T) {
-			got := redact(c.raw)
+			got := Redact(c.raw)
 			if got != c.want {
-				t.Errorf("redact(%q) = %q, want %q", c.raw, got, c.want)
+				t.Errorf("Redact(%q) = %q, want %q", c.raw, got, c.want)
 			}
 			if strings.Contains(got, "APIKEY") || strings.Contains(got, "pw") {
-				t.Errorf("redact(%q) = %q leaks the secret", c.raw, got)
+				t.Errorf("Redact(%q) = %q leaks the secret", c.raw, got)
 			}
 		})
 	}
@@ -51,21 +51,21 @@ func TestScrubURLs(t *testing.T) {
 		`dial https://x.example/v2/APIKEY: no such host`,
 		`Post "https://x.example/v2/APIKEY": EOF; retry wss://user:pw@ws.example/APIKEY`,
 	} {
-		got := scrubURLs(s)
+		got := Scrub(s)
 		if strings.Contains(got, "APIKEY") || strings.Contains(got, "pw") {
-			t.Errorf("scrubURLs(%q) = %q leaks the secret", s, got)
+			t.Errorf("Scrub(%q) = %q leaks the secret", s, got)
 		}
 	}
-	if got := scrubURLs(`Post "https://x.example/v2/APIKEY": EOF`); got != `Post "https://x.example": EOF` {
+	if got := Scrub(`Post "https://x.example/v2/APIKEY": EOF`); got != `Post "https://x.example": EOF` {
 		t.Errorf("scrubbed %q", got)
 	}
 }
 
-// TestLoggerScrubsURLs: the watcher's logger cuts URLs in messages, string attributes and
+// TestLoggerScrubsURLs: the logger cuts URLs in messages, string attributes and
 // errors (which the scanner and health checks log from the RPC client).
 func TestLoggerScrubsURLs(t *testing.T) {
 	var buf bytes.Buffer
-	log := newLogger(&buf)
+	log := NewLogger(&buf)
 	log.Info("calling https://x.example/v2/APIKEY", "rpc", "https://user:pw@h/", "err",
 		errors.New(`Post "https://x.example/rpc?apikey=APIKEY": timeout`), slog.Group("g", "u", "https://h/APIKEY"))
 	out := buf.String()
@@ -84,7 +84,7 @@ func TestURLFlagDefault(t *testing.T) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var buf bytes.Buffer
 	fs.SetOutput(&buf)
-	rpc := urlFlag(fs, "rpc", "MP_RPC", "", "JSON-RPC URL")
+	rpc := Flag(fs, "rpc", "MP_RPC", "", "JSON-RPC URL")
 	if err := fs.Parse([]string{"--nope"}); err == nil {
 		t.Fatal("unknown flag accepted")
 	}
