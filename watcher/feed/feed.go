@@ -48,14 +48,6 @@ func New(rdb redis.UniversalClient, prefix string, n checkout.Network) *Feed {
 // Token identifies this instance in the lease.
 func (f *Feed) Token() string { return f.token }
 
-var acquireScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`)
-
 // Acquire takes or renews the lease for ttl; false means another instance holds it.
 func (f *Feed) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
 	n, err := acquireScript.Run(ctx, f.rdb, []string{f.lease}, f.token, ttl.Milliseconds()).Int()
@@ -64,11 +56,6 @@ func (f *Feed) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
 	}
 	return n == 1, nil
 }
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
 
 // Release gives the lease up if this instance holds it, so a standby takes over at once.
 func (f *Feed) Release(ctx context.Context) error {
@@ -133,25 +120,6 @@ type Step struct {
 	Delete     []string                     // pending entries to remove
 	Checkpoint uint64
 }
-
-var commitScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LEASE_LOST') end
-local i = 3
-local n = tonumber(ARGV[2])
-for j = 1, n do
-  redis.call('XADD', KEYS[4], '*', 'transfer', ARGV[i]) i = i + 1
-end
-n = tonumber(ARGV[i]) i = i + 1
-for j = 1, n do
-  redis.call('HDEL', KEYS[3], ARGV[i]) i = i + 1
-end
-n = tonumber(ARGV[i]) i = i + 1
-for j = 1, n do
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i+1]) i = i + 2
-end
-redis.call('SET', KEYS[2], ARGV[i])
-return n
-`)
 
 // Commit applies a step atomically, if this instance still holds the lease.
 func (f *Feed) Commit(ctx context.Context, s *Step) error {
