@@ -44,6 +44,7 @@ func runWatch(ctx context.Context, args []string) error {
 	startBlock := fs.Int64("start-block", int64(envflag.Int("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
 	listen := fs.String("listen", envflag.String("MP_WATCHER_LISTEN", ""), "address of the operator HTTP server (GET /healthz, /readyz, /metrics), e.g. 127.0.0.1:9101; empty = off (env MP_WATCHER_LISTEN)")
 	leaseTTL := fs.Duration("lease-ttl", envflag.Duration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
+	retention := fs.Duration("feed-retention", envflag.Duration("MP_FEED_RETENTION", feed.DefaultRetention), "keep feed entries every consumer group acknowledged this long before trimming them; 0 = at once, negative = never trim (env MP_FEED_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,7 +84,9 @@ func runWatch(ctx context.Context, args []string) error {
 	}
 	defer cl.Close()
 
-	sc := &evm.Scanner{Chain: cl, Store: feed.New(rdb, *prefix, n), Network: n, Token: common.Address(tok),
+	fd := feed.New(rdb, *prefix, n)
+	fd.SetRetention(*retention)
+	sc := &evm.Scanner{Chain: cl, Store: fd, Network: n, Token: common.Address(tok),
 		Required: required, MaxRange: uint64(*maxRange), Log: log}
 	if *startBlock >= 0 {
 		b := uint64(*startBlock)

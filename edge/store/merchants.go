@@ -15,11 +15,6 @@ import (
 // owner is how the shared xpub registry names a merchant: its id and its deployment's prefix.
 func (s *Store) owner(merchantID string) string { return merchantID + "@" + s.k.prefix }
 
-// releaseIfOwner deletes key if it holds owner: one key, so one slot, on Redis Cluster too.
-var releaseIfOwner = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
 // ClaimXPub records that merchantID owns the xpub with this fingerprint, across every
 // deployment sharing this Redis (the shared registry, see WithSharedPrefix) and in this
 // prefix's own record (which earlier versions wrote and read). A second merchant registering
@@ -254,18 +249,12 @@ func (s *Store) NextDevAccount(ctx context.Context) (uint32, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("allocate dev account: %w", err)
 	}
-	n, err := nextAbove.Run(ctx, s.rdb, []string{s.k.sharedDevAccounts()}, local).Int64()
+	n, err := nextAboveScript.Run(ctx, s.rdb, []string{s.k.sharedDevAccounts()}, local).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("allocate dev account: %w", err)
 	}
 	return uint32(n), nil
 }
-
-// nextAbove increments a counter, first raising it to at least ARGV[1].
-var nextAbove = redis.NewScript(`
-local c = tonumber(redis.call('GET', KEYS[1]) or '0')
-if c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCR', KEYS[1])`)
 
 // Block adds a sender address (network format) to the operator's blocklist: funds from it
 // freeze the order for review.

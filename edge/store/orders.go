@@ -29,18 +29,6 @@ type Claim struct {
 	Replayed   bool // an earlier request with the same idempotency key made this claim
 }
 
-// claimScript reserves (order id, params hash, address index, creation time) under an
-// idempotency key, or returns what an earlier request reserved. One slot: the merchant's.
-// KEYS: idem record, address counter. ARGV: order id, params hash, created (unix ms), ttl (s).
-var claimScript = redis.NewScript(`
-local rec = redis.call('HMGET', KEYS[1], 'order_id', 'hash', 'index', 'created')
-if rec[1] then return {0, rec[1], rec[2], rec[3], rec[4]} end
-local idx = redis.call('INCR', KEYS[2]) - 1
-redis.call('HSET', KEYS[1], 'order_id', ARGV[1], 'hash', ARGV[2], 'index', idx, 'created', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return {1, ARGV[1], ARGV[2], tostring(idx), ARGV[3]}
-`)
-
 // ClaimOrder reserves a deposit-address index for a new order of the merchant, counted per
 // xpub (fingerprint) so indexes never repeat for one key. With an idempotency key, the first
 // request's reservation is returned to every later one for IdempotencyTTL (Replayed set), so
@@ -74,15 +62,6 @@ func (s *Store) ClaimOrder(ctx context.Context, merchantID, xpubFingerprint, ide
 	}, nil
 }
 
-// rebumpScript moves an idempotency record to a fresh index if it still holds old.
-var rebumpScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'index')
-if cur and cur ~= ARGV[1] then return tonumber(cur) end
-local idx = redis.call('INCR', KEYS[2]) - 1
-if cur then redis.call('HSET', KEYS[1], 'index', idx) end
-return idx
-`)
-
 // SkipIndex replaces a claim's index with a fresh one; used for the (astronomically rare) index
 // at which BIP32 derivation is invalid. Concurrent callers agree on the same replacement.
 func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idemKey string, old uint32) (uint32, error) {
@@ -100,16 +79,6 @@ func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idem
 	}
 	return uint32(n), nil
 }
-
-// createScript writes the order if it does not exist yet, with its first event.
-// KEYS: order, events. ARGV: doc, merchant id, event type, event json, stream cap.
-var createScript = redis.NewScript(`
-local doc = redis.call('HGET', KEYS[1], 'doc')
-if doc then return {0, doc} end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', ARGV[3], 'event', ARGV[4])
-redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'ver', 1, 'merchant', ARGV[2], 'last', id)
-return {1, id}
-`)
 
 // CreateOrder makes the order exist, idempotently: with the same id it returns the stored
 // order and created=false. Before the order is written (its commit point) the deposit address
@@ -204,32 +173,6 @@ func (s *Store) OrderIDByAddress(ctx context.Context, n checkout.Network, addr s
 	}
 	return id, nil
 }
-
-// commitScript replaces the order if its version is still ARGV[1], appending its events and,
-// for the events merchants get by webhook, their delivery records to the order's webhook
-// outbox (so no transition exists without its webhook). It returns the id of the order's
-// previous last event, then the new events' ids, so readers of the change feed can tell
-// whether they missed anything.
-// KEYS: order, events, webhook records, webhook queue.
-// ARGV: version, doc, stream cap, feed positions json or "" (unchanged), then (type, json,
-// event id, delivery json or "") per event.
-var commitScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'ver') ~= ARGV[1] then return false end
-local prev = redis.call('HGET', KEYS[1], 'last') or '0-0'
-redis.call('HSET', KEYS[1], 'doc', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'feedpos', ARGV[4]) end
-local ids = {prev}
-for i = 5, #ARGV, 4 do
-  ids[#ids+1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[i], 'event', ARGV[i+1])
-  if ARGV[i+3] ~= '' then
-    redis.call('HSET', KEYS[3], ARGV[i+2], ARGV[i+3])
-    redis.call('RPUSH', KEYS[4], ARGV[i+2])
-  end
-end
-if #ids > 1 then redis.call('HSET', KEYS[1], 'last', ids[#ids]) end
-return ids
-`)
 
 // CommitOrder stores r.Order and appends events to its stream in one atomic step, provided
 // nobody changed the order since r was loaded; otherwise it returns ErrConflict and the

@@ -78,28 +78,6 @@ func (s *Store) ensureWebhooksScheduled(ctx context.Context, orderID string) err
 	return s.ScheduleWebhooks(ctx, orderID, time.Now())
 }
 
-// claimDueScript claims up to ARGV[3] orders due at ARGV[1] until ARGV[2]: each moves from the
-// schedule to the claims. An order already claimed stays on the schedule (a new event came
-// during its round) and is not claimed twice; an order whose claim's lease ended (its
-// dispatcher died) is due again at once. KEYS: schedule, claims.
-var claimDueScript = redis.NewScript(`
-local limit = tonumber(ARGV[3])
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, limit)) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], 'LT', ARGV[1], id)
-end
-local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 4 * limit + 100)) do
-  if not redis.call('ZSCORE', KEYS[2], id) then
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('ZADD', KEYS[2], ARGV[2], id)
-    out[#out+1] = id
-    if #out >= limit then break end
-  end
-end
-return out
-`)
-
 // WebhookClaim is a dispatcher's hold on an order's webhook round until its lease ends.
 type WebhookClaim struct {
 	OrderID string
@@ -123,17 +101,6 @@ func (s *Store) ClaimDueWebhooks(ctx context.Context, now time.Time, lease time.
 	return out, nil
 }
 
-// finishScript ends a claim (if it is still this one: a claim whose lease ended may have been
-// taken over) and schedules the order's next round at ARGV[3] unless it is due earlier (a new
-// event or a redelivery during the round). KEYS: schedule, claims. ARGV: order id, claim's
-// lease end, next round or "".
-var finishScript = redis.NewScript(`
-local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if s and tonumber(s) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[1]) end
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[1], 'LT', ARGV[3], ARGV[1]) end
-return 1
-`)
-
 // FinishClaim releases a claim, scheduling the order's next round at next (nil: none needed).
 func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time) error {
 	n := ""
@@ -143,19 +110,6 @@ func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time
 	err := finishScript.Run(ctx, s.rdb, []string{s.k.webhooksDue(), s.k.webhookClaims()}, c.OrderID, c.Until, n).Err()
 	return wrap("finish webhook claim", err)
 }
-
-// queueScript returns the order's doc, merchant and version, then the records of its pending
-// deliveries in queue order (nothing if the queue is empty). KEYS: queue, records, order.
-var queueScript = redis.NewScript(`
-local q = redis.call('LRANGE', KEYS[1], 0, -1)
-if #q == 0 then return {} end
-local o = redis.call('HMGET', KEYS[3], 'doc', 'merchant', 'ver')
-local recs = redis.call('HMGET', KEYS[2], unpack(q))
-table.insert(recs, 1, o[3])
-table.insert(recs, 1, o[2])
-table.insert(recs, 1, o[1])
-return recs
-`)
 
 // PendingWebhooks returns the order's pending deliveries, oldest event first, with the order
 // (nil when nothing is pending), in one round trip.
@@ -190,27 +144,6 @@ func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, [
 	}
 	return r, out, nil
 }
-
-// saveScript replaces a delivery record if its rev is still ARGV[2], keeps the queue in step
-// with its status, and logs the attempt (always: it happened). Returns -1 for no such record,
-// 0 when the record changed meanwhile, 1 when saved.
-// KEYS: records, queue, attempts. ARGV: event id, expected rev, record, status, attempt json
-// or "", requeue ("1": put a pending record back at the end of the queue if absent), log cap.
-var saveScript = redis.NewScript(`
-if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'event_id', ARGV[1], 'attempt', ARGV[5])
-end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if not cur then return -1 end
-if tonumber(cjson.decode(cur)['rev']) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] ~= 'pending' then
-  redis.call('LREM', KEYS[2], 0, ARGV[1])
-elseif ARGV[6] == '1' and not redis.call('LPOS', KEYS[2], ARGV[1]) then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-end
-return 1
-`)
 
 // SaveDelivery writes d (read at rev d.Rev, which it bumps) and logs attempt if not nil. It
 // returns ErrConflict if the record changed since it was read (a redelivery request), and
@@ -337,15 +270,6 @@ func (s *Store) Redeliver(ctx context.Context, orderID, eventID string, now time
 	}
 	return nil, fmt.Errorf("webhook delivery %s: %w", eventID, ErrConflict)
 }
-
-// backlogScript counts the orders scheduled or being worked on. KEYS: schedule, claims.
-var backlogScript = redis.NewScript(`
-local n = redis.call('ZCARD', KEYS[1])
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if not redis.call('ZSCORE', KEYS[1], id) then n = n + 1 end
-end
-return n
-`)
 
 // WebhookBacklog returns how many orders have webhook deliveries waiting (queued, scheduled
 // for a retry, or being worked on), for metrics.

@@ -3,6 +3,10 @@
 // checks addresses against, and the feed stream it appends transfers to. Every write goes
 // through one Lua script that first checks the lease, so a watcher that lost its lease can
 // never write (fencing). All keys carry the network's hash tag: one Redis Cluster slot.
+//
+// The feed stream is trimmed by the same step, of entries every consumer group has
+// acknowledged and that are older than the retention (see SetRetention); with no group yet,
+// of the oldest entries past UngroupedMax.
 package feed
 
 import (
@@ -24,12 +28,31 @@ import (
 // ErrLeaseLost: another watcher holds the lease; this one must stop writing.
 var ErrLeaseLost = errors.New("watcher lease lost")
 
+// Feed trimming defaults.
+const (
+	// DefaultRetention: an acknowledged feed entry is kept this long (for an operator looking
+	// back, and a group recreated by hand) before a step trims it.
+	DefaultRetention = 24 * time.Hour
+	// UngroupedMax: while no consumer group exists on the feed (no edge has started), it keeps
+	// at most this many entries, the oldest trimmed first. Only transfers to watched
+	// addresses are appended, and only an edge adds addresses, so this is a backstop.
+	UngroupedMax = 100_000
+	// trimBatch bounds the entries one step trims, so catching up on a long feed never
+	// blocks Redis for long (a step runs about every poll interval).
+	trimBatch = 1000
+)
+
 // Feed is one network's watcher state in Redis, owned by one watcher instance (its token).
 type Feed struct {
 	rdb                                                  redis.UniversalClient
 	network                                              checkout.Network
 	token                                                string
 	lease, checkpoint, pending, stream, watch, anomalies string
+
+	retention    time.Duration    // acknowledged entries younger than this are kept; < 0: never trim
+	ungroupedMax int64            // entries kept while the feed has no consumer group
+	trimBatch    int64            // most entries one step trims
+	now          func() time.Time // the trim's clock
 }
 
 // New returns the feed of network n under the key prefix, with a fresh instance token.
@@ -42,19 +65,17 @@ func New(rdb redis.UniversalClient, prefix string, n checkout.Network) *Feed {
 		lease: base + "lease", checkpoint: base + "checkpoint", pending: base + "pending",
 		anomalies: base + "anomalies",
 		stream:    prefix + checkout.FeedStream(n), watch: prefix + checkout.WatchSet(n),
+		retention: DefaultRetention, ungroupedMax: UngroupedMax, trimBatch: trimBatch, now: time.Now,
 	}
 }
 
+// SetRetention sets how long feed entries every consumer group acknowledged are kept before
+// a step trims them (default DefaultRetention; 0 trims them at the next step; negative never
+// trims the feed, the behaviour of earlier versions). Call it before the first Commit.
+func (f *Feed) SetRetention(d time.Duration) { f.retention = d }
+
 // Token identifies this instance in the lease.
 func (f *Feed) Token() string { return f.token }
-
-var acquireScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`)
 
 // Acquire takes or renews the lease for ttl; false means another instance holds it.
 func (f *Feed) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
@@ -64,11 +85,6 @@ func (f *Feed) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
 	}
 	return n == 1, nil
 }
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
 
 // Release gives the lease up if this instance holds it, so a standby takes over at once.
 func (f *Feed) Release(ctx context.Context) error {
@@ -134,26 +150,9 @@ type Step struct {
 	Checkpoint uint64
 }
 
-var commitScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LEASE_LOST') end
-local i = 3
-local n = tonumber(ARGV[2])
-for j = 1, n do
-  redis.call('XADD', KEYS[4], '*', 'transfer', ARGV[i]) i = i + 1
-end
-n = tonumber(ARGV[i]) i = i + 1
-for j = 1, n do
-  redis.call('HDEL', KEYS[3], ARGV[i]) i = i + 1
-end
-n = tonumber(ARGV[i]) i = i + 1
-for j = 1, n do
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i+1]) i = i + 2
-end
-redis.call('SET', KEYS[2], ARGV[i])
-return n
-`)
-
-// Commit applies a step atomically, if this instance still holds the lease.
+// Commit applies a step atomically, if this instance still holds the lease (ErrLeaseLost
+// otherwise, and nothing is written), and trims the feed of what every consumer group has
+// acknowledged (at most trimBatch entries a step; see SetRetention).
 func (f *Feed) Commit(ctx context.Context, s *Step) error {
 	args := []any{f.token, len(s.Emit)}
 	for i := range s.Emit {
@@ -177,6 +176,13 @@ func (f *Feed) Commit(ctx context.Context, s *Step) error {
 		args = append(args, k, b)
 	}
 	args = append(args, s.Checkpoint)
+	keepAfter, ungrouped := "0-0", f.ungroupedMax
+	if f.retention < 0 {
+		ungrouped = -1
+	} else if ms := f.now().Add(-f.retention).UnixMilli(); ms > 0 {
+		keepAfter = strconv.FormatInt(ms, 10) + "-0"
+	}
+	args = append(args, keepAfter, ungrouped, f.trimBatch)
 	err := commitScript.Run(ctx, f.rdb, []string{f.lease, f.checkpoint, f.pending, f.stream}, args...).Err()
 	if err != nil && strings.Contains(err.Error(), "LEASE_LOST") {
 		return ErrLeaseLost

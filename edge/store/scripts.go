@@ -1,0 +1,37 @@
+package store
+
+import (
+	"embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The store's Lua scripts, one file each under lua/. Each file's header names its KEYS, ARGV,
+// return value and the hash-tag slot all its keys share (so it runs on Redis Cluster too).
+//
+//go:embed lua/*.lua
+var luaFiles embed.FS
+
+// script loads lua/name.lua; a missing file is a build mistake, caught by every test.
+func script(name string) *redis.Script {
+	b, err := luaFiles.ReadFile("lua/" + name + ".lua")
+	if err != nil {
+		panic("store: missing Lua script " + name + ": " + err.Error())
+	}
+	return redis.NewScript(string(b))
+}
+
+var (
+	claimScript     = script("claim_order")       // ClaimOrder
+	rebumpScript    = script("skip_index")        // SkipIndex
+	createScript    = script("create_order")      // CreateOrder
+	commitScript    = script("commit_order")      // CommitOrder
+	claimDueScript  = script("webhook_claim_due") // ClaimDueWebhooks
+	finishScript    = script("webhook_finish")    // FinishClaim
+	queueScript     = script("webhook_queue")     // PendingWebhooks
+	saveScript      = script("webhook_save")      // SaveDelivery, Redeliver
+	backlogScript   = script("webhook_backlog")   // WebhookBacklog
+	gcraScript      = script("rate_gcra")         // Allow, Check
+	releaseIfOwner  = script("release_if_owner")  // ReleaseXPub
+	nextAboveScript = script("next_above")        // NextDevAccount
+)
