@@ -50,8 +50,9 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("merchant "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var env envflag.Env
 	var rf redisFlags
-	rf.register(fs)
+	rf.register(fs, &env)
 	var (
 		id, name, webhookURL, network, xpub, address, keyID, revoke string
 		erc20, trc20                                                string
@@ -77,8 +78,11 @@ func merchantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&clearOrigins, "clear-embed-origins", false, "with set: remove all embed origins")
 	fs.DurationVar(&ttl, "order-ttl", 0, "how long orders wait for payment (default 30m)")
 	fs.IntVar(&rate, "rate-limit", 0, "API requests per second per key (default: the edge's)")
-	fs.BoolVar(&dev, "dev", envflag.Bool("MP_DEV", false), "development mode: missing xpubs get the public development mnemonic's (dev chain only!)")
+	fs.BoolVar(&dev, "dev", env.Bool("MP_DEV", false), "development mode: missing xpubs get the public development mnemonic's (dev chain only!)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := env.Err(); err != nil {
 		return err
 	}
 	rdb, err := rf.connect(ctx)
