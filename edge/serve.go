@@ -18,6 +18,7 @@ import (
 	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/clientip"
 	"github.com/mpchat/checkout/edge/expiry"
+	"github.com/mpchat/checkout/edge/merchants"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
@@ -200,7 +201,7 @@ func (c *serveConfig) run(ctx context.Context) error {
 		publicURL = "http://" + ln.Addr().String()
 	}
 	st := rf.store(rdb)
-	registerXPubs(ctx, st, log)
+	merchants.RegisterXPubs(ctx, st, log)
 	// The event hub's one blocking read of the change feed gets a client of its own, so the
 	// edge's Redis connections stay constant however many streams it serves.
 	hubRedis := redisconn.Dedicated(rdb)
