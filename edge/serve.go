@@ -227,13 +227,13 @@ func (c *serveConfig) run(ctx context.Context) error {
 		KeepHijackedConns:  true, // event streams own their connections (api.Server.stream)
 		ReduceMemoryUsage:  true, // so hijacked streams do not keep the read buffer either
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			status, code := 400, "bad_request"
+			code := checkout.CodeBadRequest
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				status, code = 413, "body_too_large"
+				code = checkout.CodeBodyTooLarge
 			}
-			ctx.SetStatusCode(status)
+			ctx.SetStatusCode(code.HTTPStatus())
 			ctx.SetContentType("application/json")
-			ctx.SetBodyString(fmt.Sprintf(`{"error":{"type":%q,"code":%q,"message":"the request could not be read"}}`, checkout.InvalidRequest, code))
+			ctx.SetBodyString(fmt.Sprintf(`{"error":{"type":%q,"code":%q,"message":"the request could not be read"}}`, code.Type(), code))
 		},
 		NoDefaultServerHeader: false,
 	}
