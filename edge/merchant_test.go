@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -221,4 +223,49 @@ func TestXPubClaimedAcrossPrefixes(t *testing.T) {
 		t.Fatal("set-xpub took an xpub its owner replaced")
 	}
 	a.must("set-xpub", "--id", ma, "--network", "ERC20", "--xpub", x1) // its owner may take it back
+}
+
+// TestMerchantFlagsPerCommand: each command accepts only its own flags (and the Redis ones).
+// All of them used to share one flag set, so `list --xpub foo --revoke bar` ran the list and
+// exited 0. Flags are checked before Redis is dialled: nothing listens on the port here.
+func TestMerchantFlagsPerCommand(t *testing.T) {
+	closed := []string{"--redis", "redis://" + freeAddr(t) + "/0"}
+	for _, args := range [][]string{
+		{"list", "--xpub", "foo", "--revoke", "bar"},
+		{"show", "--id", "m", "--name", "x"},
+		{"revoke-key", "--key-id", "k", "--id", "m"},
+		{"blocklist", "--network", "TRC20", "--address", "T"},
+		{"set-xpub", "--id", "m", "--network", "ERC20", "--xpub", "x", "--dev"},
+		{"create", "--name", "n", "--clear-return-hosts"},
+		{"list", "stray"},
+	} {
+		var out, errOut bytes.Buffer
+		err := merchantCmd(context.Background(), append(args, closed...), &out, &errOut)
+		if err == nil || strings.Contains(err.Error(), "redis") {
+			t.Errorf("%v: %v, want a flag error before any dial", args, err)
+		}
+	}
+	t.Setenv("MP_DEV", "yes?")
+	var out, errOut bytes.Buffer
+	if err := merchantCmd(context.Background(), append([]string{"create", "--name", "n"}, closed...), &out, &errOut); err == nil || !strings.Contains(err.Error(), "MP_DEV") {
+		t.Errorf("MP_DEV=yes?: %v, want an error naming MP_DEV", err)
+	}
+}
+
+// TestMerchantHelp: `edge merchant --help` (and -h, help) prints the commands on stdout and
+// succeeds; `edge merchant create -h` prints create's flags and returns flag.ErrHelp, which
+// main turns into exit 0.
+func TestMerchantHelp(t *testing.T) {
+	for _, h := range []string{"--help", "-h", "help"} {
+		var out, errOut bytes.Buffer
+		if err := merchantCmd(context.Background(), []string{h}, &out, &errOut); err != nil || !strings.Contains(out.String(), "rotate-webhook-secret") {
+			t.Errorf("merchant %s: %v, %q", h, err, out.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	err := merchantCmd(context.Background(), []string{"create", "-h"}, &out, &errOut)
+	if !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(errOut.String(), "Usage of merchant create") ||
+		!strings.Contains(errOut.String(), "-erc20-xpub") || strings.Contains(errOut.String(), "-key-id") {
+		t.Errorf("merchant create -h: %v, %q", err, errOut.String())
+	}
 }

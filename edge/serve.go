@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/clientip"
 	"github.com/mpchat/checkout/edge/expiry"
+	"github.com/mpchat/checkout/edge/merchants"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
@@ -28,128 +30,190 @@ import (
 	"github.com/mpchat/checkout/internal/redisconn"
 )
 
+// serve runs `edge serve`: every flag is parsed and checked first, and only then does the edge
+// dial Redis and open its listeners.
 func serve(ctx context.Context, args []string) error {
+	cfg, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	return cfg.run(ctx)
+}
+
+// serveConfig is `edge serve` with its flags parsed and checked: every value in it is valid,
+// and building it dialled nothing (no Redis, no listener).
+type serveConfig struct {
+	redis         redisFlags
+	listen        string
+	publicURL     string // empty = http://{the listener's address}
+	dev           bool
+	log           *slog.Logger
+	rules         checkout.Rules
+	expiryEvery   time.Duration
+	reclaim       time.Duration
+	maxDeliveries int
+	metricsListen string
+	whWorkers     int
+	whPerMerchant int
+	whTimeout     time.Duration
+	whLease       time.Duration
+	whPrivate     bool
+	// srv is the API server with its settings and checkout page; run gives it the store, the
+	// event hub and the webhook dispatcher.
+	srv *api.Server
+}
+
+// parseServe parses and checks the flags (and their MP_* defaults) of `edge serve`. It reads
+// the checkout's asset directory but dials nothing, so a bad value is reported whether or not
+// Redis is reachable.
+func parseServe(args []string) (*serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var env envflag.Env // a value that does not parse is an error after fs.Parse
 	var rf redisFlags
-	rf.register(fs)
+	rf.register(fs, &env)
 	listen := fs.String("listen", envflag.String("MP_LISTEN", "127.0.0.1:8080"), "address to listen on (env MP_LISTEN)")
 	publicURL := fs.String("public-url", envflag.String("MP_PUBLIC_URL", ""), "public base URL of this edge, used in payment_url (env MP_PUBLIC_URL; default http://{listen})")
-	dev := fs.Bool("dev", envflag.Bool("MP_DEV", false), "development mode: http loopback URLs allowed, dev-chain helpers on (env MP_DEV)")
-	rate := fs.Int("rate-limit", envflag.Int("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
-	expiryEvery := fs.Duration("expiry-interval", envflag.Duration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
-	reclaim := fs.Duration("settle-reclaim-after", envflag.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
-	maxDeliveries := fs.Int("settle-max-deliveries", envflag.Int("MP_SETTLE_MAX_DELIVERIES", settlement.DefaultMaxDeliveries), "a feed entry that failed this many deliveries is parked in the orphans record (env MP_SETTLE_MAX_DELIVERIES)")
-	perIP := fs.Int("streams-per-ip", envflag.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
-	perKey := fs.Int("streams-per-key", envflag.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
-	maxStreams := fs.Int("max-streams", envflag.Int("MP_MAX_STREAMS", api.DefaultMaxStreams), "open event streams on this edge in all; past it a stream answers 503 with Retry-After; -1 = no limit (env MP_MAX_STREAMS)")
-	streamWriteTimeout := fs.Duration("stream-write-timeout", envflag.Duration("MP_STREAM_WRITE_TIMEOUT", api.DefaultStreamWriteTimeout), "an event stream whose client accepts nothing for this long ends (it resumes with Last-Event-ID) (env MP_STREAM_WRITE_TIMEOUT)")
+	dev := fs.Bool("dev", env.Bool("MP_DEV", false), "development mode: http loopback URLs allowed, dev-chain helpers on (env MP_DEV)")
+	rate := fs.Int("rate-limit", env.Int("MP_RATE_LIMIT", api.DefaultRateLimit), "default API requests per second per key (env MP_RATE_LIMIT)")
+	expiryEvery := fs.Duration("expiry-interval", env.Duration("MP_EXPIRY_INTERVAL", expiry.DefaultInterval), "how often due orders are expired (env MP_EXPIRY_INTERVAL)")
+	reclaim := fs.Duration("settle-reclaim-after", env.Duration("MP_SETTLE_RECLAIM_AFTER", settlement.DefaultMinIdle), "a feed entry another edge read but did not finish is taken over after this long (env MP_SETTLE_RECLAIM_AFTER)")
+	maxDeliveries := fs.Int("settle-max-deliveries", env.Int("MP_SETTLE_MAX_DELIVERIES", settlement.DefaultMaxDeliveries), "a feed entry that failed this many deliveries is parked in the orphans record (env MP_SETTLE_MAX_DELIVERIES)")
+	perIP := fs.Int("streams-per-ip", env.Int("MP_STREAMS_PER_IP", api.DefaultStreamsPerIP), "open event streams per client IP on this edge; -1 = no limit (env MP_STREAMS_PER_IP)")
+	perKey := fs.Int("streams-per-key", env.Int("MP_STREAMS_PER_KEY", api.DefaultStreamsPerKey), "open merchant event streams per API key on this edge; -1 = no limit (env MP_STREAMS_PER_KEY)")
+	maxStreams := fs.Int("max-streams", env.Int("MP_MAX_STREAMS", api.DefaultMaxStreams), "open event streams on this edge in all; past it a stream answers 503 with Retry-After; -1 = no limit (env MP_MAX_STREAMS)")
+	streamWriteTimeout := fs.Duration("stream-write-timeout", env.Duration("MP_STREAM_WRITE_TIMEOUT", api.DefaultStreamWriteTimeout), "an event stream whose client accepts nothing for this long ends (it resumes with Last-Event-ID) (env MP_STREAM_WRITE_TIMEOUT)")
 	trustedProxies := fs.String("trusted-proxies", envflag.String("MP_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, as IPs or CIDR prefixes separated by commas; empty = none, the TCP peer is the client (env MP_TRUSTED_PROXIES)")
 	metricsListen := fs.String("metrics-listen", envflag.String("MP_METRICS_LISTEN", defaultMetricsListen), "where GET /metrics is served: an address = its own listener (with /healthz and /readyz), public = on --listen (anyone can read it), off = no metrics (env MP_METRICS_LISTEN)")
 	publicLimit := fs.String("public-lookup-limit", envflag.String("MP_PUBLIC_LOOKUP_LIMIT", api.DefaultPublicLimit.String()), "public order lookups (checkout view, /pay page, public stream) per client, as N/DURATION (a burst of N, refilled at N per DURATION) or off (env MP_PUBLIC_LOOKUP_LIMIT)")
 	unknownLimit := fs.String("unknown-lookup-limit", envflag.String("MP_UNKNOWN_LOOKUP_LIMIT", api.DefaultUnknownLimit.String()), "public lookups of ids that are no order, per client, N/DURATION or off; once spent, all the client's public lookups get 429 (env MP_UNKNOWN_LOOKUP_LIMIT)")
 	authIPLimit := fs.String("auth-fail-limit-ip", envflag.String("MP_AUTH_FAIL_LIMIT_IP", api.DefaultAuthFailIPLimit.String()), "failed API authentications per client, N/DURATION or off; then 429 before any signature check (env MP_AUTH_FAIL_LIMIT_IP)")
 	authKeyLimit := fs.String("auth-fail-limit-key", envflag.String("MP_AUTH_FAIL_LIMIT_KEY", api.DefaultAuthFailKeyLimit.String()), "failed API authentications per key id, N/DURATION or off (env MP_AUTH_FAIL_LIMIT_KEY)")
-	whWorkers := fs.Int("webhook-workers", envflag.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
-	whPerMerchant := fs.Int("webhook-per-merchant", envflag.Int("MP_WEBHOOK_PER_MERCHANT", webhook.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
-	whTimeout := fs.Duration("webhook-timeout", envflag.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
-	whLease := fs.Duration("webhook-lease", envflag.Duration("MP_WEBHOOK_LEASE", webhook.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
-	whPrivate := fs.Bool("webhook-allow-private", envflag.Bool("MP_WEBHOOK_ALLOW_PRIVATE", false), "DEV ONLY: let webhooks reach loopback, private and link-local addresses (env MP_WEBHOOK_ALLOW_PRIVATE)")
+	whWorkers := fs.Int("webhook-workers", env.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
+	whPerMerchant := fs.Int("webhook-per-merchant", env.Int("MP_WEBHOOK_PER_MERCHANT", webhook.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
+	whTimeout := fs.Duration("webhook-timeout", env.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
+	whLease := fs.Duration("webhook-lease", env.Duration("MP_WEBHOOK_LEASE", webhook.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
+	whPrivate := fs.Bool("webhook-allow-private", env.Bool("MP_WEBHOOK_ALLOW_PRIVATE", false), "DEV ONLY: let webhooks reach loopback, private and link-local addresses (env MP_WEBHOOK_ALLOW_PRIVATE)")
 	devPayURL := fs.String("dev-pay-url", envflag.String("MP_DEV_PAY_URL", ""), "DEV ONLY (needs --dev): a dev-chain payer the checkout's DEV ONLY control posts the order to; make demo sets it (env MP_DEV_PAY_URL)")
 	webDir := fs.String("web-dir", envflag.String("MP_WEB_DIR", "public/web"), "directory of the built checkout wasm assets, from make wasm (env MP_WEB_DIR)")
 	buildID := fs.String("build-id", envflag.String("MP_BUILD_ID", ""), "release id of the checkout assets; empty = a hash of them (env MP_BUILD_ID)")
 	frameAncestors := fs.String("frame-ancestors", envflag.String("MP_FRAME_ANCESTORS", page.DefaultFrameAncestors), "CSP frame-ancestors for merchants without embed origins, e.g. 'none' or https://a.example https://b.example (env MP_FRAME_ANCESTORS)")
 	erc20Token := fs.String("erc20-token", envflag.String("MP_ERC20_TOKEN", page.DefaultERC20Token), "USDT contract in ERC20 payment QR codes (EIP-681) (env MP_ERC20_TOKEN)")
-	erc20Chain := fs.Int("erc20-chain-id", envflag.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
-	returnDelay := fs.Duration("return-delay", envflag.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
+	erc20Chain := fs.Int("erc20-chain-id", env.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
+	returnDelay := fs.Duration("return-delay", env.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
 	dustFlag := fs.String("dust-threshold", envflag.String("MP_DUST_THRESHOLD", checkout.DefaultDustThreshold.String()), "USDT below which a transfer is dust: it changes no order and sends no webhook, only counted (zero-value transfers always are; lowered per order to what it still needs) (env MP_DUST_THRESHOLD)")
-	maxPayments := fs.Int("max-payments", envflag.Int("MP_MAX_PAYMENTS", checkout.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
-	reorgGrace := fs.Duration("reorg-grace", envflag.Duration("MP_REORG_GRACE", checkout.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
+	maxPayments := fs.Int("max-payments", env.Int("MP_MAX_PAYMENTS", checkout.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
+	reorgGrace := fs.Duration("reorg-grace", env.Duration("MP_REORG_GRACE", checkout.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
 	maxTolerance := fs.String("max-tolerance", envflag.String("MP_MAX_TOLERANCE", orders.DefaultMaxTolerance.String()), "largest tolerance_percent a new order may ask for, at most "+orders.ToleranceCeiling.String()+" (env MP_MAX_TOLERANCE)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
+	}
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if *publicURL != "" {
+		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil ||
+			!checkout.ValidHost(u.Hostname()) || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("--public-url must be an absolute http(s) URL with no credentials, query or fragment, such as https://pay.example.com")
+		}
 	}
 	if *devPayURL != "" {
 		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || !checkout.ValidHost(u.Hostname()) {
-			return fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
+			return nil, fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
 		}
 	}
 	if *streamWriteTimeout <= 0 {
-		return fmt.Errorf("--stream-write-timeout must be positive")
+		return nil, fmt.Errorf("--stream-write-timeout must be positive")
 	}
 	rules, err := settleRules(*dustFlag, *maxPayments, *reorgGrace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	maxTol, err := orders.ParseMaxTolerance(*maxTolerance)
 	if err != nil {
-		return fmt.Errorf("--max-tolerance: %w", err)
+		return nil, fmt.Errorf("--max-tolerance: %w", err)
 	}
 	proxies, err := clientip.Parse(*trustedProxies)
 	if err != nil {
-		return fmt.Errorf("--trusted-proxies: %w", err)
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	var limits [4]store.Limit
 	for i, f := range []struct{ name, v string }{{"public-lookup-limit", *publicLimit}, {"unknown-lookup-limit", *unknownLimit},
 		{"auth-fail-limit-ip", *authIPLimit}, {"auth-fail-limit-key", *authKeyLimit}} {
 		if limits[i], err = store.ParseLimit(f.v); err != nil {
-			return fmt.Errorf("--%s: %w", f.name, err)
+			return nil, fmt.Errorf("--%s: %w", f.name, err)
 		}
 	}
 	if *metricsListen == "" {
-		return fmt.Errorf("--metrics-listen: give an address, %s or %s", metricsPublic, metricsOff)
+		return nil, fmt.Errorf("--metrics-listen: give an address, %s or %s", metricsPublic, metricsOff)
 	}
-	log := newLogger(*logFormat, *logLevel)
-	st, closeRedis, err := rf.connect(ctx)
+	if *erc20Chain <= 0 {
+		return nil, fmt.Errorf("--erc20-chain-id must be positive")
+	}
+	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer closeRedis()
-
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", *listen, err)
-	}
-	if *publicURL == "" {
-		*publicURL = "http://" + ln.Addr().String()
-	}
-	registerXPubs(ctx, st, log)
-	// The process's one blocking read of the change feed gets a client of its own, so the
-	// edge's Redis connections stay constant however many streams it serves.
-	changeReader := st.ChangeReader()
-	defer changeReader.Close()
-	feed := changes.New(changeReader, log)
-	srv := &api.Server{
-		Changes:       feed,
+	c := &serveConfig{redis: rf, listen: *listen, publicURL: *publicURL, dev: *dev, log: log, rules: rules,
+		expiryEvery: *expiryEvery, reclaim: *reclaim, maxDeliveries: *maxDeliveries, metricsListen: *metricsListen,
+		whWorkers: *whWorkers, whPerMerchant: *whPerMerchant, whTimeout: *whTimeout, whLease: *whLease, whPrivate: *whPrivate}
+	c.srv = &api.Server{
 		ClientIP:      proxies,
 		StreamsPerIP:  *perIP,
 		StreamsPerKey: *perKey,
-		Store:         st,
-		Orders:        &orders.Service{Store: st, PublicURL: *publicURL},
-		Auth:          &auth.Verifier{Keys: st},
 		RateLimit:     *rate,
 		PublicLimit:   limits[0], UnknownLimit: limits[1], AuthFailIPLimit: limits[2], AuthFailKeyLimit: limits[3],
 		Dev:          *dev,
 		MaxTolerance: maxTol,
 		Log:          log,
 	}
-	srv.MaxStreams, srv.StreamWriteTimeout = *maxStreams, *streamWriteTimeout
-	if *erc20Chain <= 0 {
-		return fmt.Errorf("--erc20-chain-id must be positive")
-	}
-	if srv.Page, err = page.New(page.Config{WebDir: *webDir, BuildID: *buildID, FrameAncestors: *frameAncestors,
+	c.srv.MaxStreams, c.srv.StreamWriteTimeout = *maxStreams, *streamWriteTimeout
+	// The page looks orders up through the server, which has its store by the time it serves.
+	if c.srv.Page, err = page.New(page.Config{WebDir: *webDir, BuildID: *buildID, FrameAncestors: *frameAncestors,
 		ERC20Token: *erc20Token, ERC20ChainID: uint64(*erc20Chain), ReturnDelay: *returnDelay, Dev: *dev,
 		DevPayURL: *devPayURL, Log: log},
-		srv.CheckoutLookup()); err != nil {
+		c.srv.CheckoutLookup()); err != nil {
+		return nil, fmt.Errorf("checkout page: %w", err)
+	}
+	return c, nil
+}
+
+// run dials Redis, opens the listeners and runs the edge until ctx ends or a part fails.
+func (c *serveConfig) run(ctx context.Context) error {
+	log, rf, srv := c.log, c.redis, c.srv
+	st, closeRedis, err := rf.connect(ctx)
+	if err != nil {
 		return err
 	}
+	defer closeRedis()
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.listen, err)
+	}
+	publicURL := c.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	merchants.RegisterXPubs(ctx, st, log)
+	// The process's one blocking read of the change feed gets a client of its own, so the
+	// edge's Redis connections stay constant however many streams it serves.
+	changeReader := st.ChangeReader()
+	defer changeReader.Close()
+	feed := changes.New(changeReader, log)
+	srv.Changes, srv.Store = feed, st
+	srv.Orders = &orders.Service{Store: st, PublicURL: publicURL}
+	srv.Auth = &auth.Verifier{Keys: st}
 	var m *metrics.Edge
-	if *metricsListen != metricsOff {
+	if c.metricsListen != metricsOff {
 		m = metrics.NewEdge(log)
 		m.ObserveStreams(srv.OpenStreams, feed.Open)
 		m.ObserveSettlement(st, settlement.DefaultGroup, checkout.Networks)
-		srv.Metrics, srv.MetricsSeparate = m, *metricsListen != metricsPublic
+		srv.Metrics, srv.MetricsSeparate = m, c.metricsListen != metricsPublic
 	}
 	hs := &fasthttp.Server{
 		Handler:            srv.Handler(),
@@ -161,27 +225,27 @@ func serve(ctx context.Context, args []string) error {
 		KeepHijackedConns:  true, // event streams own their connections (api.Server.stream)
 		ReduceMemoryUsage:  true, // so hijacked streams do not keep the read buffer either
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			status, code := 400, "bad_request"
+			code := checkout.CodeBadRequest
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				status, code = 413, "body_too_large"
+				code = checkout.CodeBodyTooLarge
 			}
-			ctx.SetStatusCode(status)
+			ctx.SetStatusCode(code.HTTPStatus())
 			ctx.SetContentType("application/json")
-			ctx.SetBodyString(fmt.Sprintf(`{"error":{"type":%q,"code":%q,"message":"the request could not be read"}}`, checkout.InvalidRequest, code))
+			ctx.SetBodyString(fmt.Sprintf(`{"error":{"type":%q,"code":%q,"message":"the request could not be read"}}`, code.Type(), code))
 		},
 		NoDefaultServerHeader: false,
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if srv.MetricsSeparate {
-		if err := serveOps(gctx, g, *metricsListen, srv.OpsHandler(), log); err != nil {
+		if err := serveOps(gctx, g, c.metricsListen, srv.OpsHandler(), log); err != nil {
 			return err
 		}
 	}
-	if *whPrivate {
+	if c.whPrivate {
 		log.Warn("webhooks may reach loopback and private addresses (--webhook-allow-private): development only")
 	}
-	dispatcher := &webhook.Dispatcher{Store: st, Client: webhook.NewClient(*whPrivate, *whTimeout), Timeout: *whTimeout,
-		Workers: *whWorkers, PerMerchant: *whPerMerchant, Lease: *whLease, Log: log,
+	dispatcher := &webhook.Dispatcher{Store: st, Client: webhook.NewClient(c.whPrivate, c.whTimeout), Timeout: c.whTimeout,
+		Workers: c.whWorkers, PerMerchant: c.whPerMerchant, Lease: c.whLease, Log: log,
 		OnAttempt: func(d *store.Delivery, _ *checkout.WebhookAttempt) { m.WebhookDelivery(deliveryResult(d)) }}
 	m.SetWebhookBacklog(st.WebhookBacklog)
 	srv.Webhooks = dispatcher
@@ -191,10 +255,10 @@ func serve(ctx context.Context, args []string) error {
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return feed.Run(gctx) })
 	g.Go(func() error {
-		return (&expiry.Worker{Store: st, Interval: *expiryEvery, Rules: rules, Log: log}).Run(gctx)
+		return (&expiry.Worker{Store: st, Interval: c.expiryEvery, Rules: c.rules, Log: log}).Run(gctx)
 	})
 	for _, n := range checkout.Networks {
-		c := &settlement.Consumer{Store: st, Network: n, MinIdle: *reclaim, MaxDeliveries: *maxDeliveries, Rules: rules, Log: log,
+		c := &settlement.Consumer{Store: st, Network: n, MinIdle: c.reclaim, MaxDeliveries: c.maxDeliveries, Rules: c.rules, Log: log,
 			OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) },
 			OnPark:   func(string, string) { m.SettlementParked(n) }}
 		g.Go(func() error { return c.Run(gctx) })
@@ -211,9 +275,9 @@ func serve(ctx context.Context, args []string) error {
 		defer cancel()
 		return hs.ShutdownWithContext(sctx)
 	})
-	log.Info("edge listening", "addr", ln.Addr().String(), "public_url", *publicURL, "dev", *dev,
+	log.Info("edge listening", "addr", ln.Addr().String(), "public_url", publicURL, "dev", c.dev,
 		"redis", redisconn.Redact(rf.url), "redis_cluster", rf.cluster, "redis_prefix", rf.prefix)
-	if !*dev && len(*publicURL) >= 7 && (*publicURL)[:7] == "http://" {
+	if !c.dev && len(publicURL) >= 7 && (publicURL)[:7] == "http://" {
 		log.Warn("public URL is not https; customers' browsers will reach the checkout unencrypted")
 	}
 	err = g.Wait()

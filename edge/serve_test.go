@@ -95,3 +95,50 @@ func TestMetricsArePrivateByDefault(t *testing.T) {
 		}
 	})
 }
+
+// TestServeChecksFlagsBeforeDialling: every bad flag (or MP_* value) is reported as such with
+// no Redis reachable; before, some checks ran only after the edge had connected to Redis and
+// opened its listener, so a bad value surfaced as a Redis error, or not until Redis was back.
+func TestServeChecksFlagsBeforeDialling(t *testing.T) {
+	closed := "redis://" + freeAddr(t) + "/0" // nothing listens there
+	cases := []struct {
+		name string
+		args []string
+		env  [2]string
+		want string
+	}{
+		{"dust threshold", []string{"--dust-threshold", "-1"}, [2]string{}, "--dust-threshold"},
+		{"max payments", []string{"--max-payments", "51"}, [2]string{}, "--max-payments"},
+		{"reorg grace", []string{"--reorg-grace", "0s"}, [2]string{}, "--reorg-grace"},
+		{"max tolerance", []string{"--max-tolerance", "200"}, [2]string{}, "--max-tolerance"},
+		{"trusted proxies", []string{"--trusted-proxies", "not-an-ip"}, [2]string{}, "--trusted-proxies"},
+		{"lookup limit", []string{"--public-lookup-limit", "ten"}, [2]string{}, "--public-lookup-limit"},
+		{"auth limit", []string{"--auth-fail-limit-key", "5/never"}, [2]string{}, "--auth-fail-limit-key"},
+		{"stream write timeout", []string{"--stream-write-timeout", "0s"}, [2]string{}, "--stream-write-timeout"},
+		{"metrics listen", []string{"--metrics-listen", ""}, [2]string{}, "--metrics-listen"},
+		{"dev pay url without dev", []string{"--dev-pay-url", "http://127.0.0.1:9/pay"}, [2]string{}, "--dev-pay-url"},
+		{"public url", []string{"--public-url", "pay.example.com"}, [2]string{}, "--public-url"},
+		{"erc20 chain id", []string{"--erc20-chain-id", "0"}, [2]string{}, "--erc20-chain-id"},
+		{"frame ancestors", []string{"--frame-ancestors", "'none' https://a.example"}, [2]string{}, "frame ancestors"},
+		{"log level", []string{"--log-level", "loud"}, [2]string{}, "--log-level"},
+		{"log format", []string{"--log-format", "xml"}, [2]string{}, "--log-format"},
+		{"stray argument", []string{"extra"}, [2]string{}, "unexpected argument"},
+		{"env rate limit", nil, [2]string{"MP_RATE_LIMIT", "1OO"}, "MP_RATE_LIMIT"},
+		{"env dev", nil, [2]string{"MP_DEV", "yes?"}, "MP_DEV"},
+		{"env expiry interval", nil, [2]string{"MP_EXPIRY_INTERVAL", "5"}, "MP_EXPIRY_INTERVAL"},
+		{"env redis cluster", nil, [2]string{"MP_REDIS_CLUSTER", "maybe"}, "MP_REDIS_CLUSTER"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env[0] != "" {
+				t.Setenv(c.env[0], c.env[1])
+			}
+			args := append([]string{"--redis", closed, "--listen", "127.0.0.1:0", "--metrics-listen", "off",
+				"--web-dir", t.TempDir()}, c.args...)
+			err := serve(context.Background(), args)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("serve %v (env %v): %v, want an error about %s", c.args, c.env, err, c.want)
+			}
+		})
+	}
+}

@@ -31,21 +31,25 @@ var mainnetUSDT = map[checkout.Network]string{
 // runWatch: `watcher run` watches one network's USDT transfers and feeds them to Redis.
 func runWatch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var env envflag.Env // a value that does not parse is an error after fs.Parse
 	network := fs.String("network", envflag.String("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
 	rpc := secreturl.Flag(fs, "rpc", "MP_RPC", "", "JSON-RPC URL of the chain node (TRON: its /jsonrpc); logged as scheme://host only (env MP_RPC)")
 	ws := secreturl.Flag(fs, "ws", "MP_WS", "", "optional WebSocket JSON-RPC URL: new heads wake the scanner early (env MP_WS)")
 	token := fs.String("token", envflag.String("MP_TOKEN", ""), "USDT contract (T… or 0x…); default: mainnet USDT of the network (env MP_TOKEN)")
 	redisURL := fs.String("redis", envflag.String("MP_REDIS", "redis://127.0.0.1:6379/0"), "Redis URL; with --redis-cluster, seed nodes as redis://h1:6379?addr=h2:6379&addr=h3:6379 (env MP_REDIS)")
-	redisCluster := fs.Bool("redis-cluster", envflag.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
+	redisCluster := fs.Bool("redis-cluster", env.Bool("MP_REDIS_CLUSTER", false), "Redis is a Redis Cluster (env MP_REDIS_CLUSTER)")
 	prefix := fs.String("redis-prefix", envflag.String("MP_REDIS_PREFIX", "mp:"), "Redis key prefix, as the edge's (env MP_REDIS_PREFIX)")
-	confirmations := fs.Int("confirmations", envflag.Int("MP_CONFIRMATIONS", 0), "blocks that make a transfer final; default ERC20 12, TRC20 19 (env MP_CONFIRMATIONS)")
-	poll := fs.Duration("poll-interval", envflag.Duration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
-	maxRange := fs.Int("max-range", envflag.Int("MP_MAX_RANGE", evm.DefaultMaxRange), "largest eth_getLogs block range (env MP_MAX_RANGE)")
-	startBlock := fs.Int64("start-block", int64(envflag.Int("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
+	confirmations := fs.Int("confirmations", env.Int("MP_CONFIRMATIONS", 0), "blocks that make a transfer final; default ERC20 12, TRC20 19 (env MP_CONFIRMATIONS)")
+	poll := fs.Duration("poll-interval", env.Duration("MP_POLL_INTERVAL", time.Second), "wait between scans at the head (env MP_POLL_INTERVAL)")
+	maxRange := fs.Int("max-range", env.Int("MP_MAX_RANGE", evm.DefaultMaxRange), "largest eth_getLogs block range (env MP_MAX_RANGE)")
+	startBlock := fs.Int64("start-block", int64(env.Int("MP_START_BLOCK", -1)), "first block to scan when there is no checkpoint; -1 = the current unconfirmed window (env MP_START_BLOCK)")
 	listen := fs.String("listen", envflag.String("MP_WATCHER_LISTEN", ""), "address of the operator HTTP server (GET /healthz, /readyz, /metrics), e.g. 127.0.0.1:9101; empty = off (env MP_WATCHER_LISTEN)")
-	leaseTTL := fs.Duration("lease-ttl", envflag.Duration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
-	retention := fs.Duration("feed-retention", envflag.Duration("MP_FEED_RETENTION", feed.DefaultRetention), "keep feed entries every consumer group acknowledged this long before trimming them; 0 = at once, negative = never trim (env MP_FEED_RETENTION)")
+	leaseTTL := fs.Duration("lease-ttl", env.Duration("MP_LEASE_TTL", 5*time.Second), "HA lease; a standby takes over within about this long (env MP_LEASE_TTL)")
+	retention := fs.Duration("feed-retention", env.Duration("MP_FEED_RETENTION", feed.DefaultRetention), "keep feed entries every consumer group acknowledged this long before trimming them; 0 = at once, negative = never trim (env MP_FEED_RETENTION)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := env.Err(); err != nil {
 		return err
 	}
 	n, err := checkout.ParseNetwork(*network)

@@ -23,9 +23,10 @@ import (
 // line {"rpc","ws","token","token_hex","chain_id","network","payers"} on stdout.
 func runChain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var env envflag.Env // a value that does not parse is an error after fs.Parse
 	listen := fs.String("listen", envflag.String("MP_DEVCHAIN_LISTEN", "127.0.0.1:8545"), "loopback address for HTTP and WS JSON-RPC (env MP_DEVCHAIN_LISTEN)")
-	blockTime := fs.Duration("block-time", envflag.Duration("MP_BLOCK_TIME", time.Second), "block interval; 0 = none (env MP_BLOCK_TIME)")
-	accounts := fs.Int("accounts", envflag.Int("MP_DEVCHAIN_ACCOUNTS", 10), "funded payer accounts (env MP_DEVCHAIN_ACCOUNTS)")
+	blockTime := fs.Duration("block-time", env.Duration("MP_BLOCK_TIME", time.Second), "block interval; 0 = none (env MP_BLOCK_TIME)")
+	accounts := fs.Int("accounts", env.Int("MP_DEVCHAIN_ACCOUNTS", 10), "funded payer accounts (env MP_DEVCHAIN_ACCOUNTS)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: only the format payers are printed in (env MP_NETWORK)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: devchain run [flags]
@@ -45,6 +46,9 @@ flags (each also read from the environment variable named in it; a flag given wi
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return err
+	}
+	if err := env.Err(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -87,13 +91,14 @@ flags (each also read from the environment variable named in it; a flag given wi
 // runPay: `devchain pay` pays USDT on a development chain.
 func runPay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
+	var env envflag.Env // a value that does not parse is an error after fs.Parse
 	rpc := secreturl.Flag(fs, "rpc", "MP_RPC", "http://127.0.0.1:8545", "dev chain JSON-RPC URL (env MP_RPC)")
 	network := fs.String("network", envflag.String("MP_NETWORK", "ERC20"), "ERC20 or TRC20: the format of --to (env MP_NETWORK)")
 	to := fs.String("to", envflag.String("MP_DEVPAY_TO", ""), "recipient in the network's format (T… for TRC20, 0x… for ERC20) (env MP_DEVPAY_TO)")
 	amount := fs.String("amount", envflag.String("MP_DEVPAY_AMOUNT", ""), "USDT amount, e.g. 99.99 (env MP_DEVPAY_AMOUNT)")
-	from := fs.Int("from", envflag.Int("MP_DEVPAY_FROM", 0), "payer account index (env MP_DEVPAY_FROM)")
+	from := fs.Int("from", env.Int("MP_DEVPAY_FROM", 0), "payer account index (env MP_DEVPAY_FROM)")
 	token := fs.String("token", envflag.String("MP_DEVPAY_TOKEN", ""), "token address in the network's format; default: the dev chain's (env MP_DEVPAY_TOKEN)")
-	wait := fs.Bool("wait", envflag.Bool("MP_DEVPAY_WAIT", false), "wait until the transfer is in a block (env MP_DEVPAY_WAIT)")
+	wait := fs.Bool("wait", env.Bool("MP_DEVPAY_WAIT", false), "wait until the transfer is in a block (env MP_DEVPAY_WAIT)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: devchain pay --to ADDRESS --amount 99.99 [flags]
 
@@ -109,6 +114,9 @@ flags (each also read from the environment variable named in it; a flag given wi
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return err
+	}
+	if err := env.Err(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -103,10 +103,10 @@ func (s *Server) Routes() *router.Router {
 		r.GET("/metrics", s.Metrics.Handler())
 	}
 	r.NotFound = s.wrap(func(*fasthttp.RequestCtx) error {
-		return &checkout.Error{HTTPStatus: 404, Type: checkout.InvalidRequest, Code: "route_not_found", Message: "no such endpoint"}
+		return checkout.NewError(checkout.CodeRouteNotFound, "", "no such endpoint")
 	})
 	r.MethodNotAllowed = s.wrap(func(*fasthttp.RequestCtx) error {
-		return &checkout.Error{HTTPStatus: 405, Type: checkout.InvalidRequest, Code: "method_not_allowed", Message: "method not allowed on this endpoint"}
+		return checkout.NewError(checkout.CodeMethodNotAllowed, "", "method not allowed on this endpoint")
 	})
 	r.HandleMethodNotAllowed = true
 	return r
@@ -141,8 +141,7 @@ func (s *Server) wrap(h handler) fasthttp.RequestHandler {
 			if !errors.As(err, &apiErr) {
 				s.log().Error("request failed", "request_id", reqID, "method", string(ctx.Method()),
 					"path", string(ctx.Path()), "err", err)
-				apiErr = &checkout.Error{HTTPStatus: 500, Type: checkout.APIError, Code: "internal_error",
-					Message: "internal error; it is safe to retry (request " + reqID + ")"}
+				apiErr = checkout.NewError(checkout.CodeInternalError, "", "internal error; it is safe to retry (request "+reqID+")")
 			}
 			writeError(ctx, apiErr)
 		}

@@ -31,7 +31,7 @@ func (s *Server) pageRoutes(r *router.Router) {
 	}))
 	asset := s.wrap(func(ctx *fasthttp.RequestCtx) error {
 		if !s.Page.Asset(ctx) {
-			return &checkout.Error{HTTPStatus: 404, Type: checkout.InvalidRequest, Code: "route_not_found", Message: "no such file"}
+			return checkout.NewError(checkout.CodeRouteNotFound, "", "no such file")
 		}
 		return nil
 	})

@@ -76,11 +76,11 @@ func (s *Server) checkoutEvents(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey string, customer bool) error {
 	if s.Changes == nil {
-		return &checkout.Error{HTTPStatus: 503, Type: checkout.APIError, Code: "streams_unavailable", Message: "event streams are not enabled on this edge"}
+		return checkout.NewError(checkout.CodeStreamsUnavailable, "", "event streams are not enabled on this edge")
 	}
 	last := string(ctx.Request.Header.Peek("Last-Event-ID"))
 	if last != "" {
-		badID := checkout.Invalid("invalid_last_event_id", "Last-Event-ID", "Last-Event-ID must be an id this stream sent")
+		badID := checkout.Invalid(checkout.CodeInvalidLastEventID, "Last-Event-ID", "Last-Event-ID must be an id this stream sent")
 		var ok bool
 		if last, ok = sse.ParseEventID(last); !ok {
 			return badID
@@ -107,12 +107,10 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, rec *store.Record, limitKey st
 	switch s.streams.acquire(limitKey, max, orDefault(s.MaxStreams, DefaultMaxStreams)) {
 	case overClient:
 		ctx.Response.Header.Set("Retry-After", "5")
-		return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "too_many_streams",
-			Message: "too many open event streams; close some or retry later"}
+		return checkout.NewError(checkout.CodeTooManyStreams, "", "too many open event streams; close some or retry later")
 	case overEdge:
 		ctx.Response.Header.Set("Retry-After", "5")
-		return &checkout.Error{HTTPStatus: 503, Type: checkout.APIError, Code: "streams_at_capacity",
-			Message: "this edge has as many open event streams as it serves; retry later"}
+		return checkout.NewError(checkout.CodeStreamsAtCapacity, "", "this edge has as many open event streams as it serves; retry later")
 	}
 	// The connection is taken over once the handler returns: two goroutines (the stream, and
 	// a reader that notices the client leave) and one 1 KiB buffer per stream, instead of

@@ -50,7 +50,7 @@ func authIPBucket(client string) string  { return "authfail-ip:" + client }
 func authKeyBucket(keyID string) string  { return "authfail-key:" + keyID }
 func tooMany(ctx *fasthttp.RequestCtx, retry time.Duration, msg string) error {
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(store.RetryAfterSeconds(retry)))
-	return &checkout.Error{HTTPStatus: 429, Type: checkout.RateLimit, Code: "rate_limited", Message: msg}
+	return checkout.NewError(checkout.CodeRateLimited, "", msg)
 }
 
 // publicLookup throttles a handler that looks an order up by its id with no other credential.
@@ -170,8 +170,7 @@ func (s *Server) refuseReplay(ctx *fasthttp.RequestCtx, header string) error {
 		return err
 	}
 	if !first {
-		return &checkout.Error{HTTPStatus: 409, Type: checkout.InvalidRequest, Code: "duplicate_request",
-			Message: "this exact signed request (same key, timestamp, method, path and body) was already received; a replay is refused. Sign each request anew, or put an idempotency_key in the body to retry safely"}
+		return checkout.NewError(checkout.CodeDuplicateRequest, "", "this exact signed request (same key, timestamp, method, path and body) was already received; a replay is refused. Sign each request anew, or put an idempotency_key in the body to retry safely")
 	}
 	return nil
 }

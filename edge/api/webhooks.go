@@ -38,8 +38,7 @@ func (s *Server) redeliverWebhook(ctx *fasthttp.RequestCtx) error {
 		return checkout.NotFound("webhook event")
 	}
 	if errors.Is(err, store.ErrConflict) {
-		return &checkout.Error{HTTPStatus: 409, Type: checkout.InvalidRequest, Code: "delivery_busy",
-			Message: "the delivery is being attempted right now; retry in a moment"}
+		return checkout.NewError(checkout.CodeDeliveryBusy, "", "the delivery is being attempted right now; retry in a moment")
 	}
 	if err != nil {
 		return err

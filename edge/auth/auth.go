@@ -20,14 +20,14 @@ import (
 // MaxSkew is how far a request's timestamp may be from the server clock.
 const MaxSkew = 300 * time.Second
 
-// The 401 error codes, one per failure.
+// The 401 error codes, one per failure (short names of the root table's).
 const (
-	CodeMissing   = "missing_authorization"
-	CodeMalformed = "malformed_authorization"
-	CodeTimestamp = "timestamp_out_of_range"
-	CodeUnknown   = "unknown_api_key"
-	CodeRevoked   = "revoked_api_key"
-	CodeSignature = "invalid_signature"
+	CodeMissing   = checkout.CodeMissingAuthorization
+	CodeMalformed = checkout.CodeMalformedAuthorization
+	CodeTimestamp = checkout.CodeTimestampOutOfRange
+	CodeUnknown   = checkout.CodeUnknownAPIKey
+	CodeRevoked   = checkout.CodeRevokedAPIKey
+	CodeSignature = checkout.CodeInvalidSignature
 )
 
 // Keys looks up API keys by id; a missing key is an error wrapping checkout.ErrNotFound.
@@ -41,8 +41,8 @@ type Verifier struct {
 	Now  func() time.Time // defaults to time.Now
 }
 
-func unauthorized(code, msg string) *checkout.Error {
-	return &checkout.Error{HTTPStatus: 401, Type: checkout.Authentication, Code: code, Message: msg}
+func unauthorized(code checkout.Code, msg string) *checkout.Error {
+	return checkout.NewError(code, "", msg)
 }
 
 // Verify authenticates a request and returns its key. Failures are *checkout.Error with

@@ -37,7 +37,7 @@ func TestVerify(t *testing.T) {
 	cases := []struct {
 		name, header, method, path string
 		body                       []byte
-		code                       string
+		code                       checkout.Code
 	}{
 		{"ok", sign("key_a", "sk_a", ts, "POST", "/v1/orders", body), "POST", "/v1/orders", body, ""},
 		{"ok 299 s late", sign("key_a", "sk_a", ts-299, "POST", "/v1/orders", body), "POST", "/v1/orders", body, ""},

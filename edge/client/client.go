@@ -46,14 +46,26 @@ func New(baseURL, keyID, secret string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), KeyID: keyID, Secret: secret}
 }
 
-// Error is an API error answer (4xx/5xx) with the server's error body.
+// Error is an API error answer (4xx/5xx) with the server's error body. Code is one of the
+// checkout.Code constants (the server's own table), so compare with them:
+// apiErr.Code == checkout.CodeInvalidAmount, or errors.Is(err, checkout.CodeInvalidAmount).
 type Error struct {
 	HTTPStatus int                `json:"-"`
 	Type       checkout.ErrorType `json:"type"`
-	Code       string             `json:"code"`
+	Code       checkout.Code      `json:"code"`
 	Message    string             `json:"message"`
 	Param      string             `json:"param,omitempty"`
 	RequestID  string             `json:"-"`
+}
+
+// CodeUnexpectedResponse is the Code of an answer that carried no API error body (a proxy's
+// error page, say). It is the SDK's, not the server's: it is not in the checkout.Code table.
+const CodeUnexpectedResponse checkout.Code = "unexpected_response"
+
+// Is reports whether target is e's Code: errors.Is(err, checkout.CodeRateLimited).
+func (e *Error) Is(target error) bool {
+	c, ok := target.(checkout.Code)
+	return ok && c == e.Code
 }
 
 func (e *Error) Error() string {
@@ -189,7 +201,7 @@ func apiError(resp *http.Response, data []byte) error {
 	if json.Unmarshal(data, &body) == nil && body.Error != nil {
 		e = body.Error
 	} else {
-		e.Type, e.Code, e.Message = checkout.APIError, "unexpected_response", strings.TrimSpace(string(data))
+		e.Type, e.Code, e.Message = checkout.APIError, CodeUnexpectedResponse, strings.TrimSpace(string(data))
 	}
 	e.HTTPStatus = resp.StatusCode
 	e.RequestID = resp.Header.Get("Request-Id")

@@ -42,7 +42,7 @@ type Service struct {
 func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreateParams) (o *checkout.Order, replayed bool, err error) {
 	xpub := m.XPubs[p.Network]
 	if xpub == "" {
-		return nil, false, invalid("network_not_enabled", "network",
+		return nil, false, invalid(checkout.CodeNetworkNotEnabled, "network",
 			fmt.Sprintf("this merchant has no %s deposit key configured; ask the operator to set an xpub for %s", p.Network, p.Network))
 	}
 	key, err := s.accountKey(xpub)
@@ -56,9 +56,8 @@ func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreatePar
 	}
 	if claim.Replayed {
 		if claim.ParamsHash != hash {
-			return nil, false, &checkout.Error{HTTPStatus: 422, Type: checkout.InvalidRequest,
-				Code: "idempotency_key_reused", Param: "idempotency_key",
-				Message: "this idempotency_key was used with different parameters in the last 24 hours"}
+			return nil, false, checkout.NewError(checkout.CodeIdempotencyKeyReused, "idempotency_key",
+				"this idempotency_key was used with different parameters in the last 24 hours")
 		}
 		if rec, err := s.Store.Order(ctx, claim.OrderID); err == nil {
 			return &rec.Order, true, nil

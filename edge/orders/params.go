@@ -102,8 +102,9 @@ func (pol Policy) maxTolerance() checkout.Tolerance {
 	return pol.MaxTolerance
 }
 
-func invalid(code, param, msg string) *checkout.Error {
-	return &checkout.Error{HTTPStatus: 400, Type: checkout.InvalidRequest, Code: code, Param: param, Message: msg}
+// invalid is the error of code (a 400 of the root table) about param.
+func invalid(code checkout.Code, param, msg string) *checkout.Error {
+	return checkout.NewError(code, param, msg)
 }
 
 // ParseCreate decodes and validates a create-order body. Unknown fields are rejected (a typo
@@ -111,8 +112,7 @@ func invalid(code, param, msg string) *checkout.Error {
 // header, accepted as an alternative to the body field. Every failure is a *checkout.Error.
 func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, error) {
 	if len(body) > MaxBodyBytes {
-		return nil, &checkout.Error{HTTPStatus: 413, Type: checkout.InvalidRequest, Code: "body_too_large",
-			Message: "request body exceeds 64 KiB"}
+		return nil, checkout.NewError(checkout.CodeBodyTooLarge, "", "request body exceeds 64 KiB")
 	}
 	if e := checkKeys(body); e != nil {
 		return nil, e
@@ -124,48 +124,48 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		return nil, decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, invalid("invalid_json", "", "request body must be a single JSON object")
+		return nil, invalid(checkout.CodeInvalidJSON, "", "request body must be a single JSON object")
 	}
 	p := &CreateParams{Metadata: map[string]string{}, Tolerance: checkout.DefaultTolerance}
 
 	// amount: a decimal string.
 	switch {
 	case isAbsent(req.Amount):
-		return nil, invalid("parameter_missing", "amount", "amount is required")
+		return nil, invalid(checkout.CodeParameterMissing, "amount", "amount is required")
 	case req.Amount[0] != '"':
-		return nil, invalid("invalid_amount", "amount", "amount must be a decimal string such as \"99.99\", not a JSON number")
+		return nil, invalid(checkout.CodeInvalidAmount, "amount", "amount must be a decimal string such as \"99.99\", not a JSON number")
 	}
 	var amountStr string
 	if err := json.Unmarshal(req.Amount, &amountStr); err != nil {
-		return nil, invalid("invalid_amount", "amount", "amount must be a decimal string")
+		return nil, invalid(checkout.CodeInvalidAmount, "amount", "amount must be a decimal string")
 	}
 	a, err := checkout.ParseAmount(amountStr)
 	if err != nil {
-		return nil, invalid("invalid_amount", "amount", err.Error())
+		return nil, invalid(checkout.CodeInvalidAmount, "amount", err.Error())
 	}
 	p.Amount = a
 
 	if req.Currency == nil {
-		return nil, invalid("parameter_missing", "currency", "currency is required")
+		return nil, invalid(checkout.CodeParameterMissing, "currency", "currency is required")
 	}
 	if *req.Currency != checkout.Currency {
-		return nil, invalid("invalid_currency", "currency", "currency must be \"USDT\"")
+		return nil, invalid(checkout.CodeInvalidCurrency, "currency", "currency must be \"USDT\"")
 	}
 	if req.Network == nil {
-		return nil, invalid("parameter_missing", "network", "network is required")
+		return nil, invalid(checkout.CodeParameterMissing, "network", "network is required")
 	}
 	n, err := checkout.ParseNetwork(*req.Network)
 	if err != nil {
-		return nil, invalid("invalid_network", "network", err.Error())
+		return nil, invalid(checkout.CodeInvalidNetwork, "network", err.Error())
 	}
 	p.Network = n
 
 	if req.Description != nil {
 		if utf8.RuneCountInString(*req.Description) > MaxDescriptionLen {
-			return nil, invalid("invalid_description", "description", "description is longer than 500 characters")
+			return nil, invalid(checkout.CodeInvalidDescription, "description", "description is longer than 500 characters")
 		}
 		if r, bad := checkout.HiddenRune(*req.Description, true); bad {
-			return nil, invalid("invalid_description", "description", "description contains "+runeName(r)+
+			return nil, invalid(checkout.CodeInvalidDescription, "description", "description contains "+runeName(r)+
 				": control characters, bidi controls and invisible formatting characters are not allowed (newlines are)")
 		}
 		p.Description = *req.Description
@@ -176,7 +176,7 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 			return nil, e
 		}
 		if !hostAllowed(u.Hostname(), pol.ReturnHosts) {
-			return nil, invalid("return_url_host_not_allowed", "return_url",
+			return nil, invalid(checkout.CodeReturnURLHostNotAllowed, "return_url",
 				"return_url host is not on this merchant's allowed list")
 		}
 		p.ReturnURL = *req.ReturnURL
@@ -188,7 +188,7 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		}
 		if !pol.Dev && webhook.InternalHost(u.Hostname()) {
 			// Deliveries would be refused (SSRF guard): say so now rather than fail for 3 days.
-			return nil, invalid("invalid_url", "webhook_url",
+			return nil, invalid(checkout.CodeInvalidURL, "webhook_url",
 				"webhook_url points to a loopback, private or reserved address; webhooks are never sent there")
 		}
 		p.WebhookURL = *req.WebhookURL
@@ -200,14 +200,14 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 	}
 	if !isAbsent(req.TolerancePercent) {
 		if req.TolerancePercent[0] == '"' {
-			return nil, invalid("invalid_tolerance", "tolerance_percent", "tolerance_percent must be a JSON number such as 0.01")
+			return nil, invalid(checkout.CodeInvalidTolerance, "tolerance_percent", "tolerance_percent must be a JSON number such as 0.01")
 		}
 		t, err := checkout.ParseTolerance(string(req.TolerancePercent))
 		if err != nil {
-			return nil, invalid("invalid_tolerance", "tolerance_percent", err.Error())
+			return nil, invalid(checkout.CodeInvalidTolerance, "tolerance_percent", err.Error())
 		}
 		if max := pol.maxTolerance(); t > max {
-			return nil, invalid("invalid_tolerance", "tolerance_percent",
+			return nil, invalid(checkout.CodeInvalidTolerance, "tolerance_percent",
 				"tolerance_percent must be at most "+max.String()+" on this gateway")
 		}
 		p.Tolerance = t
@@ -215,13 +215,13 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 	key := headerKey
 	if req.IdempotencyKey != nil {
 		if headerKey != "" && headerKey != *req.IdempotencyKey {
-			return nil, invalid("invalid_idempotency_key", "idempotency_key", "Idempotency-Key header and idempotency_key differ")
+			return nil, invalid(checkout.CodeInvalidIdempotencyKey, "idempotency_key", "Idempotency-Key header and idempotency_key differ")
 		}
 		key = *req.IdempotencyKey
 	}
 	if key != "" || req.IdempotencyKey != nil {
 		if len(key) == 0 || len(key) > MaxIdempotencyLen || !printable(key) {
-			return nil, invalid("invalid_idempotency_key", "idempotency_key",
+			return nil, invalid(checkout.CodeInvalidIdempotencyKey, "idempotency_key",
 				"idempotency_key must be 1 to 255 printable ASCII characters")
 		}
 	}
@@ -299,10 +299,10 @@ func checkKeys(body []byte) *checkout.Error {
 		case string:
 			if top != nil && top.object && top.expectKey {
 				if top.keys[v] {
-					return invalid("duplicate_parameter", param(top, v), param(top, v)+" is given more than once")
+					return invalid(checkout.CodeDuplicateParameter, param(top, v), param(top, v)+" is given more than once")
 				}
 				if len(stack) == 1 && !paramNames[v] {
-					return invalid("unknown_parameter", v, "unknown parameter "+v)
+					return invalid(checkout.CodeUnknownParameter, v, "unknown parameter "+v)
 				}
 				top.keys[v], top.key, top.expectKey = true, v, false
 				continue
@@ -321,47 +321,47 @@ func decodeError(err error) *checkout.Error {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field == "":
-		return invalid("invalid_json", "", "request body must be a JSON object")
+		return invalid(checkout.CodeInvalidJSON, "", "request body must be a JSON object")
 	case errors.As(err, &typeErr):
-		return invalid("invalid_type", typeErr.Field, typeErr.Field+" has the wrong JSON type")
+		return invalid(checkout.CodeInvalidType, typeErr.Field, typeErr.Field+" has the wrong JSON type")
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return invalid("invalid_json", "", "request body is not valid JSON")
+		return invalid(checkout.CodeInvalidJSON, "", "request body is not valid JSON")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, "\"")
-		return invalid("unknown_parameter", name, "unknown parameter "+name)
+		return invalid(checkout.CodeUnknownParameter, name, "unknown parameter "+name)
 	}
-	return invalid("invalid_json", "", "request body is not a valid JSON object")
+	return invalid(checkout.CodeInvalidJSON, "", "request body is not a valid JSON object")
 }
 
 func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 	var fields map[string]json.RawMessage
 	if raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
-		return nil, invalid("invalid_metadata", "metadata", "metadata must be an object of string keys to string values")
+		return nil, invalid(checkout.CodeInvalidMetadata, "metadata", "metadata must be an object of string keys to string values")
 	}
 	if len(fields) > MaxMetadataKeys {
-		return nil, invalid("invalid_metadata", "metadata", "metadata has more than 50 keys")
+		return nil, invalid(checkout.CodeInvalidMetadata, "metadata", "metadata has more than 50 keys")
 	}
 	out := make(map[string]string, len(fields))
 	for k, v := range fields {
 		param := "metadata[" + k + "]"
 		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKeyLen {
-			return nil, invalid("invalid_metadata", "metadata", "metadata keys must be 1 to 40 characters")
+			return nil, invalid(checkout.CodeInvalidMetadata, "metadata", "metadata keys must be 1 to 40 characters")
 		}
 		if r, bad := checkout.HiddenRune(k, false); bad {
 			// The key itself is not named: it is what cannot be shown.
-			return nil, invalid("invalid_metadata", "metadata", "a metadata key contains "+runeName(r)+
+			return nil, invalid(checkout.CodeInvalidMetadata, "metadata", "a metadata key contains "+runeName(r)+
 				": control characters, newlines, bidi controls and invisible formatting characters are not allowed")
 		}
 		var s string
 		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
-			return nil, invalid("invalid_metadata", param, "metadata values must be strings")
+			return nil, invalid(checkout.CodeInvalidMetadata, param, "metadata values must be strings")
 		}
 		if utf8.RuneCountInString(s) > MaxMetadataValLen {
-			return nil, invalid("invalid_metadata", param, "metadata values must be at most 500 characters")
+			return nil, invalid(checkout.CodeInvalidMetadata, param, "metadata values must be at most 500 characters")
 		}
 		if r, bad := checkout.HiddenRune(s, true); bad {
-			return nil, invalid("invalid_metadata", param, param+" contains "+runeName(r)+
+			return nil, invalid(checkout.CodeInvalidMetadata, param, param+" contains "+runeName(r)+
 				": control characters, bidi controls and invisible formatting characters are not allowed (newlines are)")
 		}
 		out[k] = s
@@ -373,17 +373,17 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 // credentials; plain http only to a loopback host, and only in dev mode.
 func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
 	if len(raw) > MaxURLLen {
-		return nil, invalid("invalid_url", param, param+" is longer than 2048 characters")
+		return nil, invalid(checkout.CodeInvalidURL, param, param+" is longer than 2048 characters")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
-		return nil, invalid("invalid_url", param, param+" must be an absolute https URL")
+		return nil, invalid(checkout.CodeInvalidURL, param, param+" must be an absolute https URL")
 	}
 	if u.User != nil {
-		return nil, invalid("invalid_url", param, param+" must not carry credentials")
+		return nil, invalid(checkout.CodeInvalidURL, param, param+" must not carry credentials")
 	}
 	if !checkout.ValidHost(u.Hostname()) {
-		return nil, invalid("invalid_url", param, param+" host must be a DNS name (letters, digits, hyphens; xn-- for international names) or an IP address")
+		return nil, invalid(checkout.CodeInvalidURL, param, param+" host must be a DNS name (letters, digits, hyphens; xn-- for international names) or an IP address")
 	}
 	switch u.Scheme {
 	case "https":
@@ -392,9 +392,9 @@ func checkURL(raw, param string, dev bool) (*url.URL, *checkout.Error) {
 		if dev && isLoopback(u.Hostname()) {
 			return u, nil
 		}
-		return nil, invalid("invalid_url", param, param+" must use https (http is accepted only for loopback hosts in dev mode)")
+		return nil, invalid(checkout.CodeInvalidURL, param, param+" must use https (http is accepted only for loopback hosts in dev mode)")
 	}
-	return nil, invalid("invalid_url", param, param+" must be an absolute https URL")
+	return nil, invalid(checkout.CodeInvalidURL, param, param+" must be an absolute https URL")
 }
 
 func isLoopback(host string) bool {

@@ -80,7 +80,7 @@ func TestParseCreateRefuses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseCreate([]byte(c.body), c.header, Policy{})
 			var e *checkout.Error
-			if !errors.As(err, &e) || e.Code != c.code || e.Param != c.param {
+			if !errors.As(err, &e) || string(e.Code) != c.code || e.Param != c.param {
 				t.Fatalf("got %v, want %s (%s)", err, c.code, c.param)
 			}
 		})
