@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/watcher/devchain"
 )

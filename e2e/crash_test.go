@@ -21,9 +21,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/client"
+	"github.com/mpchat/checkout/client/webhook"
 	"github.com/mpchat/checkout/deposit"
-	"github.com/mpchat/checkout/edge/client"
-	"github.com/mpchat/checkout/edge/client/webhook"
 	"github.com/mpchat/checkout/internal/redistest"
 	"github.com/mpchat/checkout/watcher/devchain"
 	"github.com/mpchat/checkout/watcher/evm"

@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
-	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/internal/redistest"
 )
 

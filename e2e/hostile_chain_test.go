@@ -9,8 +9,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
-	"github.com/mpchat/checkout/edge/client"
 )
 
 // The adversary of these tests is anyone on chain: they can send any token transfer to any

@@ -14,8 +14,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
-	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/internal/promtext"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client/webhook"
+	"github.com/mpchat/checkout/client/webhook"
 )
 
 // TestREADMESigningRecipe runs the README's shell signing example (curl + openssl) against a

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 )
 
 // rawEvent is one SSE message as read off the wire.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/internal/redistest"
 	"github.com/mpchat/checkout/watcher/devchain"
 )

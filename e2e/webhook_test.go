@@ -12,9 +12,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/client"
+	"github.com/mpchat/checkout/client/webhook"
 	"github.com/mpchat/checkout/deposit"
-	"github.com/mpchat/checkout/edge/client"
-	"github.com/mpchat/checkout/edge/client/webhook"
 )
 
 // hookReceiver is the merchant's webhook endpoint: it verifies every request's signature with

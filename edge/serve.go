@@ -22,10 +22,10 @@ import (
 	"github.com/mpchat/checkout/edge/merchants"
 	"github.com/mpchat/checkout/edge/metrics"
 	"github.com/mpchat/checkout/edge/orders"
+	"github.com/mpchat/checkout/edge/outbox"
 	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/store"
-	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/internal/redisconn"
 )
@@ -88,10 +88,10 @@ func parseServe(args []string) (*serveConfig, error) {
 	unknownLimit := fs.String("unknown-lookup-limit", envflag.String("MP_UNKNOWN_LOOKUP_LIMIT", api.DefaultUnknownLimit.String()), "public lookups of ids that are no order, per client, N/DURATION or off; once spent, all the client's public lookups get 429 (env MP_UNKNOWN_LOOKUP_LIMIT)")
 	authIPLimit := fs.String("auth-fail-limit-ip", envflag.String("MP_AUTH_FAIL_LIMIT_IP", api.DefaultAuthFailIPLimit.String()), "failed API authentications per client, N/DURATION or off; then 429 before any signature check (env MP_AUTH_FAIL_LIMIT_IP)")
 	authKeyLimit := fs.String("auth-fail-limit-key", envflag.String("MP_AUTH_FAIL_LIMIT_KEY", api.DefaultAuthFailKeyLimit.String()), "failed API authentications per key id, N/DURATION or off (env MP_AUTH_FAIL_LIMIT_KEY)")
-	whWorkers := fs.Int("webhook-workers", env.Int("MP_WEBHOOK_WORKERS", webhook.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
-	whPerMerchant := fs.Int("webhook-per-merchant", env.Int("MP_WEBHOOK_PER_MERCHANT", webhook.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
-	whTimeout := fs.Duration("webhook-timeout", env.Duration("MP_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
-	whLease := fs.Duration("webhook-lease", env.Duration("MP_WEBHOOK_LEASE", webhook.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
+	whWorkers := fs.Int("webhook-workers", env.Int("MP_WEBHOOK_WORKERS", outbox.DefaultWorkers), "orders whose webhooks this edge delivers at once (env MP_WEBHOOK_WORKERS)")
+	whPerMerchant := fs.Int("webhook-per-merchant", env.Int("MP_WEBHOOK_PER_MERCHANT", outbox.DefaultPerMerchant), "of those, at most this many for one merchant, so a dead endpoint cannot starve the others (env MP_WEBHOOK_PER_MERCHANT)")
+	whTimeout := fs.Duration("webhook-timeout", env.Duration("MP_WEBHOOK_TIMEOUT", outbox.DefaultTimeout), "one webhook attempt, connect to response (env MP_WEBHOOK_TIMEOUT)")
+	whLease := fs.Duration("webhook-lease", env.Duration("MP_WEBHOOK_LEASE", outbox.DefaultLease), "an order an edge took for delivery is taken over by another after this long if that edge died (env MP_WEBHOOK_LEASE)")
 	whPrivate := fs.Bool("webhook-allow-private", env.Bool("MP_WEBHOOK_ALLOW_PRIVATE", false), "DEV ONLY: let webhooks reach loopback, private and link-local addresses (env MP_WEBHOOK_ALLOW_PRIVATE)")
 	devPayURL := fs.String("dev-pay-url", envflag.String("MP_DEV_PAY_URL", ""), "DEV ONLY (needs --dev): a dev-chain payer the checkout's DEV ONLY control posts the order to; make demo sets it (env MP_DEV_PAY_URL)")
 	webDir := fs.String("web-dir", envflag.String("MP_WEB_DIR", "public/web"), "directory of the built checkout wasm assets, from make wasm (env MP_WEB_DIR)")
@@ -244,7 +244,7 @@ func (c *serveConfig) run(ctx context.Context) error {
 	if c.whPrivate {
 		log.Warn("webhooks may reach loopback and private addresses (--webhook-allow-private): development only")
 	}
-	dispatcher := &webhook.Dispatcher{Store: st, Client: webhook.NewClient(c.whPrivate, c.whTimeout), Timeout: c.whTimeout,
+	dispatcher := &outbox.Dispatcher{Store: st, Client: outbox.NewClient(c.whPrivate, c.whTimeout), Timeout: c.whTimeout,
 		Workers: c.whWorkers, PerMerchant: c.whPerMerchant, Lease: c.whLease, Log: log,
 		OnAttempt: func(d *store.Delivery, _ *checkout.WebhookAttempt) { m.WebhookDelivery(deliveryResult(d)) }}
 	m.SetWebhookBacklog(st.WebhookBacklog)

@@ -1,4 +1,4 @@
-// Command webhook benchmarks webhook delivery: the real dispatcher (edge/webhook) on a private
+// Command webhook benchmarks webhook delivery: the real dispatcher (edge/outbox) on a private
 // redis-server, woken by the real change feed as in `edge serve`, delivering to a local
 // HTTP receiver.
 //
@@ -33,15 +33,15 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/ids"
+	"github.com/mpchat/checkout/edge/outbox"
 	"github.com/mpchat/checkout/edge/store"
-	"github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/redistest"
 )
 
 func main() {
 	n := flag.Int("orders", 5000, "orders (one payment.confirmed each) in the throughput run")
 	merchants := flag.Int("merchants", 16, "merchants the orders are spread over (the per-merchant cap applies to each)")
-	workers := flag.Int("workers", webhook.DefaultWorkers, "dispatcher workers (and baseline POST workers)")
+	workers := flag.Int("workers", outbox.DefaultWorkers, "dispatcher workers (and baseline POST workers)")
 	samples := flag.Int("samples", 500, "events in the latency run")
 	flag.Parse()
 	if err := run(*n, *merchants, *workers, *samples); err != nil {
@@ -149,7 +149,7 @@ func run(n, nMerchants, workers, samples int) error {
 			return err
 		}
 	}
-	d := &webhook.Dispatcher{Store: e.st, Client: webhook.NewClient(true, 10*time.Second), Workers: workers,
+	d := &outbox.Dispatcher{Store: e.st, Client: outbox.NewClient(true, 10*time.Second), Workers: workers,
 		Log: slog.New(slog.DiscardHandler)}
 	rc.expect(int64(n))
 	start = time.Now()

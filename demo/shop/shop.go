@@ -22,8 +22,8 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
-	"github.com/mpchat/checkout/edge/client/webhook"
+	"github.com/mpchat/checkout/client"
+	"github.com/mpchat/checkout/client/webhook"
 )
 
 // Product is what the shop sells: one item, for the demo.

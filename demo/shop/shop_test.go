@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpchat/checkout/edge/client/webhook"
+	"github.com/mpchat/checkout/client/webhook"
 )
 
 // TestWebhookEndpoint: the shop accepts a webhook signed with its secret and records it as

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
-	"github.com/mpchat/checkout/edge/client"
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/store"
 )

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/edge/expiry"
 )
 

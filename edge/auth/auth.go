@@ -1,6 +1,6 @@
 // Package auth verifies the merchant API's signed Authorization header:
 // "Bearer {key_id}:{ts}:{sig}", sig = hex HMAC-SHA256 over ts, method, path with query and
-// the body's SHA-256 (see edge/client.Signature). Each failure has its own error code.
+// the body's SHA-256 (see the SDK, client.Signature). Each failure has its own error code.
 package auth
 
 import (
@@ -14,7 +14,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 )
 
 // MaxSkew is how far a request's timestamp may be from the server clock.

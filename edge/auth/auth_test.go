@@ -9,7 +9,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 )
 
 // keys is an in-memory key lookup (the interface is ours; this is a plain map).

@@ -23,8 +23,8 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/ids"
+	"github.com/mpchat/checkout/edge/outbox"
 	"github.com/mpchat/checkout/edge/store"
-	"github.com/mpchat/checkout/edge/webhook"
 )
 
 // InvalidError is a parameter the operator must fix. Param is the parameter's name in
@@ -453,7 +453,7 @@ func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 		if !checkout.ValidHost(u.Hostname()) {
 			return invalid("webhook_url", "host must be a DNS name or an IP address")
 		}
-		if !dev && webhook.InternalHost(u.Hostname()) {
+		if !dev && outbox.InternalHost(u.Hostname()) {
 			return invalid("webhook_url", "points to a loopback, private or reserved address; webhooks are never sent there")
 		}
 		m.WebhookURL = webhookURL

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/webhook"
+	"github.com/mpchat/checkout/edge/outbox"
 )
 
 // Bounds on create-order input.
@@ -186,7 +186,7 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		if e != nil {
 			return nil, e
 		}
-		if !pol.Dev && webhook.InternalHost(u.Hostname()) {
+		if !pol.Dev && outbox.InternalHost(u.Hostname()) {
 			// Deliveries would be refused (SSRF guard): say so now rather than fail for 3 days.
 			return nil, invalid(checkout.CodeInvalidURL, "webhook_url",
 				"webhook_url points to a loopback, private or reserved address; webhooks are never sent there")

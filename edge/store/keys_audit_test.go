@@ -149,7 +149,7 @@ func TestEveryKeyUnderPrefix(t *testing.T) {
 		t.Fatalf("unpaid order %s after expiry", r.Order.Status)
 	}
 
-	// The dispatcher delivers every webhook (as edge/webhook does through the store).
+	// The dispatcher delivers every webhook (as edge/outbox does through the store).
 	claims, err := st.ClaimDueWebhooks(ctx, now, time.Minute, 10)
 	if err != nil || len(claims) != 2 {
 		t.Fatalf("webhook claims %+v %v", claims, err)

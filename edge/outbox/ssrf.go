@@ -2,7 +2,7 @@
 // outbound HTTP client: bounded, no redirects, no proxies from the environment, and no
 // connection to loopback, private, link-local (cloud metadata), multicast or unspecified
 // addresses unless the operator allows them (dev mode).
-package webhook
+package outbox
 
 import (
 	"context"

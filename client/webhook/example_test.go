@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpchat/checkout/edge/client/webhook"
+	"github.com/mpchat/checkout/client/webhook"
 )
 
 // Verify a delivery against the exact bytes received. The signature is Stripe-style:

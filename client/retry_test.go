@@ -12,7 +12,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 )
 
 // flaky answers POST /v1/orders with the given statuses in turn (then 201), recording the

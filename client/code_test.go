@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 )
 
 // TestErrorCodesAreTheServers: the SDK's Error carries the root package's Code, so a merchant

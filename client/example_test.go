@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 )
 
 // Create an order with an idempotency key: a retry with the same key (after a timeout, say)

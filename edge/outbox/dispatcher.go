@@ -1,4 +1,4 @@
-package webhook
+package outbox
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client/webhook"
+	"github.com/mpchat/checkout/client/webhook"
 	"github.com/mpchat/checkout/edge/store"
 )
 

@@ -1,4 +1,4 @@
-package webhook_test
+package outbox_test
 
 import (
 	"context"
@@ -15,10 +15,10 @@ import (
 	"time"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client/webhook"
+	"github.com/mpchat/checkout/client/webhook"
 	"github.com/mpchat/checkout/edge/ids"
+	"github.com/mpchat/checkout/edge/outbox"
 	"github.com/mpchat/checkout/edge/store"
-	dispatch "github.com/mpchat/checkout/edge/webhook"
 	"github.com/mpchat/checkout/internal/redistest"
 )
 
@@ -152,13 +152,13 @@ func (f *fixture) commit(orderID string, typ checkout.EventType) string {
 	return ev.ID
 }
 
-func (f *fixture) dispatcher() *dispatch.Dispatcher {
-	return &dispatch.Dispatcher{Store: f.st, Client: dispatch.NewClient(true, 2*time.Second), Timeout: 2 * time.Second,
+func (f *fixture) dispatcher() *outbox.Dispatcher {
+	return &outbox.Dispatcher{Store: f.st, Client: outbox.NewClient(true, 2*time.Second), Timeout: 2 * time.Second,
 		Now: f.clock.Now, Rand: func() float64 { return 0.5 }, Lease: time.Minute, Log: slog.New(slog.DiscardHandler)}
 }
 
 // rounds claims what is due at the fixture's clock and works on it, like Run does.
-func (f *fixture) rounds(d *dispatch.Dispatcher) int {
+func (f *fixture) rounds(d *outbox.Dispatcher) int {
 	f.t.Helper()
 	claims, err := f.st.ClaimDueWebhooks(f.ctx, f.clock.Now(), time.Minute, 100)
 	if err != nil {
@@ -280,7 +280,7 @@ func TestBackoffForThreeDays(t *testing.T) {
 		}
 		f.clock.Set(*l[0].NextAttemptAt)
 	}
-	want := dispatch.Backoff{}
+	want := outbox.Backoff{}
 	at := t0
 	for i, got := range times {
 		if !got.Equal(at) {
@@ -303,7 +303,7 @@ func TestBackoffForThreeDays(t *testing.T) {
 }
 
 func TestBackoffDelay(t *testing.T) {
-	b := dispatch.Backoff{}
+	b := outbox.Backoff{}
 	for _, c := range []struct {
 		n    int
 		r    float64
@@ -411,7 +411,7 @@ func TestPrivateTargetsRefused(t *testing.T) {
 	f := newFixture(t, rc.srv.URL)
 	id := f.order(f.m, checkout.EventPaymentConfirmed)
 	d := f.dispatcher()
-	d.Client = dispatch.NewClient(false, time.Second)
+	d.Client = outbox.NewClient(false, time.Second)
 	f.rounds(d)
 	l := f.deliveries(id)
 	if rc.count() != 0 || l[0].Status != checkout.DeliveryPending || l[0].LastStatusCode != 0 ||
@@ -516,7 +516,7 @@ func TestDeadEndpointDoesNotStarve(t *testing.T) {
 	good := f.merchant(ok.srv.URL)
 	d := f.dispatcher()
 	d.Now, d.Workers, d.PerMerchant, d.Timeout, d.Poll = time.Now, 3, 2, 30*time.Second, 10*time.Millisecond
-	d.Client = dispatch.NewClient(true, 30*time.Second)
+	d.Client = outbox.NewClient(true, 30*time.Second)
 	ctx, cancel := context.WithCancel(f.ctx)
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()

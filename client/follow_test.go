@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/client"
+	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/edge/settlement"
 )
 
