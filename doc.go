@@ -5,5 +5,5 @@
 //
 // It imports the standard library only and builds for GOOS=js GOARCH=wasm, so the checkout
 // widget renders exactly the types the edge serves. The edge and the watchers never import each
-// other: their contract is this package plus the Redis stream formats documented in README.md.
+// other: their contract is this package plus the Redis stream formats documented in docs/architecture.md.
 package checkout

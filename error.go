@@ -18,7 +18,7 @@ const (
 )
 
 // Code is an API error code, as in the error body's "code": one of the constants below, each
-// with one HTTP status and type (see HTTPStatus, Type). The README's error table lists them
+// with one HTTP status and type (see HTTPStatus, Type). The error table in docs/api.md lists them
 // all. A Code is an error only so errors.Is(err, CodeInvalidAmount) matches an *Error (or the
 // SDK's client.Error) with that code; return an *Error, not a bare Code.
 type Code string

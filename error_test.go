@@ -10,11 +10,11 @@ import (
 	"testing"
 )
 
-// readmeErrorTable reads the README's error table: code → its row's status and type. Only a
+// readmeErrorTable reads the error table of docs/api.md: code → its row's status and type. Only a
 // code at the top level of the codes cell counts (not one quoted inside an explanation).
 func readmeErrorTable(t *testing.T) map[Code]codeClass {
 	t.Helper()
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +43,12 @@ func readmeErrorTable(t *testing.T) map[Code]codeClass {
 		}
 	}
 	if len(got) == 0 {
-		t.Fatal("no error table in README.md: did it move?")
+		t.Fatal("no error table in docs/api.md: did it move?")
 	}
 	return got
 }
 
-// TestREADMEErrorTable: the README's error table lists every code of the table, with its
+// TestREADMEErrorTable: the error table of docs/api.md lists every code of the table, with its
 // status and type, and no code the table does not have.
 func TestREADMEErrorTable(t *testing.T) {
 	doc := readmeErrorTable(t)

@@ -9,7 +9,7 @@ import (
 const Currency = "USDT"
 
 // Order is a merchant's request for a USDT payment and everything received for it. Its JSON
-// form is the order object of the merchant API (see README.md, "API reference").
+// form is the order object of the merchant API (see docs/api.md, "The order object").
 type Order struct {
 	ID               string            `json:"id"` // "ord_" + ULID
 	Status           Status            `json:"status"`

@@ -19,7 +19,7 @@ import (
 	"github.com/mpchat/checkout/internal/promtext"
 )
 
-// TestOperatorEndpoints runs the real edge and watcher commands the way README's "Metrics and
+// TestOperatorEndpoints runs the real edge and watcher commands the way docs/operating.md's "Metrics and
 // health" shows (edge serve --metrics-listen, watcher run --listen), pays an order, and reads
 // the probes and the metrics the payment moved.
 func TestOperatorEndpoints(t *testing.T) {

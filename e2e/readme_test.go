@@ -12,7 +12,7 @@ import (
 	"github.com/mpchat/checkout/client/webhook"
 )
 
-// TestREADMESigningRecipe runs the README's shell signing example (curl + openssl) against a
+// TestREADMESigningRecipe runs the shell signing example of docs/api.md (curl + openssl) against a
 // real edge, so the documented recipe cannot rot. Only its first line (the credentials) is
 // replaced; the rest runs verbatim.
 func TestREADMESigningRecipe(t *testing.T) {
@@ -21,7 +21,7 @@ func TestREADMESigningRecipe(t *testing.T) {
 			t.Fatalf("%s is needed for the README example: %v", tool, err) // CI installs it
 		}
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,11 @@ func TestREADMESigningRecipe(t *testing.T) {
 	}
 }
 
-// TestREADMEWebhookVerification runs the README's shell webhook check (openssl) on requests
+// TestREADMEWebhookVerification runs the shell webhook check of docs/webhooks.md (openssl) on requests
 // signed by the dispatcher's signer: a good one prints "verified"; a wrong secret, a changed
 // body or an old timestamp do not.
 func TestREADMEWebhookVerification(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/webhooks.md")
 	if err != nil {
 		t.Fatal(err)
 	}

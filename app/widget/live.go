@@ -10,7 +10,7 @@ import (
 )
 
 // Event is the part of a public event-stream message the checkout reads
-// (GET /v1/checkout/{id}/events; see README, "Real-time order events").
+// (GET /v1/checkout/{id}/events; see docs/api.md, "Event streams").
 type Event struct {
 	OrderID string                 `json:"order_id"`
 	Status  checkout.Status        `json:"status"`
