@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"net/netip"
-	"net/url"
 	"strings"
 )
 
@@ -38,16 +37,4 @@ func ValidHost(host string) bool {
 		}
 	}
 	return true
-}
-
-// ParseOrigin parses a web origin such as https://shop.example or http://127.0.0.1:8080 (one
-// trailing slash allowed) and returns it normalised to scheme://host[:port] in lower case. It
-// refuses other schemes, paths, queries, fragments, credentials and hosts ValidHost refuses.
-func ParseOrigin(s string) (string, bool) {
-	u, err := url.Parse(strings.TrimSuffix(s, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Opaque != "" || u.User != nil ||
-		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || !ValidHost(u.Hostname()) {
-		return "", false
-	}
-	return u.Scheme + "://" + strings.ToLower(u.Host), true
 }

@@ -127,7 +127,7 @@ var merchantActions = map[string]merchantAction{
 
 // settingsFlags registers the flags of the settings create and set share.
 func settingsFlags(fs *flag.FlagSet, s *merchants.Settings) {
-	fs.StringVar(&s.WebhookURL, "webhook-url", "", "default webhook URL (https; http only with --dev)")
+	fs.StringVar(&s.WebhookURL, "webhook-url", "", "default webhook URL (https; http only to a loopback host with --dev)")
 	fs.Var((*stringList)(&s.ReturnHosts), "return-host", "allowed return_url host (repeatable; none = any)")
 	fs.Var((*stringList)(&s.EmbedOrigins), "embed-origin", "origin allowed to embed the checkout, e.g. https://shop.example (repeatable)")
 	fs.DurationVar(&s.OrderTTL, "order-ttl", 0, "how long orders wait for payment, 1m to 168h (default 30m)")

@@ -148,6 +148,27 @@ func TestMerchantCommands(t *testing.T) {
 	}
 }
 
+// TestDevMerchantWebhookURLFollowsTheOrderRule: a merchant's default webhook URL obeys the
+// order API's webhook_url rule (checkout.ParseWebhookURL), dev mode included: credentials
+// never, plain http only to a loopback host.
+func TestDevMerchantWebhookURLFollowsTheOrderRule(t *testing.T) {
+	op := newOperator(t)
+	for _, c := range []struct{ url, msg string }{
+		{"http://user:pw@example.com/hook", "credentials"},
+		{"https://user:pw@example.com/hook", "credentials"},
+		{"http://example.com/hook", "loopback"},
+	} {
+		if _, _, err := op.run("create", "--dev", "--name", "bad", "--webhook-url", c.url); err == nil ||
+			!strings.Contains(err.Error(), "--webhook-url") || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("create --dev --webhook-url %s: %v, want a --webhook-url error about %s", c.url, err, c.msg)
+		}
+	}
+	if l := op.must("list"); strings.Contains(l["raw"].(string), "bad") {
+		t.Errorf("a refused merchant was stored: %v", l)
+	}
+	op.must("create", "--dev", "--name", "dev-hook", "--webhook-url", "http://127.0.0.1:9000/hook")
+}
+
 func TestDevMerchantGetsDevelopmentXPubsLoudly(t *testing.T) {
 	op := newOperator(t)
 	a, warn, err := op.run("create", "--dev", "--name", "dev1")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -116,14 +115,13 @@ func parseServe(args []string) (*serveConfig, error) {
 		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
 	if *publicURL != "" {
-		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil ||
-			!checkout.ValidHost(u.Hostname()) || u.RawQuery != "" || u.Fragment != "" {
+		if _, err := checkout.ParseBaseURL(*publicURL); err != nil {
 			return nil, fmt.Errorf("--public-url must be an absolute http(s) URL with no credentials, query or fragment, such as https://pay.example.com")
 		}
 	}
 	if *devPayURL != "" {
-		if u, err := url.Parse(*devPayURL); !*dev || err != nil || (u.Scheme != "http" && u.Scheme != "https") || !checkout.ValidHost(u.Hostname()) {
-			return nil, fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL")
+		if _, err := checkout.ParseBaseURL(*devPayURL); !*dev || err != nil {
+			return nil, fmt.Errorf("--dev-pay-url needs --dev and an absolute http(s) URL with no credentials, query or fragment")
 		}
 	}
 	if *streamWriteTimeout <= 0 {

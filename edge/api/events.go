@@ -64,7 +64,7 @@ func (s *Server) checkoutEvents(ctx *fasthttp.RequestCtx) error {
 			return err
 		}
 		for _, o := range m.EmbedOrigins {
-			if norm, ok := checkout.ParseOrigin(o); ok && strings.EqualFold(norm, origin) {
+			if norm, err := checkout.ParseOrigin(o); err == nil && strings.EqualFold(norm, origin) {
 				ctx.Response.Header.Set("Access-Control-Allow-Origin", origin)
 				ctx.Response.Header.Set("Vary", "Origin")
 				break

@@ -172,6 +172,25 @@ func TestDevModeAllowsLoopbackHTTP(t *testing.T) {
 	}
 }
 
+// TestDevModeRefusesWebhookCredentials: dev mode loosens the scheme for loopback hosts only;
+// credentials in a webhook_url are refused in every mode (the operator command agrees:
+// TestDevMerchantWebhookURLFollowsTheOrderRule).
+func TestDevModeRefusesWebhookCredentials(t *testing.T) {
+	e := newEdge(t, edgeOpts{dev: true})
+	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, nil)
+	before := e.keys()
+	for _, u := range []string{"http://user:pw@example.com/hook", "http://user:pw@127.0.0.1:9000/hook"} {
+		status, _, body := mc.raw(t, "POST", "/v1/orders",
+			`{"amount":"1","currency":"USDT","network":"ERC20","webhook_url":"`+u+`"}`)
+		if er := errorOf(t, body); status != 400 || er["code"] != "invalid_url" || er["param"] != "webhook_url" {
+			t.Errorf("%s: %d %v, want 400 invalid_url on webhook_url", u, status, body)
+		}
+	}
+	if after := e.keys(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused order stored something:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
 func TestAuthentication(t *testing.T) {
 	e := newEdge(t, edgeOpts{})
 	mc := e.newMerchant([]checkout.Network{checkout.ERC20}, nil)

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/url"
 	"strings"
 	"time"
 
@@ -446,21 +445,29 @@ func devAccount(ctx context.Context, st *store.Store, merchantID string, given m
 // applySettings validates and sets the settings shared by create and set.
 func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 	if webhookURL != "" {
-		u, err := url.Parse(webhookURL)
-		if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(dev && u.Scheme == "http")) {
-			return invalid("webhook_url", "must be an absolute https URL (http only in dev mode)")
-		}
-		if !checkout.ValidHost(u.Hostname()) {
-			return invalid("webhook_url", "host must be a DNS name or an IP address")
-		}
-		if !dev && outbox.InternalHost(u.Hostname()) {
-			return invalid("webhook_url", "points to a loopback, private or reserved address; webhooks are never sent there")
+		// The order API's rule (checkout.ParseWebhookURL): a default the API would refuse
+		// on an order is not accepted here either.
+		if _, err := checkout.ParseWebhookURL(webhookURL, dev, outbox.InternalHost); err != nil {
+			var ue *checkout.URLError
+			errors.As(err, &ue)
+			switch {
+			case ue == nil || ue.Reason == checkout.URLNotAbsolute || ue.Reason == checkout.URLScheme || ue.Reason == checkout.URLInsecure:
+				return invalid("webhook_url", "must be an absolute https URL (http only to a loopback host in dev mode)")
+			case ue.Reason == checkout.URLBadHost:
+				return invalid("webhook_url", "host must be a DNS name or an IP address")
+			case ue.Reason == checkout.URLInternal:
+				return invalid("webhook_url", "points to a loopback, private or reserved address; webhooks are never sent there")
+			case ue.Reason == checkout.URLCredentials:
+				return invalid("webhook_url", "must not carry credentials")
+			default:
+				return invalid("webhook_url", "%s", strings.TrimPrefix(ue.Error(), "webhook_url "))
+			}
 		}
 		m.WebhookURL = webhookURL
 	}
 	for i, o := range m.EmbedOrigins {
-		norm, ok := checkout.ParseOrigin(o)
-		if !ok {
+		norm, err := checkout.ParseOrigin(o)
+		if err != nil {
 			return invalid("embed_origin", "%q must be an origin such as https://shop.example", o)
 		}
 		m.EmbedOrigins[i] = norm

@@ -16,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -267,21 +265,11 @@ func ceilSecond(t time.Time) time.Time {
 }
 
 // returnAllowed re-checks return_url when the page is served: the merchant may have narrowed
-// its allowed hosts since the order was made, only http(s) is ever followed, and a host the
-// API would refuse today (checkout.ValidHost) is never offered.
+// its allowed hosts since the order was made, and a URL the API would refuse today
+// (checkout.ParseReturnURL) is never offered.
 func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || !checkout.ValidHost(u.Hostname()) {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		ip := net.ParseIP(u.Hostname())
-		if !h.cfg.Dev || !(strings.EqualFold(u.Hostname(), "localhost") || (ip != nil && ip.IsLoopback())) {
-			return false
-		}
-	default:
+	u, err := checkout.ParseReturnURL(raw, h.cfg.Dev)
+	if err != nil {
 		return false
 	}
 	if len(m.ReturnHosts) == 0 {
@@ -301,7 +289,7 @@ func (h *Handler) returnAllowed(raw string, m *checkout.Merchant) bool {
 func embedOrigins(m *checkout.Merchant) []string {
 	out := []string{}
 	for _, o := range m.EmbedOrigins {
-		if norm, ok := checkout.ParseOrigin(o); ok {
+		if norm, err := checkout.ParseOrigin(o); err == nil {
 			out = append(out, norm)
 		}
 	}
@@ -322,9 +310,7 @@ func checkSources(list string) error {
 				return errors.New("'none' must stand alone")
 			}
 		default:
-			u, err := url.Parse(f)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" || u.RawQuery != "" ||
-				u.User != nil || !checkout.ValidHost(strings.TrimPrefix(u.Hostname(), "*.")) {
+			if checkout.ParseCSPSource(f) != nil {
 				return fmt.Errorf("%q is not a source ('none', 'self', *, https: or an origin such as https://shop.example)", f)
 			}
 		}
@@ -339,8 +325,8 @@ func (h *Handler) formAction() string {
 	if !h.cfg.Dev || h.cfg.DevPayURL == "" {
 		return "'none'"
 	}
-	u, err := url.Parse(h.cfg.DevPayURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || !checkout.ValidHost(u.Hostname()) {
+	u, err := checkout.ParseBaseURL(h.cfg.DevPayURL)
+	if err != nil {
 		return "'none'"
 	}
 	return u.Scheme + "://" + u.Host
