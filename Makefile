@@ -38,6 +38,7 @@ bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/chain
 	$(GO) run ./bench/widget
 	$(GO) run ./bench/webhook
+	$(GO) run ./bench/memory
 
 build:
 	$(GO) build -o bin/ ./edge ./watcher
