@@ -233,14 +233,8 @@ func (s *Server) limit(ctx *fasthttp.RequestCtx, keyID string, perSecond int) er
 	case perSecond == 0:
 		perSecond = DefaultRateLimit
 	}
-	ok, retry, err := s.Store.Allow(ctx, "key:"+keyID, store.PerSecond(perSecond))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return tooMany(ctx, retry, "too many requests for this API key; retry after the Retry-After header's seconds")
-	}
-	return nil
+	return s.throttle(ctx, "key:"+keyID, store.PerSecond(perSecond), true,
+		"too many requests for this API key; retry after the Retry-After header's seconds")
 }
 
 func merchantOf(ctx *fasthttp.RequestCtx) *checkout.Merchant {

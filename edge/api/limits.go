@@ -48,9 +48,32 @@ func lookupBucket(client string) string  { return "lookup:" + client }
 func unknownBucket(client string) string { return "lookup-miss:" + client }
 func authIPBucket(client string) string  { return "authfail-ip:" + client }
 func authKeyBucket(keyID string) string  { return "authfail-key:" + keyID }
-func tooMany(ctx *fasthttp.RequestCtx, retry time.Duration, msg string) error {
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(store.RetryAfterSeconds(retry)))
-	return checkout.NewError(checkout.CodeRateLimited, "", msg)
+
+// throttle answers 429 (with Retry-After and msg) when the bucket's budget is spent. spend
+// says whether this request spends from it (Allow) or only looks (Check: failures are charged
+// afterwards, by charge).
+func (s *Server) throttle(ctx *fasthttp.RequestCtx, bucket string, l store.Limit, spend bool, msg string) error {
+	allow := s.Store.Check
+	if spend {
+		allow = s.Store.Allow
+	}
+	ok, retry, err := allow(ctx, bucket, l)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(store.RetryAfterSeconds(retry)))
+		return checkout.NewError(checkout.CodeRateLimited, "", msg)
+	}
+	return nil
+}
+
+// charge spends one from the bucket after the request was answered; a Redis failure is
+// logged (what) rather than changing the answer.
+func (s *Server) charge(ctx *fasthttp.RequestCtx, bucket string, l store.Limit, what string) {
+	if _, _, err := s.Store.Allow(ctx, bucket, l); err != nil {
+		s.log().Warn(what, "err", err)
+	}
 }
 
 // publicLookup throttles a handler that looks an order up by its id with no other credential.
@@ -62,28 +85,20 @@ func (s *Server) publicLookup(next handler) handler {
 		client := s.clientBucket(ctx)
 		unknown, checkUnknown := limitOf(s.UnknownLimit, DefaultUnknownLimit)
 		if checkUnknown {
-			ok, retry, err := s.Store.Check(ctx, unknownBucket(client), unknown)
-			if err != nil {
+			if err := s.throttle(ctx, unknownBucket(client), unknown, false,
+				"too many lookups of unknown orders from this client; retry after the Retry-After header's seconds"); err != nil {
 				return err
-			}
-			if !ok {
-				return tooMany(ctx, retry, "too many lookups of unknown orders from this client; retry after the Retry-After header's seconds")
 			}
 		}
 		if l, on := limitOf(s.PublicLimit, DefaultPublicLimit); on {
-			ok, retry, err := s.Store.Allow(ctx, lookupBucket(client), l)
-			if err != nil {
+			if err := s.throttle(ctx, lookupBucket(client), l, true,
+				"too many checkout requests from this client; retry after the Retry-After header's seconds"); err != nil {
 				return err
-			}
-			if !ok {
-				return tooMany(ctx, retry, "too many checkout requests from this client; retry after the Retry-After header's seconds")
 			}
 		}
 		err := next(ctx)
 		if checkUnknown && missed(ctx, err) {
-			if _, _, lerr := s.Store.Allow(ctx, unknownBucket(client), unknown); lerr != nil {
-				s.log().Warn("count an unknown order lookup", "err", lerr)
-			}
+			s.charge(ctx, unknownBucket(client), unknown, "count an unknown order lookup")
 		}
 		return err
 	}
@@ -102,22 +117,14 @@ func missed(ctx *fasthttp.RequestCtx, err error) bool {
 // spent, before the key lookup and the HMAC: guessing signatures or keys is throttled.
 func (s *Server) authThrottled(ctx *fasthttp.RequestCtx, client, keyID string) error {
 	if l, on := limitOf(s.AuthFailIPLimit, DefaultAuthFailIPLimit); on {
-		ok, retry, err := s.Store.Check(ctx, authIPBucket(client), l)
-		if err != nil {
+		if err := s.throttle(ctx, authIPBucket(client), l, false,
+			"too many failed authentications from this client; retry after the Retry-After header's seconds"); err != nil {
 			return err
-		}
-		if !ok {
-			return tooMany(ctx, retry, "too many failed authentications from this client; retry after the Retry-After header's seconds")
 		}
 	}
 	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on && keyID != "" {
-		ok, retry, err := s.Store.Check(ctx, authKeyBucket(keyID), l)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return tooMany(ctx, retry, "too many failed authentications for this API key; retry after the Retry-After header's seconds")
-		}
+		return s.throttle(ctx, authKeyBucket(keyID), l, false,
+			"too many failed authentications for this API key; retry after the Retry-After header's seconds")
 	}
 	return nil
 }
@@ -131,14 +138,10 @@ func (s *Server) authFailed(ctx *fasthttp.RequestCtx, client, keyID string, err 
 		return
 	}
 	if l, on := limitOf(s.AuthFailIPLimit, DefaultAuthFailIPLimit); on {
-		if _, _, lerr := s.Store.Allow(ctx, authIPBucket(client), l); lerr != nil {
-			s.log().Warn("count a failed authentication", "err", lerr)
-		}
+		s.charge(ctx, authIPBucket(client), l, "count a failed authentication")
 	}
 	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on && (ce.Code == auth.CodeSignature || ce.Code == auth.CodeRevoked) {
-		if _, _, lerr := s.Store.Allow(ctx, authKeyBucket(keyID), l); lerr != nil {
-			s.log().Warn("count a failed authentication", "err", lerr)
-		}
+		s.charge(ctx, authKeyBucket(keyID), l, "count a failed authentication")
 	}
 }
 
