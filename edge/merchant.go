@@ -56,6 +56,11 @@ var merchantActions = map[string]merchantAction{
 					"Missing xpubs were filled from the PUBLIC development mnemonic (account %d'). Anyone can spend\n"+
 					"funds sent to these addresses. Use them only with the local dev chain, never on mainnet.\n\n", *c.DevAccount)
 			}
+			if err == nil && len(c.XPubs) == 0 {
+				// Created, but every order it tries would fail: say so now, not at its first order.
+				fmt.Fprintf(stderr, "warning: merchant %s has no xpub for any network, so it cannot take an order yet.\n"+
+					"Give it one: edge merchant set-xpub --id %s --network TRC20 --xpub XPUB (or --network ERC20)\n", c.MerchantID, c.MerchantID)
+			}
 			return c, err
 		}
 	},

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -18,6 +19,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("EDGE_TEST_RUN_MAIN") == "1" { // the test binary playing the edge command
+		main()
+		os.Exit(0)
+	}
 	code := m.Run()
 	redistest.StopShared()
 	os.Exit(code)
@@ -288,5 +293,47 @@ func TestMerchantHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(errOut.String(), "Usage of merchant create") ||
 		!strings.Contains(errOut.String(), "-erc20-xpub") || strings.Contains(errOut.String(), "-key-id") {
 		t.Errorf("merchant create -h: %v, %q", err, errOut.String())
+	}
+}
+
+// TestCreateWithoutXPubWarns: a merchant created with no xpub is stored (exit 0), but the
+// operator is told on stderr that it cannot take an order yet and which command fixes that;
+// a merchant with an xpub, or a dev merchant (given development xpubs), gets no such warning.
+func TestCreateWithoutXPubWarns(t *testing.T) {
+	op := newOperator(t)
+	c, warn, err := op.run("create", "--name", "bare")
+	if err != nil {
+		t.Fatalf("create without xpubs: %v", err)
+	}
+	id, _ := c["merchant_id"].(string)
+	if !strings.Contains(warn, "cannot take an order yet") || !strings.Contains(warn, "edge merchant set-xpub --id "+id+" ") {
+		t.Errorf("create without xpubs warned %q, want it to say it cannot take an order and name set-xpub --id %s", warn, id)
+	}
+	if got := op.must("show", "--id", id); got["id"] != id && got["merchant_id"] != id {
+		t.Errorf("the warned-about merchant was not stored: %v", got)
+	}
+	tron, _ := deposit.DevAccountXPub(checkout.TRC20, 901)
+	if _, warn, err := op.run("create", "--name", "one-network", "--trc20-xpub", tron); err != nil || strings.Contains(warn, "cannot take") {
+		t.Errorf("create with a TRC20 xpub: %v, warned %q", err, warn)
+	}
+	if _, warn, err := op.run("create", "--dev", "--name", "dev"); err != nil || strings.Contains(warn, "cannot take") {
+		t.Errorf("dev create: %v, warned %q", err, warn)
+	}
+}
+
+// TestMerchantHelpExitsZero runs the edge command itself (this test binary re-executed as
+// main): `edge merchant --help` and every subcommand's -h print usage and exit 0.
+func TestMerchantHelpExitsZero(t *testing.T) {
+	args := [][]string{{"merchant", "--help"}, {"merchant", "-h"}, {"--help"}}
+	for name := range merchantActions {
+		args = append(args, []string{"merchant", name, "-h"})
+	}
+	for _, a := range args {
+		cmd := exec.Command(os.Args[0], a...)
+		cmd.Env = append(os.Environ(), "EDGE_TEST_RUN_MAIN=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(strings.ToLower(string(out)), "usage") {
+			t.Errorf("edge %s: %v\n%s", strings.Join(a, " "), err, out)
+		}
 	}
 }
