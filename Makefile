@@ -10,8 +10,11 @@ FUZZTIME ?= 300000x
 wasm: ## the checkout's browser assets: public/web/app.wasm (-trimpath -ldflags="-s -w"), the toolchain's wasm_exec.js, .gz/.br copies
 	$(GO) run ./internal/webbuild/cmd/webbuild -o public/web
 
-demo: wasm ## run everything locally (Redis on its own port, dev chains, watchers, edge) and print a URL
-	$(GO) run ./demo $(DEMO_FLAGS)
+# Built, then exec'd rather than `go run`: on Ctrl-C `go run` exits 1 even when the demo exits 0.
+demo: wasm ## run everything locally (Redis on its own port, dev chains, watchers, edge) and print a URL; other ports: DEMO_FLAGS='--edge 127.0.0.1:8090 …'
+	@mkdir -p .demo/bin
+	$(GO) build -o .demo/bin/demo ./demo
+	exec .demo/bin/demo $(DEMO_FLAGS)
 
 test: wasm vet test-unit fuzz ## every test: vet, unit/integration/browser tests, short fuzz runs
 

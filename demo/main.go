@@ -1,7 +1,9 @@
 // Command demo runs the whole product locally for a newcomer: its own Redis (port 6390, data in
 // .demo/, never the Redis on 6379), two development chains (one playing Ethereum, one TRON),
 // a watcher for each, and the edge in dev mode; it creates a demo merchant and prints what to
-// open and paste. Ctrl-C stops everything; every run starts from fresh chains and data.
+// open and paste. It checks every port it needs before starting anything and names the
+// DEMO_FLAGS that avoid a taken one. Ctrl-C stops everything and exits 0; every run starts
+// from fresh chains and data.
 package main
 
 import (
@@ -43,6 +45,8 @@ type config struct {
 	webDir     string
 	ethRPC     string
 	tronRPC    string
+	ethWatcher string
+	trxWatcher string
 	blockTime  time.Duration
 	confirms   int
 	installApt bool
@@ -58,20 +62,134 @@ func main() {
 	flag.StringVar(&c.webDir, "web-dir", "public/web", "the checkout's built wasm assets (make wasm)")
 	flag.StringVar(&c.ethRPC, "eth-rpc", "127.0.0.1:8545", "listen address of the Ethereum dev chain")
 	flag.StringVar(&c.tronRPC, "tron-rpc", "127.0.0.1:8546", "listen address of the TRON dev chain")
+	flag.StringVar(&c.ethWatcher, "erc20-watcher", "127.0.0.1:9101", "the ERC20 watcher's operator listener (GET /healthz, /readyz, /metrics)")
+	flag.StringVar(&c.trxWatcher, "trc20-watcher", "127.0.0.1:9102", "the TRC20 watcher's operator listener (GET /healthz, /readyz, /metrics)")
 	flag.DurationVar(&c.blockTime, "block-time", time.Second, "dev chain block interval")
 	flag.IntVar(&c.confirms, "confirmations", 3, "confirmations the dev watchers require")
 	flag.BoolVar(&c.installApt, "install", true, "install redis-server with apt-get when missing")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	d := &demo{cfg: c, log: log}
-	err := d.run(ctx)
-	d.stopAll()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
+	giveBack := takeTerminal()
+	code := 0
+	if err := checkPorts(c); err != nil {
+		fmt.Fprint(os.Stderr, err)
+		code = 1
+	} else {
+		d := &demo{cfg: c, log: log}
+		err := d.run(ctx)
+		d.stopAll()
+		// Ctrl-C during start-up interrupts a build or a wait: that is a stop, not a failure.
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			code = 1
+		} else {
+			log.Info("stopped; every process the demo started has ended")
+		}
 	}
+	stop()
+	giveBack()
+	os.Exit(code)
+}
+
+// portFlag is one address the demo listens on and the flag that sets it.
+type portFlag struct {
+	flag string
+	addr string
+	// value is the flag's value for addr (--redis-port takes a port alone).
+	value func(addr string) string
+}
+
+// checkPorts tries every address the demo will listen on before anything starts: a second
+// `make demo`, or anything else on one of its ports, otherwise shows up as a child that dies
+// in its log. The error names each taken port and a DEMO_FLAGS with free ones.
+func checkPorts(c config) error {
+	hostPort := func(a string) string { return a }
+	portOnly := func(a string) string { _, p, _ := net.SplitHostPort(a); return p }
+	ports := []portFlag{
+		{"redis-port", fmt.Sprintf("127.0.0.1:%d", c.redisPort), portOnly},
+		{"eth-rpc", c.ethRPC, hostPort},
+		{"tron-rpc", c.tronRPC, hostPort},
+		{"erc20-watcher", c.ethWatcher, hostPort},
+		{"trc20-watcher", c.trxWatcher, hostPort},
+		{"edge", c.edgeAddr, hostPort},
+		{"metrics", c.metrics, hostPort},
+		{"shop", c.shopAddr, hostPort},
+	}
+	used := map[string]bool{}
+	for _, p := range ports {
+		used[p.addr] = true
+	}
+	var msg strings.Builder
+	fix := map[string]string{}
+	for _, p := range ports {
+		host, port, err := net.SplitHostPort(p.addr)
+		if err != nil {
+			fmt.Fprintf(&msg, "demo: --%s %q: %v\n", p.flag, p.addr, err)
+			continue
+		}
+		if port == "0" {
+			continue // the system picks a free one
+		}
+		if err := tryListen(p.addr); err == nil {
+			continue
+		}
+		fmt.Fprintf(&msg, "demo: port %s (--%s %s) is already in use: another `make demo`, or something else listens there\n",
+			port, p.flag, p.value(p.addr))
+		if free := freeNear(host, port, used); free != "" {
+			used[free] = true
+			fix[p.flag] = p.value(free)
+		}
+	}
+	if msg.Len() == 0 {
+		return nil
+	}
+	msg.WriteString("Nothing was started. Stop what listens there, or run the demo on other ports:\n")
+	if len(fix) > 0 {
+		// Keep the flags already given, with the taken ports replaced.
+		var args []string
+		flag.Visit(func(f *flag.Flag) {
+			if _, replaced := fix[f.Name]; replaced {
+				return
+			}
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				args = append(args, "--"+f.Name+"="+f.Value.String()) // a bool takes no separate value
+			} else {
+				args = append(args, "--"+f.Name+" "+f.Value.String())
+			}
+		})
+		for _, p := range ports {
+			if v, ok := fix[p.flag]; ok {
+				args = append(args, "--"+p.flag+" "+v)
+			}
+		}
+		fmt.Fprintf(&msg, "  make demo DEMO_FLAGS='%s'\n", strings.Join(args, " "))
+	}
+	return errors.New(msg.String())
+}
+
+func tryListen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// freeNear returns host:port for the first free port above port that no other demo address
+// uses, or "" when the next hundred are all taken.
+func freeNear(host, port string, used map[string]bool) string {
+	var n int
+	if _, err := fmt.Sscan(port, &n); err != nil {
+		return ""
+	}
+	for p := n + 1; p <= n+100 && p < 65536; p++ {
+		a := net.JoinHostPort(host, fmt.Sprint(p))
+		if !used[a] && tryListen(a) == nil {
+			return a
+		}
+	}
+	return ""
 }
 
 type demo struct {
@@ -137,11 +255,17 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		chains[n.network] = ci
 	}
+	watchers := map[string]string{"ERC20": d.cfg.ethWatcher, "TRC20": d.cfg.trxWatcher}
 	for _, n := range []string{"ERC20", "TRC20"} {
 		if _, err := d.start(ctx, "watcher-"+n, bin("watcher"), "run", "--network", n, "--rpc", chains[n].RPC,
 			"--ws", chains[n].WS, "--token", chains[n].Token, "--redis", redisURL,
-			"--confirmations", fmt.Sprint(d.cfg.confirms), "--start-block", "0"); err != nil {
+			"--confirmations", fmt.Sprint(d.cfg.confirms), "--start-block", "0", "--listen", watchers[n]); err != nil {
 			return err
+		}
+	}
+	for _, n := range []string{"ERC20", "TRC20"} {
+		if err := waitHTTP(ctx, "http://"+watchers[n]+"/healthz"); err != nil {
+			return fmt.Errorf("watcher %s did not answer /healthz (see %s): %w", n, filepath.Join(abs, "logs", "watcher-"+n+".log"), err)
 		}
 	}
 	publicURL := "http://" + d.cfg.edgeAddr
@@ -175,7 +299,7 @@ func (d *demo) run(ctx context.Context) error {
 	hs := &http.Server{Handler: sh.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(shopLn) }()
 	defer hs.Close()
-	d.printWelcome(publicURL, shopURL, m, chains)
+	d.printWelcome(publicURL, shopURL, redisURL, m, chains)
 	<-ctx.Done()
 	d.log.Info("stopping")
 	return nil
@@ -221,7 +345,7 @@ func (d *demo) merchant(ctx context.Context, edgeBin, redisURL, shopURL string) 
 	return &m, nil
 }
 
-func (d *demo) printWelcome(publicURL, shopURL string, m *merchantInfo, chains map[string]chainInfo) {
+func (d *demo) printWelcome(publicURL, shopURL, redisURL string, m *merchantInfo, chains map[string]chainInfo) {
 	fmt.Printf(`
 MP Checkout is running (dev mode; Ctrl-C stops everything)
 
@@ -236,7 +360,11 @@ MP Checkout is running (dev mode; Ctrl-C stops everything)
   shop        %s (its own origin: creates orders server-side, embeds embed.js, receives webhooks)
   Redis       127.0.0.1:%d (the demo's own, fresh each run; files in %s)
   dev chains  ERC20 %s   TRC20 %s
+  watchers    ERC20 http://%s/healthz  TRC20 http://%s/healthz  (and /readyz, /metrics)
   merchant    %s  key %s  (credentials in %s/merchant.json; DEVELOPMENT xpubs — dev chain only)
+
+Merchant commands act on the Redis they are given: the demo's is %s, so
+  MP_REDIS=%s go run ./edge merchant list      (or --redis %s)
 
 Or use the API yourself (signed with the demo key):
 
@@ -249,7 +377,7 @@ Or use the API yourself (signed with the demo key):
 
   %s/bin/devchain pay --rpc %s --network TRC20 --to ADDRESS --amount 99.99 --wait
 `, shopURL, publicURL, shopURL, d.cfg.redisPort, filepath.Join(d.cfg.dir, "redis"), chains["ERC20"].RPC, chains["TRC20"].RPC,
-		m.MerchantID, m.KeyID, d.cfg.dir, m.KeyID, m.Secret, publicURL, d.cfg.dir, chains["TRC20"].RPC)
+		d.cfg.ethWatcher, d.cfg.trxWatcher, m.MerchantID, m.KeyID, d.cfg.dir, redisURL, redisURL, redisURL, m.KeyID, m.Secret, publicURL, d.cfg.dir, chains["TRC20"].RPC)
 }
 
 // devPayer pays orders on the demo's dev chains, from the funded payers in turn.
@@ -340,7 +468,8 @@ func (d *demo) startJSON(ctx context.Context, name, bin string, args ...string) 
 	select {
 	case line := <-lines:
 		if len(strings.TrimSpace(string(line))) == 0 {
-			return nil, fmt.Errorf("%s exited without output; see %s", name, logf.Name())
+			<-p.done
+			return nil, fmt.Errorf("%s exited without output: %s (see %s)", name, lastLine(logf.Name()), logf.Name())
 		}
 		return line, nil
 	case <-time.After(60 * time.Second):
@@ -425,4 +554,11 @@ func waitHTTP(ctx context.Context, url string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// lastLine is the last non-empty line of a child's log: usually why it stopped.
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
