@@ -90,7 +90,7 @@ func runWatch(ctx context.Context, args []string) error {
 
 	fd := feed.New(rdb, *prefix, n)
 	fd.SetRetention(*retention)
-	sc := &evm.Scanner{Chain: cl, Store: fd, Network: n, Token: common.Address(tok),
+	sc := &evm.Scanner{Chain: evm.Node(cl), Store: fd, Network: n, Token: common.Address(tok),
 		Required: required, MaxRange: uint64(*maxRange), Log: log}
 	if *startBlock >= 0 {
 		b := uint64(*startBlock)
