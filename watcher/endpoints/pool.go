@@ -548,3 +548,36 @@ var (
 	_ evm.Verifier = (*View)(nil)
 	_ evm.Stepper  = (*Pool)(nil)
 )
+
+// BlockNumber is Head: the Pool is an evm.Chain for callers outside a scan step (the
+// scanner itself reads through Begin's view).
+func (p *Pool) BlockNumber(ctx context.Context) (uint64, error) { return p.Head(ctx) }
+
+// FilterLogs reads through a fresh view (see Begin).
+func (p *Pool) FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
+	v, err := p.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return v.FilterLogs(ctx, q)
+}
+
+// BlockHash reads through a fresh view (see Begin).
+func (p *Pool) BlockHash(ctx context.Context, n uint64) (*string, error) {
+	v, err := p.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return v.BlockHash(ctx, n)
+}
+
+// Finalized reads through a fresh view (see Begin).
+func (p *Pool) Finalized(ctx context.Context) (uint64, error) {
+	v, err := p.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return v.Finalized(ctx)
+}
+
+var _ evm.Chain = (*Pool)(nil)
