@@ -130,7 +130,7 @@ func newWorld(t *testing.T) *world {
 		t.Cleanup(cl.Close)
 		start := uint64(0)
 		f := feed.New(w.rdb, w.prefix, n)
-		r := &evm.Runner{Scanner: &evm.Scanner{Chain: cl, Store: f, Network: n, Token: ch.Token(),
+		r := &evm.Runner{Scanner: &evm.Scanner{Chain: evm.Node(cl), Store: f, Network: n, Token: ch.Token(),
 			Required: required, StartBlock: &start}, Lease: f, Poll: 20 * time.Millisecond}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = r.Run(ctx) }()

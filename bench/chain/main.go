@@ -103,7 +103,7 @@ func detection(n int) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); evm.WakeOnHeads(ctx, chain.WSURL(), wake, quiet) }()
 	start := uint64(0)
-	r := &evm.Runner{Scanner: &evm.Scanner{Chain: cl, Store: f, Network: checkout.ERC20, Token: chain.Token(),
+	r := &evm.Runner{Scanner: &evm.Scanner{Chain: evm.Node(cl), Store: f, Network: checkout.ERC20, Token: chain.Token(),
 		Required: 3, StartBlock: &start}, Lease: f, Poll: time.Second, Wake: wake, Log: quiet}
 	go func() { defer wg.Done(); _ = r.Run(ctx) }()
 
@@ -213,7 +213,7 @@ func catchUp(blocks, every int) error {
 		return fmt.Errorf("lease: %v", err)
 	}
 	start := uint64(0)
-	s := &evm.Scanner{Chain: cl, Store: f, Network: checkout.ERC20, Token: chain.Token(), Required: 12, StartBlock: &start, Log: quiet}
+	s := &evm.Scanner{Chain: evm.Node(cl), Store: f, Network: checkout.ERC20, Token: chain.Token(), Required: 12, StartBlock: &start, Log: quiet}
 	t2 := time.Now()
 	for {
 		done, err := s.Step(ctx)

@@ -60,7 +60,7 @@ func (r *rig) scanner(maxRange uint64) (*Scanner, *feed.Feed) {
 		r.t.Fatalf("acquire lease: %v %v", ok, err)
 	}
 	start := uint64(0)
-	return &Scanner{Chain: r.cl, Store: f, Network: r.n, Token: r.chain.Token(), Required: required,
+	return &Scanner{Chain: Node(r.cl), Store: f, Network: r.n, Token: r.chain.Token(), Required: required,
 		MaxRange: maxRange, StartBlock: &start}, f
 }
 
@@ -240,7 +240,7 @@ func TestLeaseFencingAndTakeover(t *testing.T) {
 	run := func(ctx context.Context) (*Runner, chan struct{}) {
 		f := feed.New(r.rdb, r.prefix, r.n)
 		start := uint64(0)
-		runner := &Runner{Scanner: &Scanner{Chain: r.cl, Store: f, Network: r.n, Token: r.chain.Token(),
+		runner := &Runner{Scanner: &Scanner{Chain: Node(r.cl), Store: f, Network: r.n, Token: r.chain.Token(),
 			Required: required, StartBlock: &start}, Lease: f, LeaseTTL: 500 * time.Millisecond, Poll: 10 * time.Millisecond}
 		done := make(chan struct{})
 		go func() { defer close(done); _ = runner.Run(ctx) }()

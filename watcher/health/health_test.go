@@ -41,7 +41,7 @@ func startWatcher(t *testing.T, ctx context.Context, ch *devchain.Chain, rdb *re
 	t.Cleanup(cl.Close)
 	f := feed.New(rdb, prefix, n)
 	start := uint64(0)
-	sc := &evm.Scanner{Chain: cl, Store: f, Network: n, Token: ch.Token(), Required: 2, StartBlock: &start}
+	sc := &evm.Scanner{Chain: evm.Node(cl), Store: f, Network: n, Token: ch.Token(), Required: 2, StartBlock: &start}
 	r := &evm.Runner{Scanner: sc, Lease: f, LeaseTTL: 2 * time.Second, Poll: 20 * time.Millisecond}
 	m := metrics.New(n)
 	m.Hook(r)

@@ -17,6 +17,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/watcher/endpoints"
 	"github.com/mpchat/checkout/watcher/evm"
 )
 
@@ -42,6 +44,7 @@ type Watcher struct {
 	lastStep, leader                   prometheus.Gauge
 	seen, confirmed, removed, failures prometheus.Counter
 	lease                              atomic.Value // string: LeaseUnknown, LeaseLeader, LeaseStandby
+	network                            string
 }
 
 // New returns the collectors of network n's watcher on a fresh registry (with the Go and
@@ -67,6 +70,7 @@ func New(n checkout.Network) *Watcher {
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "watcher_step_errors_total",
 			Help: "Failed lease checks and scan steps (each is logged and retried).", ConstLabels: l}),
 	}
+	w.network = string(n)
 	w.lease.Store(LeaseUnknown)
 	w.reg.MustRegister(w.head, w.scanned, w.checkpoint, w.lag, w.lastStep, w.leader, writes, w.failures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -130,3 +134,64 @@ func (w *Watcher) Lease(leader bool) {
 
 // LeaseState is LeaseLeader, LeaseStandby, or LeaseUnknown before the first lease check.
 func (w *Watcher) LeaseState() string { return w.lease.Load().(string) }
+
+// Endpoints adds the per-endpoint metrics of the pool, read at each scrape. The label
+// endpoint is the index in the configuration; host is scheme://host[:port] (never a path,
+// query or header: that is where keys are):
+//
+//	watcher_rpc_requests_total{network,endpoint,host}        counter
+//	watcher_rpc_errors_total{network,endpoint,host,kind}     counter; kind = rate_limited, range_too_large, too_many_results, transient, fatal
+//	watcher_rpc_latency_seconds{network,endpoint,host}       gauge; moving average of answered calls
+//	watcher_rpc_head_lag_blocks{network,endpoint,host}       gauge; behind the highest head seen
+//	watcher_rpc_healthy{network,endpoint,host}               gauge; 1 = not benched
+//	watcher_rpc_primary{network,endpoint,host}               gauge; 1 = the one the last step read from
+//	watcher_rpc_waits_total{network,reason}                  counter; steps that waited: behind, disagree, no_quorum, no_endpoint
+func (w *Watcher) Endpoints(p *endpoints.Pool) {
+	w.reg.MustRegister(&poolCollector{pool: p, network: w.network})
+}
+
+type poolCollector struct {
+	pool    *endpoints.Pool
+	network string
+}
+
+var (
+	rpcLabels   = []string{"network", "endpoint", "host"}
+	rpcRequests = prometheus.NewDesc("watcher_rpc_requests_total", "JSON-RPC calls made to the endpoint.", rpcLabels, nil)
+	rpcErrors   = prometheus.NewDesc("watcher_rpc_errors_total", "Failed JSON-RPC calls to the endpoint, by kind.", append(rpcLabels, "kind"), nil)
+	rpcLatency  = prometheus.NewDesc("watcher_rpc_latency_seconds", "Moving average latency of the endpoint's answered calls.", rpcLabels, nil)
+	rpcLag      = prometheus.NewDesc("watcher_rpc_head_lag_blocks", "Blocks the endpoint's head is behind the highest head seen.", rpcLabels, nil)
+	rpcHealthy  = prometheus.NewDesc("watcher_rpc_healthy", "1 when the endpoint is not benched after failures.", rpcLabels, nil)
+	rpcPrimary  = prometheus.NewDesc("watcher_rpc_primary", "1 for the endpoint the last step read from.", rpcLabels, nil)
+	rpcWaits    = prometheus.NewDesc("watcher_rpc_waits_total", "Scan steps that waited instead of reporting, by reason.", []string{"network", "reason"}, nil)
+)
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{rpcRequests, rpcErrors, rpcLatency, rpcLag, rpcHealthy, rpcPrimary, rpcWaits} {
+		ch <- d
+	}
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for _, s := range c.pool.Stats() {
+		l := []string{c.network, strconv.Itoa(s.Index), s.Host}
+		ch <- prometheus.MustNewConstMetric(rpcRequests, prometheus.CounterValue, float64(s.Requests), l...)
+		for _, k := range endpoints.Kinds {
+			ch <- prometheus.MustNewConstMetric(rpcErrors, prometheus.CounterValue, float64(s.Errors[k]), append(l, string(k))...)
+		}
+		ch <- prometheus.MustNewConstMetric(rpcLatency, prometheus.GaugeValue, s.Latency.Seconds(), l...)
+		ch <- prometheus.MustNewConstMetric(rpcLag, prometheus.GaugeValue, float64(s.Lag), l...)
+		ch <- prometheus.MustNewConstMetric(rpcHealthy, prometheus.GaugeValue, b(s.Healthy), l...)
+		ch <- prometheus.MustNewConstMetric(rpcPrimary, prometheus.GaugeValue, b(s.Primary), l...)
+	}
+	waits := c.pool.WaitCounts()
+	for _, r := range []string{endpoints.WaitBehind, endpoints.WaitDisagree, endpoints.WaitNoQuorum, endpoints.WaitNone} {
+		ch <- prometheus.MustNewConstMetric(rpcWaits, prometheus.CounterValue, float64(waits[r]), c.network, r)
+	}
+}
