@@ -195,10 +195,10 @@ func rawCall(t *testing.T, url string, result any, method string, args ...any) e
 }
 
 type block struct {
-	Number       hexutil.Uint64 `json:"number"`
-	Hash         common.Hash    `json:"hash"`
-	ParentHash   common.Hash    `json:"parentHash"`
-	LogsBloom    hexutil.Bytes  `json:"logsBloom"`
+	Number       hexutil.Uint64  `json:"number"`
+	Hash         common.Hash     `json:"hash"`
+	ParentHash   common.Hash     `json:"parentHash"`
+	LogsBloom    hexutil.Bytes   `json:"logsBloom"`
 	Transactions json.RawMessage `json:"transactions"`
 }
 
