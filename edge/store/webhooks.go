@@ -42,7 +42,7 @@ type Delivery struct {
 	LastError      string                  `json:"last_error,omitempty"`
 	// Unreachable: the last attempt got no HTTP response. Later events of the order wait for
 	// this one, so a reachable merchant receives an order's events in order.
-	Unreachable bool   `json:"unreachable,omitempty"`
+	Unreachable bool  `json:"unreachable,omitempty"`
 	Rev         int64 `json:"rev"` // bumped by every write; writes are compare-and-set on it
 	// Seq is the number of the event delivered in its order (its e:N field).
 	Seq int64 `json:"n,omitempty"`
