@@ -13,6 +13,7 @@ import (
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/client"
+	"github.com/mpchat/checkout/edge/sse"
 )
 
 // rawEvent is one SSE message as read off the wire.
@@ -240,10 +241,13 @@ func TestResumeWithLastEventID(t *testing.T) {
 	w.waitFor(o.ID, "CONFIRMING", status(checkout.StatusConfirming))
 	w.mine(checkout.ERC20, required-1)
 	w.waitFor(o.ID, "PAID", status(checkout.StatusPaid))
-	all := w.rdb.XRange(w.ctx, w.prefix+"order:{"+o.ID+"}:events", "-", "+").Val()
+	all, err := w.store.OrderEvents(w.ctx, o.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var want []string
 	for _, m := range all {
-		if m.ID > first.ID || len(m.ID) > len(first.ID) {
+		if sse.After(m.ID, first.ID) {
 			want = append(want, m.ID)
 		}
 	}

@@ -517,8 +517,8 @@ func TestExpiryAcrossRestart(t *testing.T) {
 	if n, err := w.Tick(ctx); err != nil || n != 0 {
 		t.Errorf("second tick: %d %v", n, err)
 	}
-	evs := e.rdb.XRange(ctx, e.prefix+"order:{"+o.ID+"}:events", "-", "+").Val()
-	if len(evs) != 2 || evs[0].Values["type"] != "order.created" || evs[1].Values["type"] != "order.expired" {
+	evs, _ := e.store.OrderEvents(ctx, o.ID, "", 100)
+	if len(evs) != 2 || evs[0].Type != "order.created" || evs[1].Type != "order.expired" {
 		t.Errorf("event stream: %v", evs)
 	}
 }

@@ -8,7 +8,7 @@ import (
 // step touches together share a hash tag ({…}), so the same scripts run on Redis Cluster:
 //
 //	merchant slot  {m:ID}    merchant record, its keys set, address counters, idempotency records
-//	order slot     {ord_…}   order record, its event stream and webhook outbox
+//	order slot     {ord_…}   order record (its events and webhook records inside), webhook queue
 //	network slot   {ERC20}   watch set, feed stream (shared with the watchers; see transfer.go)
 //
 // Anything crossing slots (address → order index, expiry schedule, the change feed the edges
@@ -37,13 +37,11 @@ func (k keys) apiKey(keyID string) string          { return k.prefix + "apikey:{
 func (k keys) xpubOwner(fingerprint string) string { return k.prefix + "xpub:{" + fingerprint + "}" }
 func (k keys) devAccounts() string                 { return k.prefix + "dev:accounts" }
 func (k keys) order(id string) string              { return k.prefix + "order:{" + id + "}" }
-func (k keys) orderEvents(id string) string        { return k.prefix + "order:{" + id + "}:events" }
 
-// An order's webhook outbox: delivery records by event id, the queue of pending event ids in
-// event order, and the log of attempts. Same slot as the order: written in its commit.
-func (k keys) webhookRecords(id string) string  { return k.prefix + "order:{" + id + "}:wh" }
-func (k keys) webhookQueue(id string) string    { return k.prefix + "order:{" + id + "}:whq" }
-func (k keys) webhookAttempts(id string) string { return k.prefix + "order:{" + id + "}:wha" }
+// order is an order's one lasting key: a hash of its document (doc, ver, merchant, feedpos),
+// its events (e:N, last), and its webhook delivery records (w:EVT) with their attempt logs
+// (a:EVT). webhookQueue, in the same slot, lists its pending deliveries (gone when none).
+func (k keys) webhookQueue(id string) string { return k.prefix + "order:{" + id + "}:whq" }
 
 // webhooksDue schedules orders with pending deliveries (member order id, score the unix ms of
 // its next round); webhookClaims holds the orders a dispatcher is working on (score: the end

@@ -16,9 +16,10 @@ import (
 // IdempotencyTTL is how long an idempotency key is remembered (the API promises 24 hours).
 const IdempotencyTTL = 24 * time.Hour
 
-// eventStreamMax caps an order's event stream (approximate trim). An order has a handful of
-// events; the cap only bounds an address that keeps receiving dust.
-const eventStreamMax = 1000
+// eventsKept caps the events an order keeps (the oldest are dropped). An order has a handful
+// of events; the cap only bounds one whose payments keep changing (a payment's confirmations
+// growing one at a time, reorgs).
+const eventsKept = 200
 
 // Claim is the outcome of reserving an order identity for a create request.
 type Claim struct {
@@ -83,19 +84,44 @@ func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idem
 // CreateOrder makes the order exist, idempotently: with the same id it returns the stored
 // order and created=false. Before the order is written (its commit point) the deposit address
 // is bound to it, added to the network's watch set and the order put on the expiry schedule,
-// (one pipelined round trip), so once a customer can see the address, every payment to it is
-// watched and the order expires even if this process dies right after.
+// so once a customer can see the address, every payment to it is watched and the order
+// expires even if this process dies right after. On one Redis all of it is one pipelined
+// round trip: Redis runs a connection's commands in order, so the order is never written
+// before the others. On a Redis Cluster those keys live on other nodes, so the pipeline of
+// the first three runs before the create script.
 func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID string, ev *checkout.Event) (*checkout.Order, bool, error) {
+	doc, err := encodeOrder(o)
+	if err != nil {
+		return nil, false, err
+	}
+	rec, err := encodeEvent(ev)
+	if err != nil {
+		return nil, false, err
+	}
 	addrKey := s.k.address(o.Network, o.Address)
+	keys := []string{s.k.order(o.ID)}
+	args := []any{doc, merchantID, rec}
 	var bind *redis.BoolCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var created *redis.Cmd
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		bind = p.SetNX(ctx, addrKey, o.ID, 0)
 		p.SAdd(ctx, s.k.watchSet(o.Network), o.Address)
 		p.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID})
+		if !cluster {
+			created = createScript.EvalSha(ctx, p, keys, args...)
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && (bind.Err() != nil || created == nil || !redis.HasErrorPrefix(created.Err(), "NOSCRIPT")) {
 		return nil, false, fmt.Errorf("bind and watch deposit address: %w", err)
+	}
+	if created == nil || redis.HasErrorPrefix(created.Err(), "NOSCRIPT") {
+		created = createScript.Run(ctx, s.rdb, keys, args...)
+	}
+	res, err := created.Slice()
+	if err != nil {
+		return nil, false, fmt.Errorf("create order: %w", err)
 	}
 	if !bind.Val() {
 		owner, err := s.rdb.Get(ctx, addrKey).Result()
@@ -103,33 +129,26 @@ func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID s
 			return nil, false, fmt.Errorf("bind deposit address: %w", err)
 		}
 		if owner != o.ID {
-			// The expiry entry just added names an order that will never exist: the expiry
-			// worker drops it. The address was already watched for its owner.
+			// The address belongs to another order (two merchants share an xpub, or a counter
+			// went back). The order nobody has seen yet is taken back; the expiry entry just
+			// added names an order that no longer exists, which the expiry worker drops.
+			if res[0] == int64(1) {
+				if err := s.rdb.Del(ctx, s.k.order(o.ID)).Err(); err != nil {
+					return nil, false, fmt.Errorf("take back order %s: %w", o.ID, err)
+				}
+			}
 			return nil, false, fmt.Errorf("order %s address %s: %w", o.ID, o.Address, ErrAddressInUse)
 		}
 	}
-	doc, err := json.Marshal(o)
-	if err != nil {
-		return nil, false, fmt.Errorf("encode order: %w", err)
-	}
-	evJSON, err := json.Marshal(ev)
-	if err != nil {
-		return nil, false, fmt.Errorf("encode event: %w", err)
-	}
-	res, err := createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.orderEvents(o.ID)},
-		doc, merchantID, string(ev.Type), evJSON, eventStreamMax).Slice()
-	if err != nil {
-		return nil, false, fmt.Errorf("create order: %w", err)
-	}
 	if res[0] == int64(0) {
-		var existing checkout.Order
-		if err := json.Unmarshal([]byte(fmt.Sprint(res[1])), &existing); err != nil {
-			return nil, false, fmt.Errorf("decode order %s: %w", o.ID, err)
+		existing, err := decodeOrder(o.ID, []byte(fmt.Sprint(res[1])))
+		if err != nil {
+			return nil, false, err
 		}
 		return &existing, false, nil
 	}
 	// No change-feed hint: nobody can follow an order before it exists, and followers start
-	// by reading the order's stream.
+	// by reading the order's events.
 	return o, true, nil
 }
 
@@ -141,7 +160,7 @@ type Record struct {
 	feed       feedPositions // settlement's per-transfer feed positions (see FeedPosition)
 }
 
-// Order loads an order.
+// Order loads an order (one round trip).
 func (s *Store) Order(ctx context.Context, id string) (*Record, error) {
 	vals, err := s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant", "ver", feedPosField).Result()
 	if err != nil {
@@ -153,8 +172,8 @@ func (s *Store) Order(ctx context.Context, id string) (*Record, error) {
 	}
 	r := &Record{MerchantID: fmt.Sprint(vals[1])}
 	r.Version, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
-	if err := json.Unmarshal([]byte(doc), &r.Order); err != nil {
-		return nil, fmt.Errorf("decode order %s: %w", id, err)
+	if r.Order, err = decodeOrder(id, []byte(doc)); err != nil {
+		return nil, err
 	}
 	if err := r.feed.decode(vals[3]); err != nil {
 		return nil, fmt.Errorf("order %s: %w", id, err)
@@ -179,21 +198,29 @@ func (s *Store) OrderIDByAddress(ctx context.Context, n checkout.Network, addr s
 // caller reloads and decides again. Events of webhook types enter the order's webhook outbox
 // in the same step. It returns the events' stream ids.
 func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Event) ([]string, error) {
-	doc, err := json.Marshal(&r.Order)
+	doc, err := encodeOrder(&r.Order)
 	if err != nil {
-		return nil, fmt.Errorf("encode order: %w", err)
+		return nil, err
 	}
 	pos, err := r.feed.encode()
 	if err != nil {
 		return nil, err
 	}
-	args := []any{r.Version, doc, eventStreamMax, pos}
+	terminal := ""
+	if r.Order.Status.Terminal() {
+		terminal = "1"
+	}
+	args := []any{r.Version, doc, eventsKept, pos, terminal}
 	encoded := make([][]byte, len(events))
 	var firstWebhook *time.Time // when the earliest new delivery is due
 	for i := range events {
 		ev := &events[i]
 		if encoded[i], err = json.Marshal(ev); err != nil {
 			return nil, fmt.Errorf("encode event: %w", err)
+		}
+		rec, err := encodeEvent(ev)
+		if err != nil {
+			return nil, err
 		}
 		var delivery []byte
 		if ev.Type.Webhook() {
@@ -204,11 +231,10 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 				firstWebhook = &ev.CreatedAt
 			}
 		}
-		args = append(args, string(ev.Type), encoded[i], ev.ID, delivery)
+		args = append(args, rec, ev.ID, delivery)
 	}
 	id := r.Order.ID
-	res, err := commitScript.Run(ctx, s.rdb, []string{s.k.order(id), s.k.orderEvents(id),
-		s.k.webhookRecords(id), s.k.webhookQueue(id)}, args...).StringSlice()
+	res, err := commitScript.Run(ctx, s.rdb, []string{s.k.order(id), s.k.webhookQueue(id)}, args...).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("order %s: %w", id, ErrConflict)
 	}

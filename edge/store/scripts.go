@@ -26,6 +26,7 @@ var (
 	rebumpScript    = script("skip_index")        // SkipIndex
 	createScript    = script("create_order")      // CreateOrder
 	commitScript    = script("commit_order")      // CommitOrder
+	eventsScript    = script("order_events")      // OrderEvents, LastOrderEvent
 	claimDueScript  = script("webhook_claim_due") // ClaimDueWebhooks
 	finishScript    = script("webhook_finish")    // FinishClaim
 	queueScript     = script("webhook_queue")     // PendingWebhooks

@@ -87,7 +87,7 @@ func TestClaimOrderReplay(t *testing.T) {
 // TestCreateOrderExisting: creating an order that exists returns the stored one, created
 // false, and writes nothing (one event, the first document).
 func TestCreateOrderExisting(t *testing.T) {
-	st, rdb, prefix := newStoreClient(t)
+	st, _, _ := newStoreClient(t)
 	ctx := context.Background()
 	o := createOrder(t, st, "ord_create01")
 	dup := *o
@@ -104,7 +104,7 @@ func TestCreateOrderExisting(t *testing.T) {
 	if err != nil || r.Version != 1 || r.Order.Description != "" || r.MerchantID != "mer_1" {
 		t.Fatalf("stored %+v %v", r, err)
 	}
-	if n := rdb.XLen(ctx, prefix+"order:{"+o.ID+"}:events").Val(); n != 1 {
+	if n := countEvents(t, st, o.ID); n != 1 {
 		t.Fatalf("%d events after a duplicate create, want 1", n)
 	}
 	if _, _, err := st.CreateOrder(ctx, testOrderAt("ord_create02", o.Address), "mer_1", &ev); !errors.Is(err, store.ErrAddressInUse) {
@@ -144,12 +144,22 @@ func TestCommitStaleVersion(t *testing.T) {
 		t.Fatalf("after the refused commit: version %d status %s feedpos %q", r.Version, r.Order.Status, r.FeedPosition("0xtx:1"))
 	}
 	k := prefix + "order:{" + o.ID + "}"
-	if n := rdb.XLen(ctx, k+":events").Val(); n != 2 {
+	if n := countEvents(t, st, o.ID); n != 2 {
 		t.Fatalf("%d events, want 2 (created, detected)", n)
 	}
-	if rdb.HExists(ctx, k+":wh", "evt_b").Val() || rdb.LLen(ctx, k+":whq").Val() != 1 {
+	if rdb.HExists(ctx, k, "w:evt_b").Val() || rdb.LLen(ctx, k+":whq").Val() != 1 {
 		t.Fatalf("the refused commit wrote to the webhook outbox: %v", rdb.LRange(ctx, k+":whq", 0, -1).Val())
 	}
+}
+
+// countEvents is how many events the order has.
+func countEvents(t *testing.T, st *store.Store, id string) int {
+	t.Helper()
+	evs, err := st.OrderEvents(context.Background(), id, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(evs)
 }
 
 // scheduleOrder commits a webhook event for a fresh order, scheduling its round at t0.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,16 +15,18 @@ import (
 	checkout "github.com/mpchat/checkout"
 )
 
-// The webhook outbox. Each order has, in its own slot, a record per webhook event (Delivery),
-// the queue of its pending event ids in event order, and a log of attempts. Records are
+// The webhook outbox. Each order has, in its own hash, a record per webhook event (Delivery,
+// field w:EVT) and its last attempts (field a:EVT), and in its slot the queue of its pending
+// event ids in event order. A record does not hold the body it sends: the body is rebuilt from
+// the event it delivers (see WebhookBody), the same bytes every attempt. Records are
 // written by CommitOrder in the same script as the transition. Orders with pending deliveries
 // are on one schedule (a sorted set); a dispatcher claims due orders from there for a lease
 // (moving them to a claims set), so replicas never work on one order at once, and a crashed
 // dispatcher's orders come due again when its lease ends.
 
-// attemptLogMax caps an order's attempt log (approximate trim): ~20 attempts per event over
-// three days, for a handful of events.
-const attemptLogMax = 1000
+// attemptLogMax is how many attempts of one delivery its log keeps (the newest): a delivery
+// retried for the whole horizon makes about 20.
+const attemptLogMax = 25
 
 // Delivery is the stored state of one event's webhook delivery.
 type Delivery struct {
@@ -39,19 +42,32 @@ type Delivery struct {
 	LastError      string                  `json:"last_error,omitempty"`
 	// Unreachable: the last attempt got no HTTP response. Later events of the order wait for
 	// this one, so a reachable merchant receives an order's events in order.
-	Unreachable bool   `json:"unreachable,omitempty"`
-	Rev         int64  `json:"rev"`  // bumped by every write; writes are compare-and-set on it
-	Body        string `json:"body"` // the exact bytes every attempt sends and signs
+	Unreachable bool  `json:"unreachable,omitempty"`
+	Rev         int64 `json:"rev"` // bumped by every write; writes are compare-and-set on it
+	// Seq is the number of the event delivered in its order (its e:N field).
+	Seq int64 `json:"n,omitempty"`
+	// Body is the exact bytes every attempt sends and signs: rebuilt from the event when the
+	// delivery is read (PendingWebhooks), never stored (records written before the body was
+	// rebuilt carry theirs, which is used as is).
+	Body string `json:"body,omitempty"`
 }
 
-// newDelivery encodes the pending delivery record of a webhook event.
-func newDelivery(ev *checkout.Event) ([]byte, error) {
+// WebhookBody is the body of the webhook of ev:
+// {"id","type","created_at","data":{"order":{…},"payment":{…}}}, the order as it stood right
+// after the event. It depends only on the event as stored, so every attempt sends the same bytes.
+func WebhookBody(ev *checkout.Event) ([]byte, error) {
 	body, err := json.Marshal(ev.Webhook())
 	if err != nil {
 		return nil, fmt.Errorf("encode webhook body of %s: %w", ev.ID, err)
 	}
+	return body, nil
+}
+
+// newDelivery encodes the pending delivery record of a webhook event (commit_order.lua adds
+// the event's number).
+func newDelivery(ev *checkout.Event) ([]byte, error) {
 	d := Delivery{EventID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, QueuedAt: ev.CreatedAt,
-		Status: checkout.DeliveryPending, NextAttemptAt: ev.CreatedAt, Body: string(body)}
+		Status: checkout.DeliveryPending, NextAttemptAt: ev.CreatedAt}
 	b, err := json.Marshal(&d)
 	if err != nil {
 		return nil, fmt.Errorf("encode delivery of %s: %w", ev.ID, err)
@@ -111,10 +127,10 @@ func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time
 	return wrap("finish webhook claim", err)
 }
 
-// PendingWebhooks returns the order's pending deliveries, oldest event first, with the order
-// (nil when nothing is pending), in one round trip.
+// PendingWebhooks returns the order's pending deliveries, oldest event first, each with its
+// body, and the order (nil when nothing is pending), in one round trip.
 func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, []Delivery, error) {
-	res, err := queueScript.Run(ctx, s.rdb, []string{s.k.webhookQueue(orderID), s.k.webhookRecords(orderID), s.k.order(orderID)}).Slice()
+	res, err := queueScript.Run(ctx, s.rdb, []string{s.k.webhookQueue(orderID), s.k.order(orderID)}).Slice()
 	if err != nil {
 		return nil, nil, wrap("read webhook queue", err)
 	}
@@ -127,12 +143,12 @@ func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, [
 	}
 	r := &Record{MerchantID: fmt.Sprint(res[1])}
 	r.Version, _ = strconv.ParseInt(fmt.Sprint(res[2]), 10, 64)
-	if err := json.Unmarshal([]byte(doc), &r.Order); err != nil {
-		return nil, nil, fmt.Errorf("decode order %s: %w", orderID, err)
+	if r.Order, err = decodeOrder(orderID, []byte(doc)); err != nil {
+		return nil, nil, err
 	}
-	out := make([]Delivery, 0, len(res)-3)
-	for _, v := range res[3:] {
-		raw, ok := v.(string)
+	out := make([]Delivery, 0, (len(res)-3)/2)
+	for i := 3; i+1 < len(res); i += 2 {
+		raw, ok := res[i].(string)
 		if !ok {
 			continue // queued id without a record: nothing to send
 		}
@@ -140,9 +156,32 @@ func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, [
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {
 			return nil, nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
 		}
+		if d.Body == "" {
+			body, err := deliveryBody(&r.Order, &d, res[i+1])
+			if err != nil {
+				return nil, nil, err
+			}
+			d.Body = string(body)
+		}
 		out = append(out, d)
 	}
 	return r, out, nil
+}
+
+// deliveryBody rebuilds a delivery's body from its stored event (ev, "ID RECORD"). An event
+// no longer kept (an order past eventsKept events) is rebuilt from the order as it is now.
+func deliveryBody(cur *checkout.Order, d *Delivery, ev any) ([]byte, error) {
+	raw, ok := ev.(string)
+	if !ok {
+		e := checkout.Event{ID: d.EventID, Type: d.Type, CreatedAt: d.CreatedAt, Order: *cur}
+		return WebhookBody(&e)
+	}
+	_, rec, _ := strings.Cut(raw, " ")
+	e, err := decodeEvent(cur, []byte(rec))
+	if err != nil {
+		return nil, err
+	}
+	return WebhookBody(&e)
 }
 
 // SaveDelivery writes d (read at rev d.Rev, which it bumps) and logs attempt if not nil. It
@@ -156,6 +195,7 @@ func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, a
 	expected := d.Rev
 	next := *d
 	next.Rev++
+	next.Body = "" // rebuilt on read
 	rec, err := json.Marshal(&next)
 	if err != nil {
 		return fmt.Errorf("encode webhook delivery: %w", err)
@@ -170,8 +210,7 @@ func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, a
 	if requeue {
 		rq = "1"
 	}
-	n, err := saveScript.Run(ctx, s.rdb,
-		[]string{s.k.webhookRecords(orderID), s.k.webhookQueue(orderID), s.k.webhookAttempts(orderID)},
+	n, err := saveScript.Run(ctx, s.rdb, []string{s.k.order(orderID), s.k.webhookQueue(orderID)},
 		d.EventID, expected, rec, string(d.Status), att, rq, attemptLogMax).Int()
 	if err != nil {
 		return wrap("save webhook delivery", err)
@@ -189,32 +228,29 @@ func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, a
 // Webhooks returns every webhook delivery of the order with its attempt log, oldest event
 // first.
 func (s *Store) Webhooks(ctx context.Context, orderID string) ([]checkout.WebhookDelivery, error) {
-	var recs *redis.MapStringStringCmd
-	var log *redis.XMessageSliceCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		recs = p.HGetAll(ctx, s.k.webhookRecords(orderID))
-		log = p.XRange(ctx, s.k.webhookAttempts(orderID), "-", "+")
-		return nil
-	})
+	// The order's one hash holds its records and logs; it is a few kilobytes at most.
+	fields, err := s.rdb.HGetAll(ctx, s.k.order(orderID)).Result()
 	if err != nil {
 		return nil, wrap("read webhooks", err)
 	}
-	attempts := map[string][]checkout.WebhookAttempt{}
-	for _, m := range log.Val() {
-		evt, _ := m.Values["event_id"].(string)
-		raw, _ := m.Values["attempt"].(string)
-		var a checkout.WebhookAttempt
-		if json.Unmarshal([]byte(raw), &a) == nil {
-			attempts[evt] = append(attempts[evt], a)
+	out := []checkout.WebhookDelivery{}
+	for f, raw := range fields {
+		evt, ok := strings.CutPrefix(f, "w:")
+		if !ok {
+			continue
 		}
-	}
-	out := make([]checkout.WebhookDelivery, 0, len(recs.Val()))
-	for _, raw := range recs.Val() {
 		var d Delivery
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {
 			return nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
 		}
-		out = append(out, d.View(attempts[d.EventID]))
+		var attempts []checkout.WebhookAttempt
+		for _, line := range strings.Split(fields["a:"+evt], "\n") {
+			var a checkout.WebhookAttempt
+			if line != "" && json.Unmarshal([]byte(line), &a) == nil {
+				attempts = append(attempts, a)
+			}
+		}
+		out = append(out, d.View(attempts))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
@@ -244,7 +280,7 @@ func (d *Delivery) View(attempts []checkout.WebhookAttempt) checkout.WebhookDeli
 // retry horizon starts again. It returns ErrNotFound if the order has no such delivery.
 func (s *Store) Redeliver(ctx context.Context, orderID, eventID string, now time.Time) (*Delivery, error) {
 	for attempt := 0; attempt < 5; attempt++ {
-		raw, err := s.rdb.HGet(ctx, s.k.webhookRecords(orderID), eventID).Result()
+		raw, err := s.rdb.HGet(ctx, s.k.order(orderID), "w:"+eventID).Result()
 		if errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("webhook delivery %s: %w", eventID, ErrNotFound)
 		}

@@ -1,16 +1,24 @@
--- webhook_queue: read an order with the records of its pending webhook deliveries.
+-- webhook_queue: read an order with the records of its pending webhook deliveries and the
+-- events they deliver (each record names its event's number, field n).
 -- KEYS[1] webhook queue    {prefix}order:{ID}:whq
--- KEYS[2] webhook records  {prefix}order:{ID}:wh
--- KEYS[3] order record     {prefix}order:{ID}
+-- KEYS[2] order record     {prefix}order:{ID}
 -- ARGV    none
--- Returns {} when the queue is empty, else {doc, merchant, version, then one record (or nil
--- for a queued id without one) per queued event id, in queue order}.
+-- Returns {} when the queue is empty, else {doc, merchant, version, then per queued event
+-- id its delivery record and its stored event (either nil when missing), in queue order}.
 -- Slot: the order's, {ID}.
 local q = redis.call('LRANGE', KEYS[1], 0, -1)
 if #q == 0 then return {} end
-local o = redis.call('HMGET', KEYS[3], 'doc', 'merchant', 'ver')
-local recs = redis.call('HMGET', KEYS[2], unpack(q))
-table.insert(recs, 1, o[3])
-table.insert(recs, 1, o[2])
-table.insert(recs, 1, o[1])
-return recs
+local out = redis.call('HMGET', KEYS[2], 'doc', 'merchant', 'ver')
+for _, id in ipairs(q) do
+  local rec = redis.call('HGET', KEYS[2], 'w:' .. id)
+  local ev = false
+  if rec then
+    local ok, d = pcall(cjson.decode, rec)
+    if ok and type(d) == 'table' and d['n'] then
+      ev = redis.call('HGET', KEYS[2], 'e:' .. tostring(d['n']))
+    end
+  end
+  out[#out+1] = rec
+  out[#out+1] = ev
+end
+return out
