@@ -194,6 +194,10 @@ func run(c config) error {
 	}
 	fmt.Printf("redis-benchmark -c %d -t set (same server): %.0f SET/s\n", c.conc, setOps)
 	fmt.Printf("ratio creates/s ÷ SET/s: %.3f\n", empty.rps/setOps)
+	empty.setOps = setOps
+	if emptyMix != nil {
+		emptyMix.setOps = setOps
+	}
 
 	var full, fullMix *result
 	if c.open > 0 {
@@ -218,6 +222,11 @@ func run(c config) error {
 			return err
 		}
 		fmt.Printf("redis-benchmark -c %d -t set (same server, full): %.0f SET/s\n", c.conc, setFull)
+		full.setOps = setFull
+		if fullMix != nil {
+			fullMix.setOps = setFull
+		}
+		fmt.Printf("ratio creates/s ÷ SET/s (full): %.3f\n", full.rps/setFull)
 		fmt.Printf("full ÷ empty: creates/s %.2f, p99 %.2f\n", full.rps/empty.rps, full.p(99)/empty.p(99))
 	}
 
@@ -227,7 +236,7 @@ func run(c config) error {
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range []*result{empty, emptyMix, full, fullMix} {
 		if r != nil {
-			fmt.Println(r.row(setOps))
+			fmt.Println(r.row())
 		}
 	}
 	return nil
@@ -245,6 +254,7 @@ type result struct {
 	redisCPU       time.Duration
 	genCPU         time.Duration
 	requestsPerSec float64
+	setOps         float64 // redis-benchmark SET/s of the same round
 }
 
 func (r *result) p(q int) float64 { return pct(r.lat, q) }
@@ -256,7 +266,8 @@ func pct(l []time.Duration, q int) float64 {
 	return float64(l[(len(l)-1)*q/100].Microseconds()) / 1000
 }
 
-func (r *result) row(setOps float64) string {
+func (r *result) row() string {
+	setOps := r.setOps
 	get := "—"
 	if len(r.getLat) > 0 {
 		get = fmt.Sprintf("%.2f / %.2f ms", pct(r.getLat, 50), pct(r.getLat, 99))
