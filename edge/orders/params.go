@@ -347,8 +347,8 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 			return nil, invalid(checkout.CodeInvalidMetadata, "metadata", "a metadata key contains "+runeName(r)+
 				": control characters, newlines, bidi controls and invisible formatting characters are not allowed")
 		}
-		var s string
-		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		s, ok := plainString(v)
+		if !ok && (len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil) {
 			return nil, invalid(checkout.CodeInvalidMetadata, param, "metadata values must be strings")
 		}
 		if utf8.RuneCountInString(s) > MaxMetadataValLen {
@@ -361,6 +361,26 @@ func parseMetadata(raw json.RawMessage) (map[string]string, error) {
 		out[k] = s
 	}
 	return out, nil
+}
+
+// plainString is the value of a JSON string literal with no escapes, no control characters
+// and valid UTF-8: exactly what json.Unmarshal makes of it, without the decoder's reflection
+// and validation pass (metadata values are almost always such strings). ok is false for
+// anything else, which the caller decodes with json.Unmarshal.
+func plainString(v json.RawMessage) (s string, ok bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	for _, c := range inner {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // urlError maps the URL policy's refusal (checkout.ParseReturnURL, ParseWebhookURL) to the
