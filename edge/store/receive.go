@@ -392,3 +392,12 @@ func (s *Store) UnmatchedTransfers(ctx context.Context, merchantID string, limit
 		}
 	}
 }
+
+// ForgetClaim deletes the idempotency record idemKey if it still names orderID: the create
+// that claimed it stored nothing else (ErrPairsExhausted), so nothing at all stays stored.
+func (s *Store) ForgetClaim(ctx context.Context, merchantID, idemKey, orderID string) error {
+	if idemKey == "" {
+		return nil
+	}
+	return wrap("forget claim", unclaimScript.Run(ctx, s.rdb, []string{s.k.idempotency(merchantID, idemKey)}, orderID).Err())
+}

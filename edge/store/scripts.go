@@ -40,4 +40,5 @@ var (
 	matchScript   = script("recv_match")   // MatchTransfer
 	claimTxScript = script("recv_claim")   // ClaimTransfer
 	forgetScript  = script("recv_forget")  // ForgetTransfer
+	unclaimScript = script("recv_unclaim") // ForgetClaim
 )
