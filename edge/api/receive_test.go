@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/client"
@@ -101,5 +102,52 @@ func TestAddressesModeSpreadsAndExhausts(t *testing.T) {
 	// Another amount still has room.
 	if _, err := mc.client.CreateOrder(ctx, &client.OrderParams{Amount: "5.5", Network: checkout.TRC20}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClaimUnmatchedTransfer: an overpayment matches no pair, is listed as unmatched, and is
+// credited to the order that claims it, once; another order's claim of it is refused.
+func TestClaimUnmatchedTransfer(t *testing.T) {
+	e := newEdge(t, edgeOpts{})
+	addr := tronAddress()
+	mc := e.addressesMerchant(0, addr)
+	ctx := context.Background()
+	a, err := mc.client.CreateOrder(ctx, &client.OrderParams{Amount: "10", Network: checkout.TRC20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mc.client.CreateOrder(ctx, &client.OrderParams{Amount: "10", Network: checkout.TRC20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := "0x" + strings.Repeat("ab", 32)
+	tr := &checkout.Transfer{Kind: checkout.TransferConfirmed, Network: checkout.TRC20, TxHash: tx, To: addr,
+		From: tronAddress(), Amount: 10_500_000, Confirmations: 19, Required: 19}
+	m, err := e.store.MatchTransfer(ctx, "9999999999999-0", tr, false, e.clock.Now().Add(time.Second))
+	if err != nil || m.State != "unmatched" {
+		t.Fatalf("match: %+v %v", m, err)
+	}
+	if err := e.store.IndexUnmatched(ctx, mc.m.ID, tr, m.FirstSeen); err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := mc.raw(t, "GET", "/v1/transfers?status=unmatched", "")
+	if data, _ := body["data"].([]any); status != 200 || len(data) != 1 {
+		t.Fatalf("list: %d %v", status, body)
+	}
+	status, _, body = mc.raw(t, "POST", "/v1/orders/"+a.ID+"/claim", `{"tx_hash":"`+tx+`"}`)
+	if status != 200 || body["status"] != "PAID" || body["amount_overpaid"] != "0.50" && body["amount_overpaid"] != "0.5" {
+		t.Fatalf("claim: %d %v", status, body)
+	}
+	status, _, body = mc.raw(t, "POST", "/v1/orders/"+b.ID+"/claim", `{"tx_hash":"`+tx+`"}`)
+	if status != 409 || errorOf(t, body)["code"] != string(checkout.CodeTransferCredited) {
+		t.Fatalf("second order's claim: %d %v", status, body)
+	}
+	status, _, body = mc.raw(t, "GET", "/v1/transfers?status=unmatched", "")
+	if data, _ := body["data"].([]any); status != 200 || len(data) != 0 {
+		t.Fatalf("list after claim: %d %v", status, body)
+	}
+	status, _, body = mc.raw(t, "POST", "/v1/orders/"+b.ID+"/claim", `{"tx_hash":"0x12"}`)
+	if status != 422 || errorOf(t, body)["code"] != string(checkout.CodeClaimRefused) {
+		t.Fatalf("bad hash: %d %v", status, body)
 	}
 }
