@@ -58,6 +58,13 @@ const (
 	CodeDuplicateRequest     Code = "duplicate_request"
 	CodeBodyTooLarge         Code = "body_too_large"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
+	// PayAmountsExhausted: every (address, pay_amount) pair within the merchant's offset cap
+	// is reserved by open orders (addresses mode); nothing was stored.
+	CodePayAmountsExhausted Code = "pay_amounts_exhausted"
+	// ClaimRefused: the claimed transfer cannot be credited to this order (the message says why).
+	CodeClaimRefused Code = "claim_refused"
+	// TransferCredited: the claimed transfer is already credited to another order.
+	CodeTransferCredited Code = "transfer_already_credited"
 	// 429 rate_limit_error
 	CodeRateLimited    Code = "rate_limited"
 	CodeTooManyStreams Code = "too_many_streams"
@@ -107,6 +114,9 @@ var codes = map[Code]codeClass{
 	CodeDuplicateRequest:     {409, InvalidRequest},
 	CodeBodyTooLarge:         {413, InvalidRequest},
 	CodeIdempotencyKeyReused: {422, InvalidRequest},
+	CodePayAmountsExhausted:  {409, InvalidRequest},
+	CodeClaimRefused:         {422, InvalidRequest},
+	CodeTransferCredited:     {409, InvalidRequest},
 
 	CodeRateLimited:    {429, RateLimit},
 	CodeTooManyStreams: {429, RateLimit},

@@ -19,11 +19,16 @@ const (
 	EventOrderExpired     EventType = "order.expired"     // expired with nothing received
 	EventOrderUnderpaid   EventType = "order.underpaid"   // expired with less than the bound
 	EventOrderFrozen      EventType = "order.frozen"      // funds held for review
+	// A claim by tx hash (addresses mode), accepted or refused; the payment names the
+	// transfer claimed and Note says why a claim was refused. Recorded for the order's
+	// history, not sent as webhooks (the payment events that follow are).
+	EventClaimAccepted EventType = "claim.accepted"
+	EventClaimRefused  EventType = "claim.refused"
 )
 
 // Webhook reports whether events of this type are delivered to the merchant's webhook.
 func (t EventType) Webhook() bool {
-	return t != EventOrderCreated && t != EventPaymentUpdated
+	return t != EventOrderCreated && t != EventPaymentUpdated && t != EventClaimAccepted && t != EventClaimRefused
 }
 
 // Event is one entry of an order's event stream: what happened and the order right after it.
@@ -33,4 +38,5 @@ type Event struct {
 	CreatedAt time.Time `json:"created_at"`
 	Order     Order     `json:"order"`
 	Payment   *Payment  `json:"payment,omitempty"` // the payment the event is about, if any
+	Note      string    `json:"note,omitempty"`    // why, for a refused claim
 }

@@ -23,6 +23,9 @@ type Merchant struct {
 	RateLimit              int           `json:"rate_limit"`    // API requests per second per key; 0 = edge default
 	Dev                    bool          `json:"dev"`           // created in dev mode with development xpubs
 	CreatedAt              time.Time     `json:"created_at"`
+
+	// Receive is the receive mode per network (see ReceiveFor); absent = xpub mode.
+	Receive map[Network]ReceiveConfig `json:"receive,omitempty"`
 }
 
 // TTL is the merchant's order lifetime.

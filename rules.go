@@ -15,6 +15,7 @@ import (
 type Change struct {
 	Type    EventType
 	Payment *Payment // the payment concerned, if any (a copy)
+	Note    string   // why, when the event needs saying (a refused claim)
 }
 
 // Defaults of Rules.
@@ -357,7 +358,7 @@ func copyOf(p *Payment) *Payment { c := *p; return &c }
 func NewEvents(o *Order, changes []Change, now time.Time, newID func() string) []Event {
 	evs := make([]Event, len(changes))
 	for i, c := range changes {
-		evs[i] = Event{ID: newID(), Type: c.Type, CreatedAt: now.UTC(), Order: *o, Payment: c.Payment}
+		evs[i] = Event{ID: newID(), Type: c.Type, CreatedAt: now.UTC(), Order: *o, Payment: c.Payment, Note: c.Note}
 	}
 	return evs
 }

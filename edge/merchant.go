@@ -24,6 +24,8 @@ const merchantUsage = `usage: edge merchant <command> [flags]
   set         --id M [--name N] [--webhook-url U] [--return-host H]... [--clear-return-hosts]
               [--embed-origin O]... [--clear-embed-origins] [--order-ttl D] [--rate-limit N] [--dev]
   set-xpub    --id M --network ERC20|TRC20 --xpub X
+  set-receive --id M --network ERC20|TRC20 --mode xpub|addresses [--address A]...
+              [--max-offset 0.01] [--late-window 24h]
   rotate-key  --id M [--revoke KEY_ID]     new API key (secret shown once)
   rotate-webhook-secret --id M            new webhook secret (shown once)
   revoke-key  --key-id K

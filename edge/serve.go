@@ -255,10 +255,12 @@ func (c *serveConfig) run(ctx context.Context) error {
 	g.Go(func() error {
 		return (&expiry.Worker{Store: st, Interval: c.expiryEvery, Rules: c.rules, Log: log}).Run(gctx)
 	})
+	g.Go(func() error { return (&orders.ReleaseWorker{Orders: srv.Orders, Log: log}).Run(gctx) })
 	for _, n := range checkout.Networks {
 		c := &settlement.Consumer{Store: st, Network: n, MinIdle: c.reclaim, MaxDeliveries: c.maxDeliveries, Rules: c.rules, Log: log,
-			OnChange: func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) },
-			OnPark:   func(string, string) { m.SettlementParked(n) }}
+			OnChange:    func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) },
+			OnPark:      func(string, string) { m.SettlementParked(n) },
+			OnUnmatched: func(string, *checkout.Transfer) { m.SettlementUnmatched(n) }}
 		g.Go(func() error { return c.Run(gctx) })
 	}
 	g.Go(func() error {

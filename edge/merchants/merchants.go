@@ -139,6 +139,8 @@ type View struct {
 	Dev          bool                        `json:"dev"`
 	CreatedAt    time.Time                   `json:"created_at"`
 	Keys         []KeyView                   `json:"keys"`
+	// Receive is the receive mode per network (xpub when a network has no entry).
+	Receive map[checkout.Network]checkout.ReceiveConfig `json:"receive"`
 }
 
 // KeyView is one API key without its secret.
@@ -520,7 +522,7 @@ func view(ctx context.Context, st *store.Store, m *checkout.Merchant) (*View, er
 	}
 	return &View{MerchantID: m.ID, Name: m.Name, XPubs: m.XPubs, WebhookURL: m.WebhookURL,
 		ReturnHosts: m.ReturnHosts, EmbedOrigins: m.EmbedOrigins, OrderTTL: m.TTL().String(),
-		RateLimit: m.RateLimit, Dev: m.Dev, CreatedAt: m.CreatedAt, Keys: kv}, nil
+		RateLimit: m.RateLimit, Dev: m.Dev, CreatedAt: m.CreatedAt, Keys: kv, Receive: receiveView(m)}, nil
 }
 
 // secret returns prefix + 32 random bytes, base64url.

@@ -11,6 +11,7 @@
 //	settlement_applied_total{network}                 counter; feed observations that changed an order
 //	settlement_events_total{network,type}             counter; order events those changes produced
 //	settlement_parked_total{network}                  counter; feed entries parked in orphans (poison)
+//	settlement_unmatched_total{network}               counter; transfers to receive addresses matching no order
 //	settlement_feed_pending{network}                  gauge; feed entries read but not acknowledged
 //	settlement_feed_undelivered{network}              gauge; feed entries not yet read by the group
 //	settlement_lag_seconds{network}                   gauge; age of the oldest unsettled feed entry (0 = caught up)
@@ -76,14 +77,15 @@ const (
 
 // Edge holds one edge process's collectors and registry. Create it with NewEdge.
 type Edge struct {
-	reg      *prometheus.Registry
-	log      *slog.Logger
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	applied  *prometheus.CounterVec
-	parked   *prometheus.CounterVec
-	events   *prometheus.CounterVec
-	webhooks *prometheus.CounterVec
+	reg       *prometheus.Registry
+	log       *slog.Logger
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	applied   *prometheus.CounterVec
+	parked    *prometheus.CounterVec
+	unmatched *prometheus.CounterVec
+	events    *prometheus.CounterVec
+	webhooks  *prometheus.CounterVec
 
 	mu         sync.Mutex
 	streams    func() (merchant, checkout int)
@@ -121,6 +123,9 @@ func NewEdge(log *slog.Logger) *Edge {
 		parked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "settlement_parked_total", Help: "Feed entries settlement could not apply (undecodable, or failing every delivery), parked in the orphans record for an operator.",
 		}, []string{"network"}),
+		unmatched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "settlement_unmatched_total", Help: "Transfers to merchants' receive addresses (addresses mode) that matched no order: listed by GET /v1/transfers, claimable by tx hash.",
+		}, []string{"network"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "settlement_events_total", Help: "Order events produced by settlement, by type.",
 		}, []string{"network", "type"}),
@@ -134,8 +139,9 @@ func NewEdge(log *slog.Logger) *Edge {
 	for _, n := range checkout.Networks {
 		m.applied.WithLabelValues(string(n))
 		m.parked.WithLabelValues(string(n))
+		m.unmatched.WithLabelValues(string(n))
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.applied, m.parked, m.events, m.webhooks,
+	m.reg.MustRegister(m.requests, m.latency, m.applied, m.parked, m.unmatched, m.events, m.webhooks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		scrapeCollector{m})
 	return m
@@ -217,6 +223,14 @@ func (m *Edge) SettlementParked(n checkout.Network) {
 		return
 	}
 	m.parked.WithLabelValues(string(n)).Inc()
+}
+
+// SettlementUnmatched counts one new unmatched transfer; it fits settlement.Consumer.OnUnmatched.
+func (m *Edge) SettlementUnmatched(n checkout.Network) {
+	if m == nil {
+		return
+	}
+	m.unmatched.WithLabelValues(string(n)).Inc()
 }
 
 // WebhookDelivery counts one webhook delivery outcome.

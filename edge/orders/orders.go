@@ -40,6 +40,9 @@ type Service struct {
 // first to claim the key fixes the order id, address index and creation time, and whoever
 // writes first writes the identical order.
 func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreateParams) (o *checkout.Order, replayed bool, err error) {
+	if cfg := m.ReceiveFor(p.Network); cfg.Mode == checkout.ReceiveAddresses {
+		return s.createReserved(ctx, m, p, cfg)
+	}
 	xpub := m.XPubs[p.Network]
 	if xpub == "" {
 		return nil, false, invalid(checkout.CodeNetworkNotEnabled, "network",

@@ -68,6 +68,8 @@ type Consumer struct {
 	Log           *slog.Logger
 	OnChange      func(orderID string, events []checkout.Event) // optional hook (metrics, tests)
 	OnPark        func(entryID, reason string)                  // optional hook: an entry was parked
+	// OnUnmatched, optional, is told of each new unmatched transfer (addresses mode).
+	OnUnmatched func(merchantID string, t *checkout.Transfer)
 
 	orders *orders.Service // the writer the transfers are applied through (built from the fields above)
 }
@@ -231,6 +233,9 @@ func (c *Consumer) apply(ctx context.Context, e store.FeedEntry) error {
 	}
 	if err != nil {
 		return err
+	}
+	if store.IsMerchantID(orderID) {
+		return c.applyReceived(ctx, e, orderID) // a merchant's receive address (addresses mode)
 	}
 	a, err := c.orders.ApplyTransfer(ctx, orderID, e.ID, t)
 	if err != nil {

@@ -78,3 +78,39 @@ func (k keys) rate(bucket string) string { return k.rateLimitPrefix() + bucket }
 // replay marks a signed state-changing request as used, until its timestamp leaves the
 // signature window.
 func (k keys) replay(keyID, sig string) string { return k.prefix + "replay:{" + keyID + "}:" + sig }
+
+// Addresses mode (receive.go). A merchant's receive address is bound to the merchant in
+// address(n, addr) (value "mer_…", so an HD-derived order can never take it) and owned across
+// deployments in sharedAddressOwner. Its reservations and the transfers reported to it share
+// the address's slot {NET:ADDR}, so reserving a pair, matching a transfer and claiming one
+// are each one script there:
+//
+//	reservations  zset  member order id, score pay_amount in base units
+//	reservedMin   hash  order id → the order's PAID bound (tolerance matching)
+//	received      hash  per transfer TX:LOG: t: latest observation, p: its feed position,
+//	                    a: first seen (unix ms), o: order credited; h:TX → its log indexes
+func (k keys) reservations(n checkout.Network, addr string) string {
+	return k.prefix + "recv:{" + string(n) + ":" + addr + "}:res"
+}
+func (k keys) reservedMin(n checkout.Network, addr string) string {
+	return k.prefix + "recv:{" + string(n) + ":" + addr + "}:min"
+}
+func (k keys) received(n checkout.Network, addr string) string {
+	return k.prefix + "recv:{" + string(n) + ":" + addr + "}:tx"
+}
+
+// receiveSchedule holds what addresses mode must release later (member "r|NET|ADDR|ORDER":
+// a reservation, "t|NET|ADDR|TX:LOG": a transfer record), score the unix ms it is due.
+func (k keys) receiveSchedule() string { return k.prefix + "recv-schedule" }
+
+// unmatched indexes a merchant's unmatched transfers (member "NET|ADDR|TX:LOG", score the
+// unix ms first seen), for GET /v1/transfers.
+func (k keys) unmatched(merchantID string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:unmatched"
+}
+
+// sharedAddressOwner: a receive address belongs to one merchant across deployments, as an
+// xpub does ("merchantID@prefix").
+func (k keys) sharedAddressOwner(n checkout.Network, addr string) string {
+	return k.shared + "addr-owner:{" + string(n) + ":" + addr + "}"
+}

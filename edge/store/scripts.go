@@ -35,4 +35,11 @@ var (
 	gcraScript      = script("rate_gcra")         // Allow, Check
 	releaseIfOwner  = script("release_if_owner")  // ReleaseXPub
 	nextAboveScript = script("next_above")        // NextDevAccount
+
+	reserveScript = script("recv_reserve") // Reserve
+	releaseScript = script("recv_release") // Release
+	matchScript   = script("recv_match")   // MatchTransfer
+	claimTxScript = script("recv_claim")   // ClaimTransfer
+	forgetScript  = script("recv_forget")  // ForgetTransfer
+	unclaimScript = script("recv_unclaim") // ForgetClaim
 )
