@@ -129,23 +129,22 @@ func (s *Store) CreateReservedOrder(ctx context.Context, o *checkout.Order, merc
 	if err := s.rdb.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID}).Err(); err != nil {
 		return nil, false, fmt.Errorf("schedule expiry: %w", err)
 	}
-	doc, err := json.Marshal(o)
+	doc, err := encodeOrder(o)
 	if err != nil {
-		return nil, false, fmt.Errorf("encode order: %w", err)
+		return nil, false, err
 	}
-	evJSON, err := json.Marshal(ev)
+	rec, err := encodeEvent(ev)
 	if err != nil {
-		return nil, false, fmt.Errorf("encode event: %w", err)
+		return nil, false, err
 	}
-	res, err := createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.orderEvents(o.ID)},
-		doc, merchantID, string(ev.Type), evJSON, eventStreamMax).Slice()
+	res, err := createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID)}, doc, merchantID, rec).Slice()
 	if err != nil {
 		return nil, false, fmt.Errorf("create order: %w", err)
 	}
 	if res[0] == int64(0) {
-		var existing checkout.Order
-		if err := json.Unmarshal([]byte(fmt.Sprint(res[1])), &existing); err != nil {
-			return nil, false, fmt.Errorf("decode order %s: %w", o.ID, err)
+		existing, err := decodeOrder(o.ID, []byte(fmt.Sprint(res[1])))
+		if err != nil {
+			return nil, false, err
 		}
 		return &existing, false, nil
 	}
