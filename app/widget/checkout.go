@@ -208,8 +208,12 @@ func (c *Checkout) Render() app.UI {
 	if returnIn >= 0 {
 		stay = func(ctx app.Context, e app.Event) { c.stay() }
 	}
+	var closeBtn app.UI
+	if s.Embed == EmbedModal { // the page's live script posts "closed" on a click or Escape
+		closeBtn = app.Button().Type("button").ID("close").Class("close").Aria("label", t(lang, mClose)).Text("×")
+	}
 	return root.Body(
-		&MerchantHead{Lang: lang, Merchant: o.Merchant, Langs: langLinks(s)},
+		&MerchantHead{Lang: lang, Merchant: o.Merchant, Langs: langLinks(s), Close: closeBtn},
 		app.Header().Class("head").Body(
 			app.H1().Text(t(lang, mTitle)),
 			desc,

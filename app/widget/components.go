@@ -303,6 +303,7 @@ type MerchantHead struct {
 	Lang     string
 	Merchant *checkout.CheckoutMerchant
 	Langs    []langLink
+	Close    app.UI // a modal's close button, or nil
 }
 
 // Render draws the bar.
@@ -334,6 +335,7 @@ func (m *MerchantHead) Render() app.UI {
 				return app.Li().Body(a)
 			})),
 		),
+		m.Close,
 	)
 }
 

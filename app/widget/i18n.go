@@ -65,6 +65,7 @@ const (
 	mReconnecting
 	mNetworkWarning
 	mLanguage
+	mClose
 	mNotFoundTitle
 	mNotFoundBody
 	mDevPay

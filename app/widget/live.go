@@ -227,19 +227,8 @@ func (l *liveConn) listenHost() {
 	w.Call("addEventListener", "message", onMsg)
 	l.undo = append(l.undo, func() { w.Call("removeEventListener", "message", onMsg) })
 
-	if l.c.State.Embed == EmbedModal {
-		// Escape closes a modal checkout; the key reaches this frame, not the host page, while
-		// the checkout has the focus.
-		onKey := l.fn(func(_ app.Value, args []app.Value) any {
-			if len(args) > 0 && args[0].Get("key").String() == "Escape" {
-				l.ctx.Dispatch(func(app.Context) { l.post("closed") })
-			}
-			return nil
-		})
-		w.Call("addEventListener", "keydown", onKey)
-		l.undo = append(l.undo, func() { w.Call("removeEventListener", "keydown", onKey) })
-	}
-
+	// A modal's close button and Escape post "closed" from the page's live script
+	// (public/web/live.js), which works before the wasm runs too.
 	// The content height is reported by the page's live script (public/web/live.js), from
 	// the first paint on, before and after the wasm runs.
 }

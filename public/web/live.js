@@ -5,6 +5,7 @@ var s=JSON.parse(e.textContent),o=s.order||{},L=w.mpLive={stopped:0,last:null,es
 function post(m){if(w.parent===w)return;m.source="mp-checkout";m.order_id=o.id;(s.origins||[]).forEach(function(x){try{w.parent.postMessage(m,x)}catch(_){}})}
 var h0=0;function size(){var h=Math.ceil(d.documentElement.getBoundingClientRect().height);if(h!==h0){h0=h;post({type:"resize",height:h})}}
 if(w.ResizeObserver)new ResizeObserver(size).observe(d.body);size();
+if(s.embed==="modal"){d.addEventListener("click",function(ev){if(ev.target.closest&&ev.target.closest("#close"))post({type:"closed"})});d.addEventListener("keydown",function(ev){if(ev.key==="Escape")post({type:"closed"})})}
 var T=/^(PAID|UNDERPAID|EXPIRED|FROZEN|CANCELED)$/;if(!o.id||T.test(o.status))return;
 function key(v){return [v.status,v.amount_paid,v.amount_pending,v.amount_late,(v.payments||[]).map(function(p){return p.tx_hash+p.confirmations+p.status}).join()].join("|")}
 var k=key(o),busy=0,again=0;
