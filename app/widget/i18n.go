@@ -97,8 +97,6 @@ var Locales = []Locale{
 	{Code: "ko", Name: "한국어", Dec: ".", Group: ",", Time: "2006. 1. 2. 15:04"},
 	{Code: "ar", Name: "العربية", RTL: true, Dec: ".", Group: ",", Time: "2006/01/02 15:04"},
 	{Code: "tr", Name: "Türkçe", Dec: ",", Group: ".", Time: "02.01.2006 15:04"},
-	{Code: "vi", Name: "Tiếng Việt", Dec: ",", Group: ".", Time: "15:04 02/01/2006"},
-	{Code: "id", Name: "Bahasa Indonesia", Dec: ",", Group: ".", Time: "02/01/2006 15.04"},
 }
 
 // texts holds every locale's texts; each locale's file (i18n_*.go) adds its own.
