@@ -114,4 +114,3 @@ func TestCheckoutStatesInBrowser(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
