@@ -158,6 +158,9 @@ func fmtTime(lang string, t time.Time, zone *time.Location) string {
 	if zone == time.UTC {
 		s += " UTC"
 	}
+	if locale(lang).RTL {
+		s = "\u2066" + s + "\u2069" // a left-to-right isolate: digits stay in order in RTL text
+	}
 	return s
 }
 
