@@ -74,7 +74,7 @@
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-modal", "true");
     box.setAttribute("aria-label", opts.title || "USDT checkout");
-    box.style.cssText = "width:100%;max-width:56rem;background:transparent";
+    box.style.cssText = "width:100%;max-width:30rem;background:transparent";
     var f = frame(id, "modal", opts);
     box.appendChild(f);
     back.appendChild(box);
