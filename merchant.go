@@ -22,7 +22,12 @@ type Merchant struct {
 	OrderTTL               time.Duration `json:"order_ttl"`     // 0 = DefaultOrderTTL
 	RateLimit              int           `json:"rate_limit"`    // API requests per second per key; 0 = edge default
 	Dev                    bool          `json:"dev"`           // created in dev mode with development xpubs
-	CreatedAt              time.Time     `json:"created_at"`
+	// What the checkout shows the customer beside Name (rules in display.go):
+	// a logo, a support page and a support address.
+	LogoURL      string    `json:"logo_url,omitempty"`
+	SupportURL   string    `json:"support_url,omitempty"`
+	SupportEmail string    `json:"support_email,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 
 	// Receive is the receive mode per network (see ReceiveFor); absent = xpub mode.
 	Receive map[Network]ReceiveConfig `json:"receive,omitempty"`

@@ -95,22 +95,44 @@ func DeepLink(orderID string) string { return "mpchat://pay?order=" + url.QueryE
 // CheckoutView is the customer-safe view of an order: what the checkout widget and the public
 // event stream show. It never carries metadata, webhook_url or other merchant-private fields.
 type CheckoutView struct {
-	ID            string            `json:"id"`
-	Status        Status            `json:"status"`
-	Amount        Amount            `json:"amount"`
-	PayAmount     Amount            `json:"pay_amount"`
-	AmountPaid    Amount            `json:"amount_paid"`
-	AmountPending Amount            `json:"amount_pending"`
-	Currency      string            `json:"currency"`
-	Network       Network           `json:"network"`
-	Address       string            `json:"address"`
-	Description   string            `json:"description"`
-	ReturnURL     string            `json:"return_url"`
-	DeepLink      string            `json:"deep_link"`
-	Payments      []CheckoutPayment `json:"payments"`
-	CreatedAt     time.Time         `json:"created_at"`
-	ExpiresAt     time.Time         `json:"expires_at"`
-	PaidAt        *time.Time        `json:"paid_at"`
+	ID            string `json:"id"`
+	Status        Status `json:"status"`
+	Amount        Amount `json:"amount"`
+	PayAmount     Amount `json:"pay_amount"`
+	AmountPaid    Amount `json:"amount_paid"`
+	AmountPending Amount `json:"amount_pending"`
+	// AmountOverpaid is the confirmed surplus above amount; AmountLate what was confirmed
+	// after the order reached a terminal status (late funds): the checkout names both.
+	AmountOverpaid Amount            `json:"amount_overpaid"`
+	AmountLate     Amount            `json:"amount_late"`
+	Currency       string            `json:"currency"`
+	Network        Network           `json:"network"`
+	Address        string            `json:"address"`
+	Description    string            `json:"description"`
+	ReturnURL      string            `json:"return_url"`
+	DeepLink       string            `json:"deep_link"`
+	Payments       []CheckoutPayment `json:"payments"`
+	CreatedAt      time.Time         `json:"created_at"`
+	ExpiresAt      time.Time         `json:"expires_at"`
+	PaidAt         *time.Time        `json:"paid_at"`
+	// Merchant is who the customer pays and how to reach them. The public order read and the
+	// checkout page fill it from the merchant's record; event-stream messages leave it out
+	// (it does not change with the order).
+	Merchant *CheckoutMerchant `json:"merchant,omitempty"`
+}
+
+// CheckoutMerchant is the customer-facing part of a merchant: its name, logo and support
+// contact (operator-set, see Merchant).
+type CheckoutMerchant struct {
+	Name         string `json:"name"`
+	LogoURL      string `json:"logo_url,omitempty"`
+	SupportURL   string `json:"support_url,omitempty"`
+	SupportEmail string `json:"support_email,omitempty"`
+}
+
+// CheckoutMerchant returns the customer-facing part of the merchant.
+func (m *Merchant) CheckoutMerchant() *CheckoutMerchant {
+	return &CheckoutMerchant{Name: m.Name, LogoURL: m.LogoURL, SupportURL: m.SupportURL, SupportEmail: m.SupportEmail}
 }
 
 // CheckoutPayment is the customer-safe view of a payment.
@@ -120,13 +142,16 @@ type CheckoutPayment struct {
 	Confirmations         uint64        `json:"confirmations"`
 	ConfirmationsRequired uint64        `json:"confirmations_required"`
 	Status                PaymentStatus `json:"status"`
+	// Late: the transfer was first seen after the order's expiry or terminal status.
+	Late bool `json:"late,omitempty"`
 }
 
 // CheckoutView returns the customer-safe view of the order.
 func (o *Order) CheckoutView() CheckoutView {
 	v := CheckoutView{
 		ID: o.ID, Status: o.Status, Amount: o.Amount, PayAmount: o.PayAmount,
-		AmountPaid: o.AmountPaid, AmountPending: o.AmountPending, Currency: o.Currency,
+		AmountPaid: o.AmountPaid, AmountPending: o.AmountPending, AmountOverpaid: o.AmountOverpaid,
+		AmountLate: o.AmountLate, Currency: o.Currency,
 		Network: o.Network, Address: o.Address, Description: o.Description,
 		ReturnURL: o.ReturnURL, DeepLink: o.DeepLink, CreatedAt: o.CreatedAt,
 		ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt, Payments: []CheckoutPayment{},
@@ -134,7 +159,7 @@ func (o *Order) CheckoutView() CheckoutView {
 	for _, p := range o.Payments {
 		v.Payments = append(v.Payments, CheckoutPayment{
 			TxHash: p.TxHash, Amount: p.Amount, Confirmations: p.Confirmations,
-			ConfirmationsRequired: p.ConfirmationsRequired, Status: p.Status,
+			ConfirmationsRequired: p.ConfirmationsRequired, Status: p.Status, Late: p.Late,
 		})
 	}
 	return v

@@ -19,10 +19,12 @@ const merchantUsage = `usage: edge merchant <command> [flags]
 
   create      --name N [--erc20-xpub X] [--trc20-xpub Y] [--webhook-url U] [--return-host H]...
               [--embed-origin O]... [--order-ttl 30m] [--rate-limit N] [--dev]
+              [--support-url U] [--support-email E] [--logo-url L]
   list        all merchants (no secrets)
   show        --id M
   set         --id M [--name N] [--webhook-url U] [--return-host H]... [--clear-return-hosts]
               [--embed-origin O]... [--clear-embed-origins] [--order-ttl D] [--rate-limit N] [--dev]
+              [--support-url U|none] [--support-email E|none] [--logo-url L|none]
   set-xpub    --id M --network ERC20|TRC20 --xpub X
   set-receive --id M --network ERC20|TRC20 --mode xpub|addresses [--address A]...
               [--max-offset 0.01] [--late-window 24h]
@@ -139,6 +141,10 @@ func settingsFlags(fs *flag.FlagSet, s *merchants.Settings) {
 	fs.Var((*stringList)(&s.EmbedOrigins), "embed-origin", "origin allowed to embed the checkout, e.g. https://shop.example (repeatable)")
 	fs.DurationVar(&s.OrderTTL, "order-ttl", 0, "how long orders wait for payment, 1m to 168h (default 30m)")
 	fs.IntVar(&s.RateLimit, "rate-limit", 0, "API requests per second per key (default: the edge's)")
+	// Shown to customers on the checkout; "none" clears one (set).
+	fs.StringVar(&s.SupportURL, "support-url", "", "customer support page shown on the checkout (https)")
+	fs.StringVar(&s.SupportEmail, "support-email", "", "customer support e-mail shown on the checkout")
+	fs.StringVar(&s.LogoURL, "logo-url", "", "logo on the checkout: https URL, or data:image/…;base64 of at most 8 KiB")
 }
 
 func devFlag(fs *flag.FlagSet, env *envflag.Env, dev *bool, usage string) {

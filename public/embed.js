@@ -10,9 +10,11 @@
  *
  * The checkout posts {source:"mp-checkout", type, order_id, ...} to this page (type "loaded",
  * "status", "resize", "closed"), and only when this page's origin is one of the merchant's
- * embed origins. This loader resizes the iframe, closes a modal on "closed", and on a terminal
- * "status" sends the page to the return URL after the checkout's visible pause (unless
- * redirect is "host"). Never treat a status message or the redirect as proof of payment:
+ * embed origins. This loader sizes the iframe to the content (growing and shrinking), closes a
+ * modal on "closed" (the checkout's close button or Escape in it), Escape here or a click on
+ * the backdrop (focus goes back to where it was), and on a PAID "status" carrying return_delay_ms sends the page to the return
+ * URL after the checkout's visible, cancellable pause (unless redirect is "host"). Other final
+ * statuses stay on the checkout: it says what happened and whom to contact. Never treat a status message or the redirect as proof of payment:
  * verify with GET /v1/orders/{id} or webhooks.
  */
 (function () {
@@ -24,7 +26,6 @@
   var origin = src.origin;
   var base = src.href.replace(/\/embed\.js(?:[?#].*)?$/, "");
   var frames = [];
-  var TERMINAL = { PAID: 1, UNDERPAID: 1, EXPIRED: 1, FROZEN: 1 };
 
   function payURL(id, mode, opts) {
     var q = "?embed=" + mode;
@@ -115,10 +116,12 @@
       h.frame.style.height = Math.min(Math.ceil(d.height), 10000) + "px";
     } else if (d.type === "closed" && h.closed) {
       h.closed();
-    } else if (d.type === "status" && TERMINAL[d.status] && h.opts.redirect !== "host" &&
-      typeof d.return_url === "string" && /^https?:\/\//i.test(d.return_url)) {
-      clearTimeout(h.timer);
-      h.timer = setTimeout(function () { location.assign(d.return_url); }, Math.max(0, +d.return_delay_ms || 0));
+    } else if (d.type === "status") {
+      clearTimeout(h.timer); // a later status without a delay: the customer chose to stay
+      if (d.status === "PAID" && typeof d.return_delay_ms === "number" && h.opts.redirect !== "host" &&
+        typeof d.return_url === "string" && /^https?:\/\//i.test(d.return_url)) {
+        h.timer = setTimeout(function () { location.assign(d.return_url); }, Math.max(0, d.return_delay_ms));
+      }
     }
     emit(h, d);
   });

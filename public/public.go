@@ -6,7 +6,8 @@ package public
 
 import "embed"
 
-// FS holds embed.js, web/checkout.css and web/icon.svg.
+// FS holds embed.js, web/checkout.css, web/icon.svg and web/live.js (the page's live
+// updates before the wasm runs).
 //
-//go:embed embed.js web/checkout.css web/icon.svg
+//go:embed embed.js web/checkout.css web/icon.svg web/live.js
 var FS embed.FS

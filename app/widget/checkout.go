@@ -30,6 +30,7 @@ type Checkout struct {
 	offset   time.Duration // edge clock − browser clock
 	returnAt time.Time     // when the terminal redirect happens; zero = none scheduled
 	returned bool
+	stayed   bool // the customer chose to stay: no automatic return
 	conn     *liveConn
 }
 
@@ -86,7 +87,7 @@ func (c *Checkout) OnDismount() {
 
 func (c *Checkout) onTick(ctx app.Context) {
 	c.now = time.Now().Add(c.offset)
-	if !c.returnAt.IsZero() && !c.returned && !c.now.Before(c.returnAt) {
+	if !c.returnAt.IsZero() && !c.returned && !c.stayed && !c.now.Before(c.returnAt) {
 		c.returned = true
 		if c.State.Embed == EmbedNone {
 			c.goBack()
@@ -103,6 +104,9 @@ func (c *Checkout) apply(v checkout.CheckoutView) {
 		return // a stale read racing the stream; terminal statuses are never left
 	}
 	changed := v.Status != c.State.Order.Status
+	if v.Merchant == nil {
+		v.Merchant = c.State.Order.Merchant // stream messages leave the merchant out
+	}
 	c.State.Order = v
 	if changed {
 		if v.Status.Terminal() {
@@ -113,14 +117,23 @@ func (c *Checkout) apply(v checkout.CheckoutView) {
 	}
 }
 
+// scheduleReturn plans the automatic return to the shop: only after PAID, whose page is a
+// receipt the customer can read first (and stay on). Every other final status stays on the
+// page: it says what happened and whom to contact, and a redirect would hide that.
 func (c *Checkout) scheduleReturn() {
-	if c.State.ReturnTo == "" || !c.returnAt.IsZero() {
+	if c.State.ReturnTo == "" || !c.returnAt.IsZero() || c.State.Order.Status != checkout.StatusPaid {
 		return
 	}
 	if c.State.HostRedirect {
 		return // the merchant's page sends the customer back
 	}
 	c.returnAt = time.Now().Add(c.offset).Add(c.State.ReturnDelay)
+}
+
+// stay cancels the automatic return; the return button stays.
+func (c *Checkout) stay() {
+	c.stayed = true
+	c.conn.post("status") // without a return delay: embed.js cancels its timer
 }
 
 // goBack sends the customer to return_url: the top window when framed (a payment must not
@@ -130,33 +143,33 @@ func (c *Checkout) goBack() {
 	navigate(c.State.ReturnTo, inFrame())
 }
 
-// Render draws the checkout.
+// Render draws the checkout: who is paid, where the payment stands, then (while it can be
+// paid) what to send where, then the order's details and whom to ask.
 func (c *Checkout) Render() app.UI {
 	s := &c.State
 	lang := s.Lang
 	o := &s.Order
 	now := s.Now
+	zone := time.UTC
 	if c.client {
-		now = c.now
+		now, zone = c.now, time.Local
 	}
 	returnIn := -1
-	if !c.returnAt.IsZero() {
+	if !c.returnAt.IsZero() && !c.stayed {
 		returnIn = int((c.returnAt.Sub(now) + time.Second - 1) / time.Second)
 		if returnIn < 0 {
 			returnIn = 0
 		}
 	}
-	root := app.Main().ID("checkout").Class("checkout").Lang(lang).DataSet("status", string(o.Status))
+	root := app.Main().ID("checkout").Class("checkout").Lang(lang).Dir(Dir(lang)).DataSet("status", string(o.Status))
+	if s.Embed != EmbedNone {
+		root = root.DataSet("embed", s.Embed)
+	}
 	if c.client {
 		root = root.DataSet("client", "wasm")
 	}
 	if c.live {
 		root = root.DataSet("live", "true")
-	}
-	var close app.UI
-	if s.Embed == EmbedModal {
-		close = app.Button().Type("button").ID("close").Class("close").Aria("label", t(lang, mClose)).
-			OnClick(func(ctx app.Context, e app.Event) { c.conn.post("closed") }).Text("×")
 	}
 	var desc app.UI
 	if o.Description != "" {
@@ -166,10 +179,8 @@ func (c *Checkout) Render() app.UI {
 		)
 	}
 	var pay app.UI
-	// While transfers covering the amount wait for confirmations, the payment details step
-	// aside: showing the QR code again invites a second payment.
-	covered := o.Status == checkout.StatusConfirming && o.AmountPaid+o.AmountPending >= o.PayAmount
-	if !o.Status.Terminal() && !covered {
+	timeUp := !now.Before(o.ExpiresAt)
+	if payable(o, now) {
 		var appLink app.UI
 		if s.MPChat {
 			appLink = &AppLink{Lang: lang, Href: o.DeepLink}
@@ -177,11 +188,11 @@ func (c *Checkout) Render() app.UI {
 		due := o.PayAmount - paidOf(o)
 		pay = app.Div().Class("pay").Body(
 			appLink,
-			&Amount{Lang: lang, Value: due, Currency: o.Currency},
-			&NetworkBadge{Lang: lang, Network: o.Network},
-			&QR{Lang: lang, URI: PayURI(o.Network, o.Address, due, s.Token, s.ChainID)},
-			&AddressCopy{Lang: lang, Address: o.Address},
 			&Countdown{Lang: lang, Expires: o.ExpiresAt, Now: now},
+			&Amount{Lang: lang, Value: due, Currency: o.Currency, Partial: due < o.PayAmount},
+			&NetworkBadge{Lang: lang, Network: o.Network},
+			&AddressCopy{Lang: lang, Address: o.Address},
+			&QR{Lang: lang, URI: PayURI(o.Network, o.Address, due, s.Token, s.ChainID)},
 			devPay(s),
 		)
 	}
@@ -193,16 +204,37 @@ func (c *Checkout) Render() app.UI {
 		}
 		state = app.P().ID("conn").Class("conn").Text(label)
 	}
+	var stay func(ctx app.Context, e app.Event)
+	if returnIn >= 0 {
+		stay = func(ctx app.Context, e app.Event) { c.stay() }
+	}
+	var closeBtn app.UI
+	if s.Embed == EmbedModal { // the page's live script posts "closed" on a click or Escape
+		closeBtn = app.Button().Type("button").ID("close").Class("close").Aria("label", t(lang, mClose)).Text("×")
+	}
 	return root.Body(
+		&MerchantHead{Lang: lang, Merchant: o.Merchant, Langs: langLinks(s), Close: closeBtn},
 		app.Header().Class("head").Body(
 			app.H1().Text(t(lang, mTitle)),
-			close,
 			desc,
 		),
-		&StatusPanel{Lang: lang, Order: *o, ReturnTo: s.ReturnTo, ReturnIn: returnIn, TopTarget: true},
+		&StatusPanel{Lang: lang, Order: *o, ReturnTo: s.ReturnTo, ReturnIn: returnIn, TopTarget: true,
+			TimeUp: timeUp, Zone: zone, Stay: stay},
 		pay,
+		&Details{Lang: lang, Order: *o, Explorers: s.Explorers},
 		state,
 	)
+}
+
+// payable reports whether the page invites payment: the order is open, its time is not up
+// and no transfers covering the amount are confirming (showing the QR code then invites a
+// second payment).
+func payable(o *checkout.CheckoutView, now time.Time) bool {
+	if o.Status.Terminal() || !now.Before(o.ExpiresAt) {
+		return false
+	}
+	covered := o.Status == checkout.StatusConfirming && o.AmountPaid+o.AmountPending >= o.PayAmount
+	return !covered
 }
 
 // devPay is the dev-mode pay control, or nil outside development mode.

@@ -1,7 +1,9 @@
 package widget
 
 import (
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
@@ -16,15 +18,20 @@ type Amount struct {
 	Lang     string
 	Value    checkout.Amount
 	Currency string
+	Partial  bool // part was received: this is what is still missing
 }
 
 // Render draws the amount.
 func (a *Amount) Render() app.UI {
+	label := t(a.Lang, mAmountLabel)
+	if a.Partial {
+		label = t(a.Lang, mAmountDue)
+	}
 	return app.Div().Class("field amount").Body(
-		app.P().Class("label").ID("amount-label").Text(t(a.Lang, mAmountLabel)),
+		app.P().Class("label").ID("amount-label").Text(label),
 		app.Div().Class("row").Body(
-			app.P().Class("big").Aria("labelledby", "amount-label").Body(
-				app.Span().ID("pay-amount").Class("num").Text(a.Value.String()),
+			app.P().Class("big").Dir("ltr").Aria("labelledby", "amount-label").Body(
+				app.Span().ID("pay-amount").Class("num").Text(fmtAmount(a.Lang, a.Value)),
 				app.Text(" "),
 				app.Span().Class("cur").Text(a.Currency),
 			),
@@ -62,7 +69,7 @@ type AddressCopy struct {
 func (a *AddressCopy) Render() app.UI {
 	return app.Div().Class("field address").Body(
 		app.P().Class("label").ID("address-label").Text(t(a.Lang, mAddressLabel)),
-		app.Code().ID("address").Class("addr").Aria("labelledby", "address-label").Text(a.Address),
+		app.Code().ID("address").Class("addr").Dir("ltr").Aria("labelledby", "address-label").Text(a.Address),
 		&CopyButton{Lang: a.Lang, Value: a.Address, Label: t(a.Lang, mCopy), ID: "copy-address"},
 	)
 }
@@ -145,7 +152,11 @@ func (c *Countdown) Render() app.UI {
 			spoken = t(c.Lang, mSecondsLeft, (secs+9)/10*10)
 		}
 	}
-	return app.Div().Class("field countdown").Body(
+	cls := "field countdown"
+	if secs < 60 {
+		cls += " urgent" // the last minute: hurry, visibly
+	}
+	return app.Div().Class(cls).DataSet("left", secs).Body(
 		app.P().Class("label").ID("countdown-label").Text(t(c.Lang, mTimeLeft)),
 		app.P().Class("clock").ID("countdown").Role("timer").Aria("labelledby", "countdown-label").
 			Aria("live", "off").Body(
@@ -162,8 +173,9 @@ func pad2(n int) string {
 	return strconv.Itoa(n)
 }
 
-// StatusPanel says where the payment stands and what to do next, in plain words. It is a
-// polite live region: a change of status is announced.
+// StatusPanel says where the payment stands and what to do next, in plain words, with the
+// amounts that matter to the customer: what arrived, what is missing, what was late or
+// extra. It is a polite live region: a change of status is announced.
 type StatusPanel struct {
 	app.Compo
 	Lang     string
@@ -174,60 +186,233 @@ type StatusPanel struct {
 	ReturnIn int
 	// TopTarget opens the return link in the top window (the checkout is in a frame).
 	TopTarget bool
+	// TimeUp: the order's time is over (its final status may not be in yet).
+	TimeUp bool
+	// Zone is where times are shown: the customer's in the browser, UTC on the edge.
+	Zone *time.Location
+	// Stay, when set, is the "stay on this page" button's action (an automatic return is on).
+	Stay func(ctx app.Context, e app.Event)
 }
 
 // Render draws the status.
 func (s *StatusPanel) Render() app.UI {
 	o := &s.Order
+	l := s.Lang
+	amt := func(a checkout.Amount) string { return fmtAmount(l, a) }
+	zone := s.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	var title, body string
-	var extra app.UI
+	var notes []app.UI
+	note := func(id, text string) {
+		notes = append(notes, app.P().ID(id).Class("note").Text(text))
+	}
 	switch o.Status {
 	case checkout.StatusConfirming:
-		title, body = t(s.Lang, mConfirmingTitle), t(s.Lang, mConfirmingBody)
+		title, body = t(l, mConfirmingTitle), t(l, mConfirmingBody)
 		if got := o.AmountPaid + o.AmountPending; got < o.PayAmount {
-			body = t(s.Lang, mConfirmingShort, got.String(), o.PayAmount.String(), (o.PayAmount - got).String())
+			body = t(l, mConfirmingShort, amt(got), amt(o.PayAmount), amt(o.PayAmount-got))
 		}
 		if p, ok := confirming(o); ok {
-			extra = app.Div().Class("confirmations").Body(
+			notes = append(notes, app.Div().Class("confirmations").Body(
 				app.Progress().ID("confirm-progress").Max(p.ConfirmationsRequired).Value(p.Confirmations).
-					Aria("label", t(s.Lang, mConfirmations, p.Confirmations, p.ConfirmationsRequired)),
-				app.P().ID("confirmations").Text(t(s.Lang, mConfirmations, p.Confirmations, p.ConfirmationsRequired)),
-			)
+					Aria("label", t(l, mConfirmations, p.Confirmations, p.ConfirmationsRequired)),
+				app.P().ID("confirmations").Text(t(l, mConfirmations, p.Confirmations, p.ConfirmationsRequired)),
+			))
 		}
 	case checkout.StatusPaid:
-		title, body = t(s.Lang, mPaidTitle), t(s.Lang, mPaidBody, o.AmountPaid.String())
+		title, body = t(l, mPaidTitle), t(l, mPaidBody, amt(o.AmountPaid))
+		if o.AmountOverpaid > 0 {
+			note("overpaid", t(l, mOverpaidNote, amt(o.AmountOverpaid)))
+		}
+		notes = append(notes, s.receipt())
 	case checkout.StatusUnderpaid:
-		title, body = t(s.Lang, mUnderpaidTitle), t(s.Lang, mUnderpaidBody, o.AmountPaid.String(), o.PayAmount.String())
+		onTime := o.AmountPaid - o.AmountLate
+		title, body = t(l, mUnderpaidTitle), t(l, mUnderpaidBody, amt(onTime), amt(o.PayAmount), amt(o.PayAmount-onTime))
 	case checkout.StatusExpired:
-		title, body = t(s.Lang, mExpiredTitle), t(s.Lang, mExpiredBody)
+		title, body = t(l, mExpiredTitle), t(l, mExpiredBody, fmtTime(l, o.ExpiresAt, zone))
 	case checkout.StatusFrozen:
-		title, body = t(s.Lang, mFrozenTitle), t(s.Lang, mFrozenBody)
+		got := o.AmountPaid
+		if got == 0 {
+			got = o.AmountPending
+		}
+		title, body = t(l, mFrozenTitle), t(l, mFrozenBody, amt(got))
 	default:
-		title = t(s.Lang, mPendingTitle)
-		body = t(s.Lang, mPendingBody, o.PayAmount.String(), networkLabel(s.Lang, o.Network))
+		title = t(l, mPendingTitle)
+		body = t(l, mPendingBody, amt(o.PayAmount), networkLabel(l, o.Network))
 		if o.AmountPaid > 0 && o.AmountPaid < o.PayAmount {
-			body = t(s.Lang, mPartialBody, o.AmountPaid.String(), o.PayAmount.String(), (o.PayAmount - o.AmountPaid).String())
+			body = t(l, mPartialBody, amt(o.AmountPaid), amt(o.PayAmount), amt(o.PayAmount-o.AmountPaid))
+		}
+		if s.TimeUp {
+			title, body = t(l, mTimeUpTitle), t(l, mTimeUpBody)
+		}
+	}
+	cls := "status status-" + string(o.Status)
+	// Funds after the end: say so first, whatever the final status; never "no payment".
+	if o.AmountLate > 0 && o.Status != checkout.StatusPaid && o.Status != checkout.StatusFrozen {
+		cls += " status-late"
+		if o.Status == checkout.StatusExpired {
+			title, body = t(l, mLateTitle), t(l, mLateBody, amt(o.AmountLate))
+		} else {
+			note("late", t(l, mLateBody, amt(o.AmountLate)))
 		}
 	}
 	var back app.UI
 	if o.Status.Terminal() && s.ReturnTo != "" {
-		link := app.A().ID("return-link").Class("button").Href(s.ReturnTo).Text(t(s.Lang, mReturnNow))
+		link := app.A().ID("return-link").Class("button primary").Href(s.ReturnTo).Text(t(l, mReturnNow))
 		if s.TopTarget {
 			link = link.Target("_top")
 		}
-		var note app.UI
+		var when, stay app.UI
 		if s.ReturnIn >= 0 {
-			note = app.P().ID("returning").Text(t(s.Lang, mReturning, s.ReturnIn))
+			when = app.P().ID("returning").Text(t(l, mReturning, s.ReturnIn))
+			if s.Stay != nil {
+				stay = app.Button().Type("button").ID("stay").OnClick(s.Stay).Text(t(l, mStay))
+			}
 		}
-		back = app.Div().Class("return").Body(note, link)
+		back = app.Div().Class("return").Body(when, app.Div().Class("row").Body(link, stay))
 	}
-	return app.Section().ID("status").Class("status status-"+string(o.Status)).DataSet("status", string(o.Status)).
+	return app.Section().ID("status").Class(cls).DataSet("status", string(o.Status)).
 		Aria("live", "polite").Body(
 		app.H2().ID("status-title").Text(title),
 		app.P().ID("status-body").Text(body),
-		extra,
+		app.Range(notes).Slice(func(i int) app.UI { return notes[i] }),
 		back,
 	)
+}
+
+// receipt is what a paid order's page keeps: the amount, when, and the order.
+func (s *StatusPanel) receipt() app.UI {
+	o := &s.Order
+	var when app.UI
+	if o.PaidAt != nil {
+		when = app.Div().Body(app.Dt().Text(t(s.Lang, mPaidAt)), app.Dd().ID("paid-at").Text(fmtTime(s.Lang, *o.PaidAt, s.Zone)))
+	}
+	return app.Dl().ID("receipt").Class("receipt").Aria("label", t(s.Lang, mReceipt)).Body(
+		app.Div().Body(app.Dt().Text(t(s.Lang, mAmountPaid)),
+			app.Dd().ID("receipt-amount").Dir("ltr").Text(fmtAmount(s.Lang, o.AmountPaid)+" "+o.Currency)),
+		when,
+	)
+}
+
+// MerchantHead names whom the customer pays (with the logo when set) and offers the
+// language switcher: plain links, so it works before the wasm runs.
+type MerchantHead struct {
+	app.Compo
+	Lang     string
+	Merchant *checkout.CheckoutMerchant
+	Langs    []langLink
+	Close    app.UI // a modal's close button, or nil
+}
+
+// Render draws the bar.
+func (m *MerchantHead) Render() app.UI {
+	var who app.UI
+	if m.Merchant != nil && m.Merchant.Name != "" {
+		var logo app.UI
+		if m.Merchant.LogoURL != "" {
+			logo = app.Img().Class("logo").Src(m.Merchant.LogoURL).Alt("").Width(32).Height(32)
+		}
+		who = app.P().Class("merchant").Body(logo, app.Span().ID("merchant-name").Text(m.Merchant.Name))
+	}
+	var cur string
+	for _, l := range m.Langs {
+		if l.Code == m.Lang {
+			cur = l.Name
+		}
+	}
+	return app.Div().Class("bar").Body(
+		who,
+		app.Details().ID("lang").Class("lang").Body(
+			app.Summary().Aria("label", t(m.Lang, mLanguage)).Text(cur),
+			app.Ul().Body(app.Range(m.Langs).Slice(func(i int) app.UI {
+				l := m.Langs[i]
+				a := app.A().Href(l.Href).Lang(l.Code).Attr("hreflang", l.Code).Text(l.Name)
+				if l.Code == m.Lang {
+					a = a.Aria("current", "true")
+				}
+				return app.Li().Body(a)
+			})),
+		),
+		m.Close,
+	)
+}
+
+// Details is the order's reference for whoever the customer talks to: the merchant, its
+// support contact, the order id and each transaction (with a block explorer link where the
+// edge has one), each copyable.
+type Details struct {
+	app.Compo
+	Lang      string
+	Order     checkout.CheckoutView
+	Explorers map[checkout.Network]string
+}
+
+// Render draws the details.
+func (d *Details) Render() app.UI {
+	o := &d.Order
+	l := d.Lang
+	var rows []app.UI
+	if m := o.Merchant; m != nil && m.Name != "" {
+		rows = append(rows, app.Div().Body(app.Dt().Text(t(l, mMerchant)), app.Dd().Text(m.Name)))
+	}
+	rows = append(rows, app.Div().Body(app.Dt().Text(t(l, mOrderID)), app.Dd().Class("copyrow").Body(
+		app.Code().ID("order-id").Dir("ltr").Text(o.ID),
+		&CopyButton{Lang: l, Value: o.ID, Label: t(l, mCopy), ID: "copy-order-id"},
+	)))
+	for i, p := range o.Payments {
+		if p.Status == checkout.PaymentReverted {
+			continue
+		}
+		var link app.UI
+		if tmpl := d.Explorers[o.Network]; tmpl != "" {
+			u := strings.ReplaceAll(tmpl, "{tx}", url.PathEscape(p.TxHash))
+			link = app.A().Class("explorer").Href(u).Target("_blank").Rel("noopener noreferrer").
+				Text(t(l, mExplorer, explorerName(u)))
+		}
+		id := "tx-" + strconv.Itoa(i)
+		rows = append(rows, app.Div().Class("tx").Body(
+			app.Dt().Text(t(l, mTransaction)+" · "+fmtAmount(l, p.Amount)+" "+o.Currency),
+			app.Dd().Class("copyrow").Body(
+				app.Code().ID(id).Class("hash").Dir("ltr").Text(p.TxHash),
+				&CopyButton{Lang: l, Value: p.TxHash, Label: t(l, mCopy), ID: "copy-" + id},
+				link,
+			)))
+	}
+	var support []app.UI
+	if m := o.Merchant; m != nil {
+		if m.SupportURL != "" {
+			support = append(support, app.A().ID("support-url").Href(m.SupportURL).Target("_blank").
+				Rel("noopener noreferrer").Text(hostOf(m.SupportURL)))
+		}
+		if m.SupportEmail != "" {
+			support = append(support, app.Span().Class("copyrow").Body(
+				app.A().ID("support-email").Href("mailto:"+m.SupportEmail+"?subject="+url.QueryEscape(o.ID)).Text(m.SupportEmail),
+				&CopyButton{Lang: l, Value: m.SupportEmail, Label: t(l, mCopy), ID: "copy-support-email"},
+			))
+		}
+	}
+	if len(support) == 0 {
+		support = append(support, app.Span().Text(t(l, mSupportNone)))
+	}
+	rows = append(rows, app.Div().Class("support").Body(app.Dt().Text(t(l, mSupport)),
+		app.Dd().ID("support").Body(support...)))
+	return app.Dl().ID("details").Class("details").Body(rows...)
+}
+
+// explorerName is the host of an explorer URL, for its link's text (tronscan.org).
+func explorerName(u string) string {
+	h := hostOf(u)
+	return strings.TrimPrefix(h, "www.")
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return u.Host
 }
 
 // confirming returns the payment waiting for confirmations, if any.

@@ -29,8 +29,9 @@ type Message struct {
 	Height    int             `json:"height,omitempty"`
 	ReturnURL string          `json:"return_url,omitempty"`
 	// ReturnDelayMS is when the checkout's visible pause ends: embed.js navigates the top
-	// window then.
-	ReturnDelayMS int64 `json:"return_delay_ms,omitempty"`
+	// window then. Absent, no automatic return is due (an unhappy status, or the customer
+	// chose to stay): embed.js cancels any it planned.
+	ReturnDelayMS *int64 `json:"return_delay_ms,omitempty"`
 }
 
 // fallbackEvery is how often the order is read directly while the stream is not open.
@@ -51,7 +52,9 @@ type liveConn struct {
 func startLive(ctx app.Context, c *Checkout) *liveConn {
 	l := &liveConn{c: c, ctx: ctx}
 	if !c.State.Order.Status.Terminal() {
-		l.open()
+		if !l.takeOver() {
+			l.open()
+		}
 		ctx.Async(l.fallback)
 	}
 	l.listenHost()
@@ -66,11 +69,44 @@ func (l *liveConn) fn(f func(this app.Value, args []app.Value) any) app.Func {
 	return jf
 }
 
+// takeOver adopts the stream the page's small live script (public/web/live.js) opened before
+// the wasm ran, so the page never holds two: the script stops handling it, and its newest
+// view of the order is applied. It reports false when there is no open stream to adopt.
+func (l *liveConn) takeOver() (ok bool) {
+	safely(func() {
+		lv := app.Window().Get("mpLive")
+		if !lv.Truthy() {
+			return
+		}
+		if stop := lv.Get("stop"); stop.Truthy() {
+			lv.Call("stop")
+		}
+		if last := lv.Get("last"); last.Truthy() {
+			var v checkout.CheckoutView
+			if json.Unmarshal([]byte(app.Window().Get("JSON").Call("stringify", last).String()), &v) == nil {
+				l.c.apply(v)
+			}
+		}
+		es := lv.Get("es")
+		if !es.Truthy() || es.Get("readyState").Int() == 2 {
+			return
+		}
+		l.handle(es)
+		l.c.live = es.Get("readyState").Int() == 1
+		ok = true
+	})
+	return ok
+}
+
 // open starts an EventSource. Messages update the order; the browser retries a dropped stream
 // itself (readyState CONNECTING); when it gives up (CLOSED: an HTTP error) a new one is
 // opened later by the fallback loop.
 func (l *liveConn) open() {
-	es := app.Window().Get("EventSource").New("/v1/checkout/" + l.c.State.Order.ID + "/events")
+	l.handle(app.Window().Get("EventSource").New("/v1/checkout/" + l.c.State.Order.ID + "/events"))
+}
+
+// handle follows the EventSource es.
+func (l *liveConn) handle(es app.Value) {
 	es.Set("onopen", l.fn(func(app.Value, []app.Value) any {
 		l.ctx.Dispatch(func(app.Context) { l.c.live = true })
 		return nil
@@ -191,32 +227,10 @@ func (l *liveConn) listenHost() {
 	w.Call("addEventListener", "message", onMsg)
 	l.undo = append(l.undo, func() { w.Call("removeEventListener", "message", onMsg) })
 
-	if l.c.State.Embed == EmbedModal {
-		// Escape closes a modal checkout; the key reaches this frame, not the host page, while
-		// the checkout has the focus.
-		onKey := l.fn(func(_ app.Value, args []app.Value) any {
-			if len(args) > 0 && args[0].Get("key").String() == "Escape" {
-				l.ctx.Dispatch(func(app.Context) { l.post("closed") })
-			}
-			return nil
-		})
-		w.Call("addEventListener", "keydown", onKey)
-		l.undo = append(l.undo, func() { w.Call("removeEventListener", "keydown", onKey) })
-	}
-
-	if ro := w.Get("ResizeObserver"); ro.Truthy() {
-		last := 0
-		obs := ro.New(l.fn(func(app.Value, []app.Value) any {
-			h := w.Get("document").Get("documentElement").Get("scrollHeight").Int()
-			if h != last {
-				last = h
-				l.postHeight(h)
-			}
-			return nil
-		}))
-		obs.Call("observe", w.Get("document").Get("body"))
-		l.undo = append(l.undo, func() { obs.Call("disconnect") })
-	}
+	// A modal's close button and Escape post "closed" from the page's live script
+	// (public/web/live.js), which works before the wasm runs too.
+	// The content height is reported by the page's live script (public/web/live.js), from
+	// the first paint on, before and after the wasm runs.
 }
 
 // post sends a Message of type typ to the parent window at each allowed origin; the browser
@@ -231,8 +245,9 @@ func (l *liveConn) post(typ string) {
 		m.Status = s.Order.Status
 		if s.Order.Status.Terminal() {
 			m.ReturnURL = s.ReturnTo
-			if !l.c.returnAt.IsZero() {
-				m.ReturnDelayMS = max(0, l.c.returnAt.Sub(time.Now().Add(l.c.offset)).Milliseconds())
+			if !l.c.returnAt.IsZero() && !l.c.stayed {
+				ms := max(0, l.c.returnAt.Sub(time.Now().Add(l.c.offset)).Milliseconds())
+				m.ReturnDelayMS = &ms
 			}
 		}
 	}
@@ -240,10 +255,6 @@ func (l *liveConn) post(typ string) {
 		l.c.conn.stop()
 	}
 	l.send(m)
-}
-
-func (l *liveConn) postHeight(h int) {
-	l.send(Message{Source: "mp-checkout", Type: "resize", OrderID: l.c.State.Order.ID, Height: h})
 }
 
 func (l *liveConn) send(m Message) {

@@ -25,8 +25,14 @@ const (
 // it is embedded in the page as JSON, so nothing in it may be secret.
 type State struct {
 	Order checkout.CheckoutView `json:"order"`
-	// Lang is "en" or "zh".
+	// Lang is one of the Locales' codes.
 	Lang string `json:"lang"`
+	// Explorers are the block explorers' transaction pages per network, with {tx} for the
+	// hash (the edge's settings); a network without one shows the hash alone.
+	Explorers map[checkout.Network]string `json:"explorers,omitempty"`
+	// Titles are the status titles in Lang, for the page's live script: it shows a new
+	// status at once, before the edge's render of it arrives.
+	Titles map[checkout.Status]string `json:"titles,omitempty"`
 	// Token and ChainID name the USDT contract and chain of an ERC20 order for its EIP-681
 	// QR code (empty for TRC20: its QR code is the address).
 	Token   string `json:"token,omitempty"`
@@ -105,13 +111,46 @@ func PickLang(override, acceptLanguage string) string {
 	return "en"
 }
 
+// normLang maps a language tag to a Locale's code: exact (case-insensitive) first, then by
+// its primary language (zh-CN, zh-Hans → zh; pt, pt-PT → pt-BR; en-GB → en).
 func normLang(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	switch {
-	case tag == "zh" || strings.HasPrefix(tag, "zh-"):
-		return "zh"
-	case tag == "en" || strings.HasPrefix(tag, "en-"):
-		return "en"
+	tag = strings.ToLower(strings.TrimSpace(strings.ReplaceAll(tag, "_", "-")))
+	if tag == "" {
+		return ""
+	}
+	for _, l := range Locales {
+		if strings.ToLower(l.Code) == tag {
+			return l.Code
+		}
+	}
+	primary, _, _ := strings.Cut(tag, "-")
+	for _, l := range Locales {
+		p, _, _ := strings.Cut(strings.ToLower(l.Code), "-")
+		if p == primary {
+			return l.Code
+		}
 	}
 	return ""
+}
+
+// langLink is one entry of the language switcher.
+type langLink struct {
+	Code, Name, Href string
+}
+
+// langLinks are the switcher's links: this page in each language, its embedding kept. Plain
+// links, so switching works before the wasm runs and after.
+func langLinks(s *State) []langLink {
+	var q string
+	if s.Embed != EmbedNone {
+		q += "&embed=" + s.Embed
+	}
+	if s.HostRedirect {
+		q += "&redirect=host"
+	}
+	out := make([]langLink, 0, len(Locales))
+	for _, l := range Locales {
+		out = append(out, langLink{Code: l.Code, Name: l.Name, Href: "?lang=" + l.Code + q})
+	}
+	return out
 }

@@ -40,8 +40,13 @@ func TestPickLang(t *testing.T) {
 	for _, tc := range []struct{ override, accept, want string }{
 		{"", "", "en"},
 		{"", "zh-CN,zh;q=0.9,en;q=0.8", "zh"},
-		{"", "fr-FR, zh-TW;q=0.5", "zh"},
-		{"", "de, fr", "en"},
+		{"", "fr-FR, zh-TW;q=0.5", "fr"},
+		{"", "sw-KE, zh-TW;q=0.5", "zh"},
+		{"", "de, fr", "de"},
+		{"", "sw, tlh", "en"},
+		{"", "pt-PT", "pt-BR"},
+		{"", "ar-EG", "ar"},
+		{"pt-br", "", "pt-BR"},
 		{"en", "zh-CN", "en"},
 		{"ZH", "en", "zh"},
 		{"xx", "zh", "zh"},
@@ -101,11 +106,35 @@ func TestRenderStatuses(t *testing.T) {
 		{"frozen", func(v *checkout.CheckoutView) { v.Status = checkout.StatusFrozen }, "en",
 			[]string{"Payment under review", "Do not send again"}, nil},
 		{"pending zh", func(v *checkout.CheckoutView) {}, "zh", []string{"等待付款", "TRC20 · 波场 TRON", `lang="zh"`}, nil},
+		{"paid late after expiry", func(v *checkout.CheckoutView) {
+			v.Status, v.AmountPaid, v.AmountLate = checkout.StatusExpired, v.PayAmount, v.PayAmount
+			v.Payments = []checkout.CheckoutPayment{{TxHash: "0xabc", Amount: v.PayAmount, Status: checkout.PaymentConfirmed, Late: true}}
+		}, "en", []string{"Your payment arrived late", "received 100 USDT after the order expired", "merchant has been told", "status-late", "0xabc"},
+			[]string{"No payment arrived", "Do not send funds to this address", base.Address, "returning"}},
+		{"underpaid then late funds", func(v *checkout.CheckoutView) {
+			v.Status, v.AmountPaid, v.AmountLate = checkout.StatusUnderpaid, 80_000_000, 30_000_000
+		}, "en", []string{"received 50 of 100 USDT", "50 USDT is missing", "received 30 USDT after the order expired"}, nil},
+		{"overpaid", func(v *checkout.CheckoutView) {
+			v.Status, v.AmountPaid, v.AmountOverpaid = checkout.StatusPaid, 125_000_000, 25_000_000
+			paid := now.Add(5 * time.Minute)
+			v.PaidAt = &paid
+			v.Payments = []checkout.CheckoutPayment{{TxHash: "0xdef", Amount: 125_000_000, Status: checkout.PaymentConfirmed}}
+		}, "en", []string{"You sent 25 USDT more than the amount due", "receipt", "125 USDT", "Nov 24, 2026, 10:05 AM UTC", "0xdef", "copy-order-id"}, nil},
+		{"frozen names the amount", func(v *checkout.CheckoutView) { v.Status, v.AmountPaid = checkout.StatusFrozen, v.PayAmount }, "en",
+			[]string{"Your payment of 100 USDT arrived and is held for review"}, []string{base.Address}},
+		{"underpaid while open: top-up", func(v *checkout.CheckoutView) { v.AmountPaid = 40_000_000 }, "en",
+			[]string{"Amount still to send", `>60</span>`, base.Address}, nil},
+		{"merchant and support", func(v *checkout.CheckoutView) {
+			v.Merchant = &checkout.CheckoutMerchant{Name: "Acme & Co", SupportEmail: "help@acme.example", SupportURL: "https://acme.example/help"}
+		}, "en", []string{"Acme &amp; Co", `href="mailto:help@acme.example?subject=ord_1"`, `href="https://acme.example/help"`, ">ord_1<"}, []string{"Contact the shop where"}},
+		{"arabic is right to left", func(v *checkout.CheckoutView) {}, "ar", []string{`dir="rtl"`, `lang="ar"`}, nil},
+		{"german amounts", func(v *checkout.CheckoutView) { v.PayAmount = 1_234_500_000 }, "de", []string{`>1.234,5</span>`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := base
 			tc.edit(&v)
-			st := State{Order: v, Lang: tc.lang, Now: now.Add(time.Minute), ReturnTo: ReturnTo(v.ReturnURL, v.ID)}
+			st := State{Order: v, Lang: tc.lang, Now: now.Add(time.Minute), ReturnTo: ReturnTo(v.ReturnURL, v.ID),
+				Explorers: map[checkout.Network]string{checkout.TRC20: "https://tronscan.org/#/transaction/{tx}"}}
 			html := app.HTMLString(&Checkout{State: st})
 			for _, w := range tc.want {
 				if !strings.Contains(html, w) {
@@ -136,6 +165,50 @@ func TestEncodeQRMatchesLibrary(t *testing.T) {
 		}
 		if ours.Size != ref.Size || !bytes.Equal(ours.Bitmap, ref.Bitmap) {
 			t.Errorf("%q: modules differ from rsc.io/qr", text)
+		}
+	}
+}
+
+// TestEveryLocaleComplete fails when a locale lacks any text, or carries a key that is not one.
+func TestEveryLocaleComplete(t *testing.T) {
+	if len(Locales) < 10 {
+		t.Errorf("%d locales, want at least 10", len(Locales))
+	}
+	for _, l := range Locales {
+		m, ok := texts[l.Code]
+		if !ok {
+			t.Errorf("%s: no texts", l.Code)
+			continue
+		}
+		for k := msg(0); k < numMsgs; k++ {
+			if strings.TrimSpace(m[k]) == "" {
+				t.Errorf("%s: key %d (English %q) has no translation", l.Code, k, texts["en"][k])
+			}
+			// The same verbs as English: a translation cannot drop or add an amount.
+			if strings.Count(m[k], "%") != strings.Count(texts["en"][k], "%") {
+				t.Errorf("%s: key %d has other format verbs than English: %q", l.Code, k, m[k])
+			}
+		}
+		if len(m) != int(numMsgs) {
+			t.Errorf("%s: %d texts, want %d", l.Code, len(m), numMsgs)
+		}
+	}
+	if len(texts) != len(Locales) {
+		t.Errorf("%d locales have texts, %d are listed", len(texts), len(Locales))
+	}
+}
+
+func TestFmtAmount(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		a    checkout.Amount
+		want string
+	}{
+		{"en", 1_234_567_500_000, "1,234,567.5"}, {"de", 1_234_500_000, "1.234,5"}, {"fr", 1_234_500_000, "1\u202f234,5"},
+		{"en", 12_500_000, "12.5"}, {"ru", 999_000_000, "999"}, {"xx", 1_000_000_000, "1,000"},
+	} {
+		if got := fmtAmount(tc.lang, tc.a); got != tc.want {
+			t.Errorf("fmtAmount(%s, %d) = %q, want %q", tc.lang, tc.a, got, tc.want)
 		}
 	}
 }

@@ -52,7 +52,9 @@ func (s *Server) checkoutLookup(ctx context.Context, id string) (checkout.Checko
 	if err != nil {
 		return checkout.CheckoutView{}, nil, err
 	}
-	return rec.Order.CheckoutView(), m, nil
+	v := rec.Order.CheckoutView()
+	v.Merchant = m.CheckoutMerchant()
+	return v, m, nil
 }
 
 // CheckoutLookup is checkoutLookup for page.New.

@@ -42,10 +42,10 @@ func (s *Server) getOrder(ctx *fasthttp.RequestCtx) error {
 // checkoutOrder: GET /v1/checkout/{id}, the customer-safe view, public by order id.
 func (s *Server) checkoutOrder(ctx *fasthttp.RequestCtx) error {
 	id, _ := ctx.UserValue("id").(string)
-	rec, err := s.Orders.Lookup(ctx, id)
+	v, _, err := s.checkoutLookup(ctx, id) // with the merchant's name and support contact
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, 200, rec.Order.CheckoutView())
+	writeJSON(ctx, 200, v)
 	return nil
 }

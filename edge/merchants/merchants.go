@@ -51,6 +51,11 @@ type Settings struct {
 	EmbedOrigins []string      // origins allowed to frame the checkout, normalized on save
 	OrderTTL     time.Duration // 1m to 168h
 	RateLimit    int           // API requests per second per key; ≥ 0
+	// What the checkout shows the customer (rules in the root display.go); "none" clears one
+	// on set.
+	LogoURL      string // https URL, or a data:image/…;base64 URL of at most 8 KiB
+	SupportURL   string // https URL
+	SupportEmail string // plain address
 }
 
 // CreateParams are a new merchant's settings.
@@ -84,13 +89,16 @@ type Created struct {
 // deployment on the Redis; one taken is an error wrapping store.ErrXPubInUse, and then
 // nothing is stored.
 func Create(ctx context.Context, st *store.Store, p CreateParams) (*Created, error) {
-	if strings.TrimSpace(p.Name) == "" {
-		return nil, invalid("name", "is required")
+	if err := checkout.CheckMerchantName(p.Name); err != nil {
+		return nil, invalid("name", "%v", err)
 	}
 	m := &checkout.Merchant{ID: ids.Merchant(), Name: p.Name, XPubs: map[checkout.Network]string{},
 		ReturnHosts: p.ReturnHosts, EmbedOrigins: p.EmbedOrigins, OrderTTL: p.OrderTTL, RateLimit: p.RateLimit,
 		WebhookSecret: secret("whsec_"), CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	if err := applySettings(m, p.WebhookURL, p.Dev); err != nil {
+		return nil, err
+	}
+	if err := applyDisplay(m, p.Settings, p.Dev); err != nil {
 		return nil, err
 	}
 	given := map[checkout.Network]string{}
@@ -137,6 +145,9 @@ type View struct {
 	OrderTTL     string                      `json:"order_ttl"` // effective, e.g. "30m0s"
 	RateLimit    int                         `json:"rate_limit"`
 	Dev          bool                        `json:"dev"`
+	LogoURL      string                      `json:"logo_url,omitempty"`
+	SupportURL   string                      `json:"support_url,omitempty"`
+	SupportEmail string                      `json:"support_email,omitempty"`
 	CreatedAt    time.Time                   `json:"created_at"`
 	Keys         []KeyView                   `json:"keys"`
 	// Receive is the receive mode per network (xpub when a network has no entry).
@@ -194,7 +205,13 @@ func Set(ctx context.Context, st *store.Store, p SetParams) (*View, error) {
 		return nil, err
 	}
 	if p.Name != "" {
+		if err := checkout.CheckMerchantName(p.Name); err != nil {
+			return nil, invalid("name", "%v", err)
+		}
 		m.Name = p.Name
+	}
+	if err := applyDisplay(m, p.Settings, p.Dev); err != nil {
+		return nil, err
 	}
 	if p.ClearReturnHosts {
 		m.ReturnHosts = nil
@@ -445,6 +462,38 @@ func devAccount(ctx context.Context, st *store.Store, merchantID string, given m
 }
 
 // applySettings validates and sets the settings shared by create and set.
+// applyDisplay checks and sets what the checkout shows the customer; an empty setting is
+// left as it is, "none" clears it.
+func applyDisplay(m *checkout.Merchant, s Settings, dev bool) error {
+	set := func(dst *string, v, param string, check func(string) error) error {
+		switch v {
+		case "":
+			return nil
+		case "none":
+			*dst = ""
+			return nil
+		}
+		if err := check(v); err != nil {
+			return invalid(param, "%s", strings.TrimPrefix(err.Error(), param+": "))
+		}
+		*dst = v
+		return nil
+	}
+	if err := set(&m.LogoURL, s.LogoURL, "logo_url", func(v string) error {
+		_, err := checkout.ParseLogoURL(v, dev)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := set(&m.SupportURL, s.SupportURL, "support_url", func(v string) error {
+		_, err := checkout.ParseSupportURL(v, dev)
+		return err
+	}); err != nil {
+		return err
+	}
+	return set(&m.SupportEmail, s.SupportEmail, "support_email", checkout.CheckEmail)
+}
+
 func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 	if webhookURL != "" {
 		// The order API's rule (checkout.ParseWebhookURL): a default the API would refuse
@@ -522,7 +571,8 @@ func view(ctx context.Context, st *store.Store, m *checkout.Merchant) (*View, er
 	}
 	return &View{MerchantID: m.ID, Name: m.Name, XPubs: m.XPubs, WebhookURL: m.WebhookURL,
 		ReturnHosts: m.ReturnHosts, EmbedOrigins: m.EmbedOrigins, OrderTTL: m.TTL().String(),
-		RateLimit: m.RateLimit, Dev: m.Dev, CreatedAt: m.CreatedAt, Keys: kv, Receive: receiveView(m)}, nil
+		RateLimit: m.RateLimit, Dev: m.Dev, LogoURL: m.LogoURL, SupportURL: m.SupportURL,
+		SupportEmail: m.SupportEmail, CreatedAt: m.CreatedAt, Keys: kv, Receive: receiveView(m)}, nil
 }
 
 // secret returns prefix + 32 random bytes, base64url.

@@ -40,6 +40,7 @@ type assets struct {
 	files   map[string]*asset
 	wasm    string // path of app.{hash}.wasm; "" when no wasm was built
 	execJS  string // path of wasm_exec.{hash}.js
+	liveJS  string // path of live.{hash}.js, the live updates before the wasm runs
 	appJS   string // path of go-app's app.{hash}.js
 	icon    string
 	css     string // the stylesheet, inlined into pages
@@ -70,6 +71,13 @@ func loadAssets(webDir, buildID string) (*assets, error) {
 		return nil, fmt.Errorf("page: icon: %w", err)
 	}
 	if a.icon, err = a.add("icon", ".svg", icon, nil, nil); err != nil {
+		return nil, err
+	}
+	liveJS, err := fs.ReadFile(public.FS, "web/live.js")
+	if err != nil {
+		return nil, fmt.Errorf("page: live.js: %w", err)
+	}
+	if a.liveJS, err = a.add("live", ".js", liveJS, nil, nil); err != nil {
 		return nil, err
 	}
 	embedJS, err := fs.ReadFile(public.FS, "embed.js")

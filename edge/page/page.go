@@ -35,6 +35,12 @@ const (
 	DefaultReturnDelay    = 5 * time.Second
 )
 
+// DefaultExplorers are the public explorers of TRON and Ethereum mainnet.
+var DefaultExplorers = map[checkout.Network]string{
+	checkout.TRC20: "https://tronscan.org/#/transaction/{tx}",
+	checkout.ERC20: "https://etherscan.io/tx/{tx}",
+}
+
 // Config is the operator's settings for the checkout page.
 type Config struct {
 	// WebDir holds the built wasm assets (app.wasm, wasm_exec.js and their .gz/.br copies,
@@ -62,6 +68,10 @@ type Config struct {
 	// PageCacheBytes bounds the memory of rendered pages (and their compressed copies) kept
 	// for repeated loads; 0 = DefaultPageCacheBytes (16 MiB). See pageCache.
 	PageCacheBytes int
+	// Explorers are the block explorers' transaction pages per network, {tx} standing for the
+	// hash; nil = DefaultExplorers, except in dev mode (the dev chain has no explorer: hashes
+	// are shown without a link). A network mapped to "" gets no link.
+	Explorers map[checkout.Network]string
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 }
@@ -100,6 +110,17 @@ func New(cfg Config, lookup Lookup) (*Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Explorers == nil && !cfg.Dev {
+		cfg.Explorers = DefaultExplorers
+	}
+	for n, u := range cfg.Explorers {
+		if u == "" {
+			continue
+		}
+		if _, err := checkout.ParseReturnURL(strings.ReplaceAll(u, "{tx}", "0"), false); err != nil || !strings.Contains(u, "{tx}") {
+			return nil, fmt.Errorf("explorer of %s: %q must be an https URL with {tx}", n, u)
+		}
 	}
 	a, err := loadAssets(cfg.WebDir, cfg.BuildID)
 	if err != nil {
@@ -181,7 +202,8 @@ func (h *Handler) render(st widget.State, stateJSON []byte) (string, error) {
 	}
 	var b strings.Builder
 	b.Grow(len(stateJSON) + len(h.assets.css) + 16<<10)
-	head := []app.UI{app.Script().Type("application/json").ID(widget.StateElementID).Text(string(stateJSON))}
+	head := []app.UI{app.Script().Type("application/json").ID(widget.StateElementID).Text(string(stateJSON)),
+		app.Script().Defer(true).Src("%s", h.assets.liveJS)} // live before (and without) the wasm
 	if h.assets.wasm != "" {
 		head = append(head, app.Script().Defer(true).Src("%s", h.assets.execJS), app.Script().Defer(true).Src("%s", h.assets.appJS))
 	}
@@ -206,6 +228,7 @@ func (h *Handler) render(st widget.State, stateJSON []byte) (string, error) {
 func (h *Handler) head(b *strings.Builder, lang, title string, extra ...app.UI) error {
 	b.WriteString("<!DOCTYPE html>\n<html")
 	ssr.Attr(b, "lang", lang)
+	ssr.Attr(b, "dir", widget.Dir(lang))
 	b.WriteString(">\n<head>\n")
 	els := []app.UI{
 		app.Meta().Charset("utf-8"),
@@ -236,6 +259,8 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 		HostRedirect: string(q.Peek("redirect")) == "host",
 		Origins:      embedOrigins(m),
 		Now:          ceilSecond(h.cfg.Now().UTC()),
+		Explorers:    h.cfg.Explorers,
+		Titles:       widget.StatusTitles(lang),
 	}
 	switch e := string(q.Peek("embed")); e {
 	case widget.EmbedInline, widget.EmbedModal:
@@ -336,14 +361,22 @@ func (h *Handler) formAction() string {
 // origins, or the operator's default when it has none.
 func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 	ancestors := h.cfg.FrameAncestors
+	img := "'self' data:"
 	if m != nil {
 		if o := embedOrigins(m); len(o) > 0 {
 			ancestors = strings.Join(o, " ")
 		}
+		// An https logo: exactly its origin (checked by ParseOrigin, so it cannot add a
+		// directive); a data: logo needs nothing more.
+		if m.LogoURL != "" {
+			if origin, err := checkout.ParseLogoURL(m.LogoURL, h.cfg.Dev); err == nil && origin != "" {
+				img += " " + origin
+			}
+		}
 	}
 	hd := &ctx.Response.Header
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src "+
-		h.assets.cssHash+"; img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "+
+		h.assets.cssHash+"; img-src "+img+"; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "+
 		"base-uri 'none'; form-action "+h.formAction()+"; frame-ancestors "+ancestors)
 	if ancestors == "'none'" {
 		hd.Set("X-Frame-Options", "DENY") // for browsers without CSP level 2

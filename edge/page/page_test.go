@@ -74,7 +74,7 @@ func get(h *Handler, uri string, header ...string) *fasthttp.RequestCtx {
 func TestPayPage(t *testing.T) {
 	o, m := testOrder(), testMerchant()
 	h := newHandler(t, Config{ERC20Token: "0xToken", ERC20ChainID: 1337}, o, m)
-	ctx := get(h, "/pay/"+orderID, "Accept-Language", "fr-FR, zh-CN;q=0.8", "User-Agent", "Mozilla/5.0 MPChat/3")
+	ctx := get(h, "/pay/"+orderID, "Accept-Language", "sw-KE, zh-CN;q=0.8", "User-Agent", "Mozilla/5.0 MPChat/3")
 	if ctx.Response.StatusCode() != 200 {
 		t.Fatalf("status %d", ctx.Response.StatusCode())
 	}
@@ -113,9 +113,13 @@ func TestPayPage(t *testing.T) {
 	if !strings.Contains(body, `"origins":["https://shop.example","http://127.0.0.2:8080"]`) {
 		t.Errorf("state origins wrong: %s", regexp.MustCompile(`"origins":[^\]]*\]`).FindString(body))
 	}
-	// The state JSON cannot close its script element early.
-	if strings.Count(body, "</script>") != 1 {
+	// The state JSON cannot close its script element early: the state's and the live
+	// script's are the only ones.
+	if strings.Count(body, "</script>") != 2 {
 		t.Errorf("%d </script> in a page without wasm", strings.Count(body, "</script>"))
+	}
+	if !regexp.MustCompile(`<script defer src="/web/live\.[0-9a-f]{16}\.js"></script>`).MatchString(body) {
+		t.Error("page lacks the live script")
 	}
 }
 
