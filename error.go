@@ -56,6 +56,7 @@ const (
 	CodeMethodNotAllowed     Code = "method_not_allowed"
 	CodeDeliveryBusy         Code = "delivery_busy"
 	CodeDuplicateRequest     Code = "duplicate_request"
+	CodeOrderNotCancelable   Code = "order_not_cancelable"
 	CodeBodyTooLarge         Code = "body_too_large"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
 	// 429 rate_limit_error
@@ -105,6 +106,7 @@ var codes = map[Code]codeClass{
 	CodeMethodNotAllowed:     {405, InvalidRequest},
 	CodeDeliveryBusy:         {409, InvalidRequest},
 	CodeDuplicateRequest:     {409, InvalidRequest},
+	CodeOrderNotCancelable:   {409, InvalidRequest},
 	CodeBodyTooLarge:         {413, InvalidRequest},
 	CodeIdempotencyKeyReused: {422, InvalidRequest},
 

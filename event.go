@@ -19,6 +19,7 @@ const (
 	EventOrderExpired     EventType = "order.expired"     // expired with nothing received
 	EventOrderUnderpaid   EventType = "order.underpaid"   // expired with less than the bound
 	EventOrderFrozen      EventType = "order.frozen"      // funds held for review
+	EventOrderCanceled    EventType = "order.canceled"    // the merchant canceled it
 )
 
 // Webhook reports whether events of this type are delivered to the merchant's webhook.

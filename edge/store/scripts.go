@@ -34,4 +34,5 @@ var (
 	gcraScript      = script("rate_gcra")         // Allow, Check
 	releaseIfOwner  = script("release_if_owner")  // ReleaseXPub
 	nextAboveScript = script("next_above")        // NextDevAccount
+	indexScript     = script("index_order")       // IndexOrder, CreateOrder
 )
