@@ -182,7 +182,7 @@ func (s *Store) ListOrders(ctx context.Context, merchantID string, q ListQuery) 
 	amountFilter := q.MinAmount > 0 || q.MaxAmount > 0
 	batch := limit + 1
 	if amountFilter {
-		batch = max(batch, 100)
+		batch = min(max(batch, 100), budget)
 	}
 	scanned := 0
 	for {
