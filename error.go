@@ -56,6 +56,7 @@ const (
 	CodeMethodNotAllowed     Code = "method_not_allowed"
 	CodeDeliveryBusy         Code = "delivery_busy"
 	CodeDuplicateRequest     Code = "duplicate_request"
+	CodeOrderNotCancelable   Code = "order_not_cancelable"
 	CodeBodyTooLarge         Code = "body_too_large"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
 	// PayAmountsExhausted: every (address, pay_amount) pair within the merchant's offset cap
@@ -112,6 +113,7 @@ var codes = map[Code]codeClass{
 	CodeMethodNotAllowed:     {405, InvalidRequest},
 	CodeDeliveryBusy:         {409, InvalidRequest},
 	CodeDuplicateRequest:     {409, InvalidRequest},
+	CodeOrderNotCancelable:   {409, InvalidRequest},
 	CodeBodyTooLarge:         {413, InvalidRequest},
 	CodeIdempotencyKeyReused: {422, InvalidRequest},
 	CodePayAmountsExhausted:  {409, InvalidRequest},

@@ -19,6 +19,7 @@ const (
 	EventOrderExpired     EventType = "order.expired"     // expired with nothing received
 	EventOrderUnderpaid   EventType = "order.underpaid"   // expired with less than the bound
 	EventOrderFrozen      EventType = "order.frozen"      // funds held for review
+	EventOrderCanceled    EventType = "order.canceled"    // the merchant canceled it
 	// A claim by tx hash (addresses mode), accepted or refused; the payment names the
 	// transfer claimed and Note says why a claim was refused. Recorded for the order's
 	// history, not sent as webhooks (the payment events that follow are).

@@ -362,3 +362,19 @@ func NewEvents(o *Order, changes []Change, now time.Time, newID func() string) [
 	}
 	return evs
 }
+
+// Cancel cancels the order for its merchant: allowed while it is PENDING and nothing at all has
+// been received (no payment, whether confirming, confirmed or reverted; dust does not count, it
+// is no payment). It returns the change to record, none when the order is CANCELED already (a
+// repeated cancel), and ok false when the order cannot be canceled: something was received or it
+// is terminal otherwise. Funds that arrive after the cancel are late, like on any terminal order.
+func (r Rules) Cancel(o *Order) (changes []Change, ok bool) {
+	switch {
+	case o.Status == StatusCanceled:
+		return nil, true
+	case o.Status != StatusPending || len(o.Payments) > 0 || o.AmountPaid > 0 || o.AmountPending > 0:
+		return nil, false
+	}
+	o.Status = StatusCanceled
+	return []Change{{Type: EventOrderCanceled}}, true
+}

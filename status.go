@@ -1,6 +1,7 @@
 package checkout
 
-// Status is where an order stands. PENDING → CONFIRMING → one terminal status.
+// Status is where an order stands. PENDING → CONFIRMING → one terminal status; CANCELED is
+// reached from PENDING only, by the merchant, while nothing has been received (Rules.Cancel).
 type Status string
 
 // The order statuses of the wire contract.
@@ -11,12 +12,17 @@ const (
 	StatusUnderpaid  Status = "UNDERPAID"  // expired with 0 < confirmed total < that bound
 	StatusExpired    Status = "EXPIRED"    // expired with nothing received
 	StatusFrozen     Status = "FROZEN"     // funds arrived but are held for review
+	StatusCanceled   Status = "CANCELED"   // canceled by the merchant while nothing had been received
 )
+
+// Statuses lists every status, open ones first.
+var Statuses = []Status{StatusPending, StatusConfirming, StatusPaid, StatusUnderpaid, StatusExpired,
+	StatusFrozen, StatusCanceled}
 
 // Terminal reports whether the status is final: a terminal status is never left.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusPaid, StatusUnderpaid, StatusExpired, StatusFrozen:
+	case StatusPaid, StatusUnderpaid, StatusExpired, StatusFrozen, StatusCanceled:
 		return true
 	}
 	return false

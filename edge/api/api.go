@@ -90,7 +90,9 @@ type handler func(ctx *fasthttp.RequestCtx) error
 func (s *Server) Routes() *router.Router {
 	r := newRouter()
 	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
+	r.GET("/v1/orders", s.wrap(s.authenticated(s.listOrders)))
 	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
+	r.POST("/v1/orders/{id}/cancel", s.wrap(s.authenticated(s.cancelOrder)))
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
 	r.GET("/v1/orders/{id}/webhooks", s.wrap(s.authenticated(s.listWebhooks)))
 	r.POST("/v1/orders/{id}/webhooks/{event_id}/redeliver", s.wrap(s.authenticated(s.redeliverWebhook)))

@@ -58,13 +58,16 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 			return nil, nil, err
 		}
 		now := s.now()
-		from := rec.Order.Status
+		from, pays := rec.Order.Status, len(rec.Order.Payments)
 		st, err := decide(rec, now)
 		if err != nil {
 			return rec, nil, err
 		}
 		if !st.write {
 			if st.announce {
+				if err := s.index(ctx, rec); err != nil {
+					return rec, nil, err
+				}
 				return rec, nil, s.Store.Announce(ctx, id)
 			}
 			return rec, nil, nil
@@ -80,6 +83,11 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 		if err != nil {
 			return rec, nil, err
 		}
+		if st.announce || rec.Order.Status != from || len(rec.Order.Payments) != pays {
+			if err := s.index(ctx, rec); err != nil {
+				return rec, nil, err
+			}
+		}
 		if st.announce {
 			return rec, nil, s.Store.Announce(ctx, id)
 		}
@@ -91,6 +99,17 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 		return rec, events, nil
 	}
 	return nil, nil, fmt.Errorf("order %s kept changing: %w", id, store.ErrConflict)
+}
+
+// index files the order in its merchant's order index (the list API's) after a commit, or
+// again when a step finds its work done. It runs after the commit because the index is in the
+// merchant's slot; a failure leaves the step unfinished (store.ErrUnannounced), so its rerun
+// finds the change applied and indexes it then.
+func (s *Service) index(ctx context.Context, rec *store.Record) error {
+	if err := s.Store.IndexOrder(ctx, rec.MerchantID, &rec.Order, rec.Version); err != nil {
+		return fmt.Errorf("order %s committed: %w: %v", rec.Order.ID, store.ErrUnannounced, err)
+	}
+	return nil
 }
 
 // Applied is what ApplyTransfer did with one transfer observation.

@@ -33,6 +33,19 @@ func (k keys) addrCounter(merchantID, xpubFingerprint string) string {
 func (k keys) idempotency(merchantID, key string) string {
 	return k.prefix + "merchant:{m:" + merchantID + "}:idem:" + key
 }
+
+// The merchant's order index (index.go): one lex-sorted list per status and network (member:
+// created-at seconds in 8 hex digits + the order's ULID, so lex order is creation order), each
+// order's indexed "version:STATUS" by ULID, and its payments' tx hashes → order id.
+func (k keys) orderList(merchantID string, st checkout.Status, n checkout.Network) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:orders:" + string(st) + ":" + string(n)
+}
+func (k keys) orderStatuses(merchantID string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:orders:st"
+}
+func (k keys) orderTxs(merchantID string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:orders:tx"
+}
 func (k keys) apiKey(keyID string) string          { return k.prefix + "apikey:{" + keyID + "}" }
 func (k keys) xpubOwner(fingerprint string) string { return k.prefix + "xpub:{" + fingerprint + "}" }
 func (k keys) devAccounts() string                 { return k.prefix + "dev:accounts" }

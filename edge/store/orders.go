@@ -108,6 +108,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID s
 		bind = p.SetNX(ctx, addrKey, o.ID, 0)
 		p.SAdd(ctx, s.k.watchSet(o.Network), o.Address)
 		p.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID})
+		s.queueIndex(ctx, p, merchantID, o) // the merchant's order index (index.go), before the order exists
 		if !cluster {
 			created = createScript.EvalSha(ctx, p, keys, args...)
 		}

@@ -126,8 +126,13 @@ func (s *Store) Reservations(ctx context.Context, n checkout.Network, addr strin
 // (it is the merchant's) and is watched already. Idempotent like CreateOrder: the same id
 // returns the stored order and created=false.
 func (s *Store) CreateReservedOrder(ctx context.Context, o *checkout.Order, merchantID string, ev *checkout.Event) (*checkout.Order, bool, error) {
-	if err := s.rdb.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID}).Err(); err != nil {
-		return nil, false, fmt.Errorf("schedule expiry: %w", err)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, s.k.expiry(), redis.Z{Score: float64(o.ExpiresAt.UnixMilli()), Member: o.ID})
+		s.queueIndex(ctx, p, merchantID, o) // the merchant's order index (index.go)
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("schedule expiry and index order: %w", err)
 	}
 	doc, err := encodeOrder(o)
 	if err != nil {

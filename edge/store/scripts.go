@@ -35,6 +35,7 @@ var (
 	gcraScript      = script("rate_gcra")         // Allow, Check
 	releaseIfOwner  = script("release_if_owner")  // ReleaseXPub
 	nextAboveScript = script("next_above")        // NextDevAccount
+	indexScript     = script("index_order")       // IndexOrder, CreateOrder
 
 	reserveScript = script("recv_reserve") // Reserve
 	releaseScript = script("recv_release") // Release
