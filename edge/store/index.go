@@ -24,7 +24,6 @@ package store
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -326,8 +325,9 @@ func (s *Store) loadOrders(ctx context.Context, members []string) ([]*Record, er
 		}
 		r := &Record{MerchantID: fmt.Sprint(vals[1])}
 		r.Version, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
-		if err := json.Unmarshal([]byte(doc), &r.Order); err != nil {
-			return nil, fmt.Errorf("decode order %s: %w", memberOrderID(members[i]), err)
+		var err error
+		if r.Order, err = decodeOrder(memberOrderID(members[i]), []byte(doc)); err != nil {
+			return nil, err
 		}
 		out[i] = r
 	}
