@@ -71,7 +71,7 @@ func ExampleError() {
 }
 
 // Follow an order's events live. The first message is the current state; then every change
-// until a terminal status (PAID, UNDERPAID, EXPIRED, FROZEN), after which FollowOrder returns
+// until a terminal status (PAID, UNDERPAID, EXPIRED, FROZEN, CANCELED), after which FollowOrder returns
 // nil. It reconnects by itself with Last-Event-ID; keep e.ID to resume after a restart.
 func ExampleClient_FollowOrder() {
 	c := client.New(edgeURL, keyID, secret)

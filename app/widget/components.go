@@ -238,6 +238,8 @@ func (s *StatusPanel) Render() app.UI {
 			got = o.AmountPending
 		}
 		title, body = t(l, mFrozenTitle), t(l, mFrozenBody, amt(got))
+	case checkout.StatusCanceled:
+		title, body = t(l, mCanceledTitle), t(l, mCanceledBody)
 	default:
 		title = t(l, mPendingTitle)
 		body = t(l, mPendingBody, amt(o.PayAmount), networkLabel(l, o.Network))

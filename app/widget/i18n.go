@@ -47,6 +47,8 @@ const (
 	mLateBody
 	mFrozenTitle
 	mFrozenBody
+	mCanceledTitle
+	mCanceledBody
 	mReceipt
 	mAmountPaid
 	mPaidAt
@@ -192,6 +194,7 @@ func StatusTitles(lang string) map[checkout.Status]string {
 		checkout.StatusPending: t(lang, mPendingTitle), checkout.StatusConfirming: t(lang, mConfirmingTitle),
 		checkout.StatusPaid: t(lang, mPaidTitle), checkout.StatusUnderpaid: t(lang, mUnderpaidTitle),
 		checkout.StatusExpired: t(lang, mExpiredTitle), checkout.StatusFrozen: t(lang, mFrozenTitle),
+		checkout.StatusCanceled: t(lang, mCanceledTitle),
 	}
 }
 

@@ -105,6 +105,9 @@ func TestRenderStatuses(t *testing.T) {
 			[]string{"Order expired", "Do not send funds to this address"}, nil},
 		{"frozen", func(v *checkout.CheckoutView) { v.Status = checkout.StatusFrozen }, "en",
 			[]string{"Payment under review", "Do not send again"}, nil},
+		{"canceled", func(v *checkout.CheckoutView) { v.Status = checkout.StatusCanceled }, "en",
+			[]string{"Order canceled", "merchant canceled this order", "Do not send funds to this address"},
+			[]string{base.Address, "countdown", "returning"}},
 		{"pending zh", func(v *checkout.CheckoutView) {}, "zh", []string{"等待付款", "TRC20 · 波场 TRON", `lang="zh"`}, nil},
 		{"paid late after expiry", func(v *checkout.CheckoutView) {
 			v.Status, v.AmountPaid, v.AmountLate = checkout.StatusExpired, v.PayAmount, v.PayAmount
