@@ -62,8 +62,10 @@ var merchantActions = map[string]merchantAction{
 			}
 			if err == nil && len(c.XPubs) == 0 {
 				// Created, but every order it tries would fail: say so now, not at its first order.
-				fmt.Fprintf(stderr, "warning: merchant %s has no xpub for any network, so it cannot take an order yet.\n"+
-					"Give it one: edge merchant set-xpub --id %s --network TRC20 --xpub XPUB (or --network ERC20)\n", c.MerchantID, c.MerchantID)
+				fmt.Fprintf(stderr, "warning: merchant %s has no xpub and no receive address for any network, so it cannot take an order yet.\n"+
+					"Give it one: edge merchant set-xpub --id %s --network TRC20 --xpub XPUB (or --network ERC20),\n"+
+					"or its own addresses: edge merchant set-receive --id %s --network TRC20 --mode addresses --address ADDR\n",
+					c.MerchantID, c.MerchantID, c.MerchantID)
 			}
 			return c, err
 		}
