@@ -101,7 +101,9 @@ func run(conc int, dur time.Duration) error {
 		return err
 	}
 	addr := ln.Addr().String()
-	body := []byte(`{"amount":"99.99","currency":"USDT","network":"TRC20","description":"bench","metadata":{"cart":"1"}}`)
+	// Each request's body differs (its cart number), so no two signed requests are equal:
+	// the edge refuses a replayed signed POST.
+	var seq atomic.Int64
 	hc := &fasthttp.Client{MaxConnsPerHost: conc * 2}
 
 	one := func() (time.Duration, error) {
@@ -110,6 +112,7 @@ func run(conc int, dur time.Duration) error {
 		defer fasthttp.ReleaseResponse(resp)
 		req.SetRequestURI("http://" + addr + "/v1/orders")
 		req.Header.SetMethod("POST")
+		body := fmt.Appendf(nil, `{"amount":"99.99","currency":"USDT","network":"TRC20","description":"bench","metadata":{"cart":"%d"}}`, seq.Add(1))
 		req.Header.Set("Authorization", client.Authorization(key.ID, key.Secret, time.Now().Unix(), "POST", "/v1/orders", body))
 		req.SetBody(body)
 		t0 := time.Now()
