@@ -39,8 +39,9 @@
 // Set replaces the active faults; the methods Refuse, Delay, Lag, StaleHead, RateLimit,
 // DropMidResponse and ForkHash add one to the active set, and Heal clears them all. Each is
 // safe while requests are in flight (a request uses the faults active when it arrived):
-//   - Refuse: the listener is closed and open connections dropped, so dials fail with
-//     "connection refused" until healed (the same port is bound again).
+//   - Refuse: the listener is closed and open connections dropped (a client's idle
+//     keep-alive connection then fails once, with EOF), so dials fail with "connection
+//     refused" until healed (the same port is bound again).
 //   - Delay(d): every response is held d (the request's context still ends it).
 //   - StaleHead: eth_blockNumber and the "latest" block freeze at the head seen when the
 //     fault took effect; numbered queries still reach newer blocks.
@@ -51,6 +52,9 @@
 //     java.lang.IllegalAccessException : lack of computing resources"} outside the JSON-RPC
 //     envelope; RateLimit429: HTTP 429 with Retry-After; RateLimitTronGrid403 and
 //     RateLimitTronGrid503: TronGrid's 403 (no key) / 503 (key over quota) with Retry-After).
+//     go-ethereum's rpc client reports the java-tron body as an empty JSON-RPC error (code 0,
+//     "json-rpc error 0"): JSON member names match case-insensitively, so "Error" fills its
+//     "error" member. The others are rpc.HTTPError with the status.
 //     Fault.RateLimitQPS > 0 refuses only the requests above that rate.
 //   - DropMidResponse: the response's headers and half its body are written, then the
 //     connection is closed (the client sees an unexpected EOF).
