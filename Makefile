@@ -39,6 +39,7 @@ token: ## regenerate the dev token ABI and bytecode (needs node and npm)
 bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/api
 	$(GO) run ./bench/load
+	$(GO) run ./bench/nodeproxy
 	$(GO) run ./bench/chain
 	$(GO) run ./bench/widget
 	$(GO) run ./bench/webhook

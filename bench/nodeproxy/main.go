@@ -207,7 +207,7 @@ func scan(ctx context.Context, rdb *redis.Client, prefix string, cl *ethclient.C
 		return 0, 0, 0, fmt.Errorf("lease: %v", err)
 	}
 	start := uint64(0)
-	s := &evm.Scanner{Chain: cl, Store: f, Network: checkout.TRC20, Token: token, Required: 19,
+	s := &evm.Scanner{Chain: evm.Node(cl), Store: f, Network: checkout.TRC20, Token: token, Required: 19,
 		MaxRange: rng, StartBlock: &start, Log: quiet}
 	t := time.Now()
 	steps := 0
