@@ -52,22 +52,9 @@ func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreatePar
 	if err != nil {
 		return nil, false, fmt.Errorf("merchant %s %s xpub: %w", m.ID, p.Network, err)
 	}
-	hash := p.Hash()
-	claim, err := s.Store.ClaimOrder(ctx, m.ID, key.Fingerprint(), p.IdempotencyKey, ids.Order(), hash, s.now())
-	if err != nil {
-		return nil, false, err
-	}
-	if claim.Replayed {
-		if claim.ParamsHash != hash {
-			return nil, false, checkout.NewError(checkout.CodeIdempotencyKeyReused, "idempotency_key",
-				"this idempotency_key was used with different parameters in the last 24 hours")
-		}
-		if rec, err := s.Store.Order(ctx, claim.OrderID); err == nil {
-			return &rec.Order, true, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, false, err
-		}
-		// The first request is still writing (or died doing so): build the identical order.
+	claim, prior, err := s.claim(ctx, m.ID, key.Fingerprint(), p)
+	if err != nil || prior != nil {
+		return prior, prior != nil, err
 	}
 	addr, path, err := key.Address(p.Network, claim.Index)
 	for errors.Is(err, deposit.ErrInvalidChild) {
@@ -158,4 +145,28 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// claim reserves the order's identity and its index under counter (ClaimOrder). For an
+// idempotent replay whose order is stored it returns that order; a replay with other
+// parameters is refused. A replay whose first request is still writing (or died doing so)
+// gets the claim back, so the caller builds the identical order.
+func (s *Service) claim(ctx context.Context, merchantID, counter string, p *CreateParams) (store.Claim, *checkout.Order, error) {
+	hash := p.Hash()
+	claim, err := s.Store.ClaimOrder(ctx, merchantID, counter, p.IdempotencyKey, ids.Order(), hash, s.now())
+	if err != nil || !claim.Replayed {
+		return claim, nil, err
+	}
+	if claim.ParamsHash != hash {
+		return claim, nil, checkout.NewError(checkout.CodeIdempotencyKeyReused, "idempotency_key",
+			"this idempotency_key was used with different parameters in the last 24 hours")
+	}
+	rec, err := s.Store.Order(ctx, claim.OrderID)
+	if err == nil {
+		return claim, &rec.Order, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return claim, nil, err
+	}
+	return claim, nil, nil
 }

@@ -21,23 +21,11 @@ import (
 func receiveCounter(n checkout.Network) string { return "recv-" + string(n) }
 
 func (s *Service) createReserved(ctx context.Context, m *checkout.Merchant, p *CreateParams, cfg checkout.ReceiveConfig) (*checkout.Order, bool, error) {
-	hash := p.Hash()
-	claim, err := s.Store.ClaimOrder(ctx, m.ID, receiveCounter(p.Network), p.IdempotencyKey, ids.Order(), hash, s.now())
-	if err != nil {
-		return nil, false, err
-	}
-	if claim.Replayed {
-		if claim.ParamsHash != hash {
-			return nil, false, checkout.NewError(checkout.CodeIdempotencyKeyReused, "idempotency_key",
-				"this idempotency_key was used with different parameters in the last 24 hours")
-		}
-		if rec, err := s.Store.Order(ctx, claim.OrderID); err == nil {
-			return &rec.Order, true, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, false, err
-		}
-		// The first request is still writing (or died doing so): build the same order. Its
-		// reservation is found again on the same first address (Reserve is idempotent).
+	// A replay whose first request is still writing finds its reservation again on the same
+	// first address (Reserve is idempotent).
+	claim, prior, err := s.claim(ctx, m.ID, receiveCounter(p.Network), p)
+	if err != nil || prior != nil {
+		return prior, prior != nil, err
 	}
 	created := claim.CreatedAt.UTC().Truncate(time.Second)
 	expires := created.Add(m.TTL())
