@@ -90,17 +90,11 @@ func (s *Store) SkipIndex(ctx context.Context, merchantID, xpubFingerprint, idem
 // before the others. On a Redis Cluster those keys live on other nodes, so the pipeline of
 // the first three runs before the create script.
 func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID string, ev *checkout.Event) (*checkout.Order, bool, error) {
-	doc, err := encodeOrder(o)
-	if err != nil {
-		return nil, false, err
-	}
-	rec, err := encodeEvent(ev)
+	keys, args, err := s.createCall(o, merchantID, ev)
 	if err != nil {
 		return nil, false, err
 	}
 	addrKey := s.k.address(o.Network, o.Address)
-	keys := []string{s.k.order(o.ID)}
-	args := []any{doc, merchantID, rec}
 	var bind *redis.BoolCmd
 	var created *redis.Cmd
 	_, cluster := s.rdb.(*redis.ClusterClient)
@@ -141,16 +135,35 @@ func (s *Store) CreateOrder(ctx context.Context, o *checkout.Order, merchantID s
 			return nil, false, fmt.Errorf("order %s address %s: %w", o.ID, o.Address, ErrAddressInUse)
 		}
 	}
-	if res[0] == int64(0) {
-		existing, err := decodeOrder(o.ID, []byte(fmt.Sprint(res[1])))
-		if err != nil {
-			return nil, false, err
-		}
-		return &existing, false, nil
-	}
 	// No change-feed hint: nobody can follow an order before it exists, and followers start
 	// by reading the order's events.
-	return o, true, nil
+	return createdOrder(o, res)
+}
+
+// createCall is create_order.lua's keys and arguments for the order and its first event.
+func (s *Store) createCall(o *checkout.Order, merchantID string, ev *checkout.Event) ([]string, []any, error) {
+	doc, err := encodeOrder(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := encodeEvent(ev)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []string{s.k.order(o.ID)}, []any{doc, merchantID, rec}, nil
+}
+
+// createdOrder reads create_order.lua's reply: o with created=true when it wrote o, else
+// the order stored under that id before (created=false).
+func createdOrder(o *checkout.Order, res []any) (*checkout.Order, bool, error) {
+	if res[0] != int64(0) {
+		return o, true, nil
+	}
+	existing, err := decodeOrder(o.ID, []byte(fmt.Sprint(res[1])))
+	if err != nil {
+		return nil, false, err
+	}
+	return &existing, false, nil
 }
 
 // Record is a stored order with what the store needs to update it safely.

@@ -134,26 +134,15 @@ func (s *Store) CreateReservedOrder(ctx context.Context, o *checkout.Order, merc
 	if err != nil {
 		return nil, false, fmt.Errorf("schedule expiry and index order: %w", err)
 	}
-	doc, err := encodeOrder(o)
+	keys, args, err := s.createCall(o, merchantID, ev)
 	if err != nil {
 		return nil, false, err
 	}
-	rec, err := encodeEvent(ev)
-	if err != nil {
-		return nil, false, err
-	}
-	res, err := createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID)}, doc, merchantID, rec).Slice()
+	res, err := createScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, false, fmt.Errorf("create order: %w", err)
 	}
-	if res[0] == int64(0) {
-		existing, err := decodeOrder(o.ID, []byte(fmt.Sprint(res[1])))
-		if err != nil {
-			return nil, false, err
-		}
-		return &existing, false, nil
-	}
-	return o, true, nil
+	return createdOrder(o, res)
 }
 
 // ReceiveItem is a due entry of the release schedule: a reservation (Order set) or a transfer
