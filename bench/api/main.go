@@ -6,18 +6,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/bench/redisbench"
 	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/api"
@@ -169,7 +166,7 @@ func run(conc int, dur time.Duration) error {
 
 	// redis-benchmark on the same server, same concurrency, one command per round trip.
 	// EVALSHA of a trivial script stands for our scripts; PING is the floor.
-	redisOps, err := redisBenchmark(srv.Addr, conc)
+	redisOps, err := redisbench.SetRate(srv.Addr, conc, 200000)
 	if err != nil {
 		return err
 	}
@@ -183,20 +180,6 @@ func run(conc int, dur time.Duration) error {
 	fmt.Printf("  => ceiling for %.2f round trips: %.0f creates/s\n", perReq, ceiling)
 	fmt.Printf("ratio edge / ceiling: %.2f (target >= 0.5)\n", rps/ceiling)
 	return nil
-}
-
-func redisBenchmark(addr string, conc int) (float64, error) {
-	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("redis-benchmark", "-h", host, "-p", port, "-c", strconv.Itoa(conc),
-		"-n", "200000", "-t", "set", "-q").CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("redis-benchmark: %w: %s", err, out)
-	}
-	m := regexp.MustCompile(`SET: ([0-9.]+) requests per second`).FindSubmatch(bytes.TrimSpace(out))
-	if m == nil {
-		return 0, fmt.Errorf("redis-benchmark output not understood: %s", out)
-	}
-	return strconv.ParseFloat(string(m[1]), 64)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -41,6 +41,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/bench/redisbench"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/redistest"
 )
@@ -188,7 +189,7 @@ func run(c config) error {
 			return err
 		}
 	}
-	setOps, err := redisBenchmark(srv.Addr, c.conc)
+	setOps, err := redisbench.SetRate(srv.Addr, c.conc, 300000)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func run(c config) error {
 				return err
 			}
 		}
-		setFull, err := redisBenchmark(srv.Addr, c.conc)
+		setFull, err := redisbench.SetRate(srv.Addr, c.conc, 300000)
 		if err != nil {
 			return err
 		}
@@ -555,20 +556,6 @@ func (e *env) idleReads(ctx context.Context) (struct{ reads, cmds float64 }, err
 }
 
 func math0(f float64) float64 { return max(f, 0) }
-
-func redisBenchmark(addr string, conc int) (float64, error) {
-	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("redis-benchmark", "-h", host, "-p", port, "-c", strconv.Itoa(conc),
-		"-n", "300000", "-t", "set", "-q").CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("redis-benchmark: %w: %s", err, out)
-	}
-	m := regexp.MustCompile(`SET: ([0-9.]+) requests per second`).FindSubmatch(bytes.TrimSpace(out))
-	if m == nil {
-		return 0, fmt.Errorf("redis-benchmark output not understood: %s", out)
-	}
-	return strconv.ParseFloat(string(m[1]), 64)
-}
 
 func fetchProfile(addr string, d time.Duration, file string) error {
 	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
