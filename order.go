@@ -30,11 +30,15 @@ type Order struct {
 	PaymentURL       string            `json:"payment_url"`
 	DeepLink         string            `json:"deep_link"` // mpchat://pay?order={id}
 	DerivationPath   string            `json:"derivation_path"`
-	Payments         []Payment         `json:"payments"`
-	CreatedAt        time.Time         `json:"created_at"`
-	ExpiresAt        time.Time         `json:"expires_at"`
-	PaidAt           *time.Time        `json:"paid_at"`
-	FrozenReason     string            `json:"frozen_reason,omitempty"`
+	// ReceiveMode is how the order receives: "xpub" (its own derived address) or "addresses"
+	// (one of the merchant's addresses, told apart by pay_amount). Empty on orders created
+	// before the field existed: those are xpub orders.
+	ReceiveMode  ReceiveMode `json:"receive_mode,omitempty"`
+	Payments     []Payment   `json:"payments"`
+	CreatedAt    time.Time   `json:"created_at"`
+	ExpiresAt    time.Time   `json:"expires_at"`
+	PaidAt       *time.Time  `json:"paid_at"`
+	FrozenReason string      `json:"frozen_reason,omitempty"`
 	// Dust: transfers below the operator's dust threshold (zero-value ones among them, which
 	// anyone can send "from" any address). They never change the status, the amounts or the
 	// payments and send no webhook; they are only counted here once final, with the last few
@@ -103,18 +107,21 @@ type CheckoutView struct {
 	AmountPending Amount `json:"amount_pending"`
 	// AmountOverpaid is the confirmed surplus above amount; AmountLate what was confirmed
 	// after the order reached a terminal status (late funds): the checkout names both.
-	AmountOverpaid Amount            `json:"amount_overpaid"`
-	AmountLate     Amount            `json:"amount_late"`
-	Currency       string            `json:"currency"`
-	Network        Network           `json:"network"`
-	Address        string            `json:"address"`
-	Description    string            `json:"description"`
-	ReturnURL      string            `json:"return_url"`
-	DeepLink       string            `json:"deep_link"`
-	Payments       []CheckoutPayment `json:"payments"`
-	CreatedAt      time.Time         `json:"created_at"`
-	ExpiresAt      time.Time         `json:"expires_at"`
-	PaidAt         *time.Time        `json:"paid_at"`
+	AmountOverpaid Amount  `json:"amount_overpaid"`
+	AmountLate     Amount  `json:"amount_late"`
+	Currency       string  `json:"currency"`
+	Network        Network `json:"network"`
+	Address        string  `json:"address"`
+	// ReceiveMode "addresses": the address is shared by the merchant's orders and pay_amount
+	// alone tells them apart, so the customer must send it exactly (or claim by tx hash).
+	ReceiveMode ReceiveMode       `json:"receive_mode,omitempty"`
+	Description string            `json:"description"`
+	ReturnURL   string            `json:"return_url"`
+	DeepLink    string            `json:"deep_link"`
+	Payments    []CheckoutPayment `json:"payments"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   time.Time         `json:"expires_at"`
+	PaidAt      *time.Time        `json:"paid_at"`
 	// Merchant is who the customer pays and how to reach them. The public order read and the
 	// checkout page fill it from the merchant's record; event-stream messages leave it out
 	// (it does not change with the order).
@@ -152,7 +159,7 @@ func (o *Order) CheckoutView() CheckoutView {
 		ID: o.ID, Status: o.Status, Amount: o.Amount, PayAmount: o.PayAmount,
 		AmountPaid: o.AmountPaid, AmountPending: o.AmountPending, AmountOverpaid: o.AmountOverpaid,
 		AmountLate: o.AmountLate, Currency: o.Currency,
-		Network: o.Network, Address: o.Address, Description: o.Description,
+		Network: o.Network, Address: o.Address, ReceiveMode: o.ReceiveMode, Description: o.Description,
 		ReturnURL: o.ReturnURL, DeepLink: o.DeepLink, CreatedAt: o.CreatedAt,
 		ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt, Payments: []CheckoutPayment{},
 	}

@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,3 +57,20 @@ const FeedField = "transfer"
 // transfers to. The edge adds an order's address before the order exists, so no payment to an
 // address it handed out can go unreported.
 func WatchSet(n Network) string { return "watch:{" + string(n) + "}" }
+
+// ParseTxHash reads a transaction hash as people paste it: TRON explorers and wallets show 64
+// hex digits without the 0x that Ethereum tools and this API use, and copies often carry
+// spaces or upper case. It returns the hash as 0x + 64 lowercase hex digits, or false.
+func ParseTxHash(s string) (string, bool) {
+	s = strings.ToLower(strings.Join(strings.Fields(s), ""))
+	s = strings.TrimPrefix(s, "0x")
+	if len(s) != 64 {
+		return "", false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
+	return "0x" + s, true
+}

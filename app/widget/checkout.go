@@ -189,7 +189,8 @@ func (c *Checkout) Render() app.UI {
 		pay = app.Div().Class("pay").Body(
 			appLink,
 			&Countdown{Lang: lang, Expires: o.ExpiresAt, Now: now},
-			&Amount{Lang: lang, Value: due, Currency: o.Currency, Partial: due < o.PayAmount},
+			&Amount{Lang: lang, Value: due, Currency: o.Currency, Partial: due < o.PayAmount,
+				Exact: o.ReceiveMode == checkout.ReceiveAddresses},
 			&NetworkBadge{Lang: lang, Network: o.Network},
 			&AddressCopy{Lang: lang, Address: o.Address},
 			&QR{Lang: lang, URI: PayURI(o.Network, o.Address, due, s.Token, s.ChainID)},
@@ -221,6 +222,7 @@ func (c *Checkout) Render() app.UI {
 		&StatusPanel{Lang: lang, Order: *o, ReturnTo: s.ReturnTo, ReturnIn: returnIn, TopTarget: true,
 			TimeUp: timeUp, Zone: zone, Stay: stay},
 		pay,
+		c.claimForm(),
 		&Details{Lang: lang, Order: *o, Explorers: s.Explorers},
 		state,
 	)

@@ -19,6 +19,9 @@ type Amount struct {
 	Value    checkout.Amount
 	Currency string
 	Partial  bool // part was received: this is what is still missing
+	// Exact: the order shares its address with the merchant's other orders and this amount
+	// alone tells them apart, so the customer is told to send it to the last digit.
+	Exact bool
 }
 
 // Render draws the amount.
@@ -26,6 +29,10 @@ func (a *Amount) Render() app.UI {
 	label := t(a.Lang, mAmountLabel)
 	if a.Partial {
 		label = t(a.Lang, mAmountDue)
+	}
+	var exact app.UI
+	if a.Exact {
+		exact = app.P().ID("exact-amount").Class("warn exact").Text(t(a.Lang, mExactBody, a.Value.String()))
 	}
 	return app.Div().Class("field amount").Body(
 		app.P().Class("label").ID("amount-label").Text(label),
@@ -37,6 +44,7 @@ func (a *Amount) Render() app.UI {
 			),
 			&CopyButton{Lang: a.Lang, Value: a.Value.String(), Label: t(a.Lang, mCopyAmount), ID: "copy-amount"},
 		),
+		exact,
 	)
 }
 

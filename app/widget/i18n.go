@@ -72,6 +72,19 @@ const (
 	mNotFoundBody
 	mDevPay
 	mDevPayHint
+	// Orders on a merchant's shared addresses (i18n_receive.go).
+	mExactBody
+	mClaimTitle
+	mClaimHint
+	mClaimLabel
+	mClaimSubmit
+	mClaimChecking
+	mClaimAccepted
+	mClaimNotFound
+	mClaimCredited
+	mClaimTooMany
+	mClaimInvalid
+	mClaimFailed
 	numMsgs // the number of keys: every locale has each one (TestEveryLocaleComplete)
 )
 

@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	checkout "github.com/mpchat/checkout"
@@ -28,30 +27,16 @@ type ClaimParams struct {
 	LogIndex *uint  // optional: one log of a transaction with several transfers to the address
 }
 
-// ValidTxHash reports whether s is 0x + 64 hex digits (either case).
-func ValidTxHash(s string) bool {
-	h, ok := strings.CutPrefix(s, "0x")
-	if !ok || len(h) != 64 {
-		return false
-	}
-	for _, c := range h {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
 // Claim credits the transfer p names to the order rec and returns the order afterwards.
 // Refusals are API errors: 422 claim_refused (no such transfer recorded to the order's
 // address, first seen before the order, removed by a reorg, the order is not in addresses
 // mode), 409 transfer_already_credited (another order has it). Either way the claim is
 // recorded as an event of the order (claim.accepted or claim.refused).
 func (s *Service) Claim(ctx context.Context, rec *store.Record, p ClaimParams) (*checkout.Order, error) {
-	if !ValidTxHash(p.TxHash) {
-		return nil, checkout.NewError(checkout.CodeClaimRefused, "tx_hash", "tx_hash must be 0x followed by 64 hex digits")
+	tx, ok := checkout.ParseTxHash(p.TxHash)
+	if !ok {
+		return nil, checkout.NewError(checkout.CodeClaimRefused, "tx_hash", "tx_hash must be 64 hex digits, with or without 0x")
 	}
-	tx := strings.ToLower(p.TxHash)
 	o := &rec.Order
 	detail := &checkout.Payment{TxHash: tx}
 	if p.LogIndex != nil {

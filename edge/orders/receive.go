@@ -44,6 +44,7 @@ func (s *Service) createReserved(ctx context.Context, m *checkout.Merchant, p *C
 		o := &checkout.Order{
 			ID: claim.OrderID, Status: checkout.StatusPending, Amount: p.Amount,
 			Currency: checkout.Currency, Network: p.Network, Address: addr, PayAmount: pay,
+			ReceiveMode:      checkout.ReceiveAddresses,
 			TolerancePercent: p.Tolerance, Description: p.Description, Metadata: p.Metadata,
 			ReturnURL: p.ReturnURL, WebhookURL: p.WebhookURL,
 			PaymentURL: strings.TrimRight(s.PublicURL, "/") + "/pay/" + claim.OrderID,

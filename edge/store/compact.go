@@ -52,6 +52,7 @@ type storedOrder struct {
 	PaymentURL    string            `json:"pu,omitzero"`  // when it is not of that form
 	DeepLink      string            `json:"dl,omitzero"`  // when it is not DeepLink(id)
 	Derivation    string            `json:"dp,omitzero"`
+	ReceiveMode   string            `json:"rm,omitzero"`
 	Payments      []storedPayment   `json:"p,omitzero"`
 	CreatedAt     int64             `json:"ca,omitzero"`
 	ExpiresAt     int64             `json:"ea,omitzero"`
@@ -175,7 +176,7 @@ func encodeOrder(o *checkout.Order) ([]byte, error) {
 	s := storedOrder{V: docVersion, Amount: int64(o.Amount), Network: o.Network, Address: o.Address,
 		Tolerance: int64(o.TolerancePercent), Description: o.Description, Metadata: o.Metadata,
 		ReturnURL: o.ReturnURL, WebhookURL: o.WebhookURL, Derivation: o.DerivationPath,
-		CreatedAt: nanos(o.CreatedAt), ExpiresAt: nanos(o.ExpiresAt)}
+		ReceiveMode: string(o.ReceiveMode), CreatedAt: nanos(o.CreatedAt), ExpiresAt: nanos(o.ExpiresAt)}
 	if o.Metadata != nil && len(o.Metadata) == 0 {
 		s.Metadata, s.EmptyMetadata = nil, true
 	}
@@ -225,7 +226,7 @@ func decodeOrder(id string, b []byte) (checkout.Order, error) {
 		Address: s.Address, PayAmount: checkout.Amount(s.Amount), TolerancePercent: checkout.Tolerance(s.Tolerance),
 		Description: s.Description, Metadata: s.Metadata, ReturnURL: s.ReturnURL, WebhookURL: s.WebhookURL,
 		PaymentURL: s.PaymentURL, DeepLink: checkout.DeepLink(id), DerivationPath: s.Derivation,
-		CreatedAt: fromNanos(s.CreatedAt), ExpiresAt: fromNanos(s.ExpiresAt)}
+		ReceiveMode: checkout.ReceiveMode(s.ReceiveMode), CreatedAt: fromNanos(s.CreatedAt), ExpiresAt: fromNanos(s.ExpiresAt)}
 	if s.EmptyMetadata {
 		o.Metadata = map[string]string{}
 	}

@@ -13,7 +13,7 @@ import (
 // fixedFields are the checkout.Order fields set at creation and never changed after: an event
 // does not keep them (it takes them from the current document).
 var fixedFields = []string{"ID", "Amount", "Currency", "Network", "Address", "PayAmount", "TolerancePercent",
-	"Description", "Metadata", "ReturnURL", "WebhookURL", "PaymentURL", "DeepLink", "DerivationPath",
+	"Description", "Metadata", "ReturnURL", "WebhookURL", "PaymentURL", "DeepLink", "DerivationPath", "ReceiveMode",
 	"CreatedAt", "ExpiresAt"}
 
 // TestOrderFieldsClassified: every field of checkout.Order is either fixed at creation or kept
@@ -39,7 +39,7 @@ func richOrder() checkout.Order {
 		AmountPaid: 100_000_000, AmountOverpaid: 10_000, TolerancePercent: 10_000, Description: "d",
 		Metadata: map[string]string{"cart": "c-1"}, WebhookURL: "https://shop.example/h",
 		PaymentURL: "https://pay.example/pay/ord_01JABCDEFGHJKMNPQRSTVWXYZ0",
-		DeepLink:   checkout.DeepLink("ord_01JABCDEFGHJKMNPQRSTVWXYZ0"), DerivationPath: "m/44'/195'/0'/0/7",
+		DeepLink:   checkout.DeepLink("ord_01JABCDEFGHJKMNPQRSTVWXYZ0"), DerivationPath: "m/44'/195'/0'/0/7", ReceiveMode: checkout.ReceiveXPub,
 		Payments: []checkout.Payment{
 			{TxHash: "0xaa", LogIndex: 1, From: "TFROM", Amount: 60_000_000, BlockNumber: 9, Confirmations: 20,
 				ConfirmationsRequired: 19, Status: checkout.PaymentConfirmed, FirstSeenAt: seen},
