@@ -132,6 +132,17 @@ func TestRenderStatuses(t *testing.T) {
 		}, "en", []string{"Acme &amp; Co", `href="mailto:help@acme.example?subject=ord_1"`, `href="https://acme.example/help"`, ">ord_1<"}, []string{"Contact the shop where"}},
 		{"arabic is right to left", func(v *checkout.CheckoutView) {}, "ar", []string{`dir="rtl"`, `lang="ar"`}, nil},
 		{"german amounts", func(v *checkout.CheckoutView) { v.PayAmount = 1_234_500_000 }, "de", []string{`>1.234,5</span>`}, nil},
+		{"shared address: exact amount and the claim form", func(v *checkout.CheckoutView) {
+			v.ReceiveMode, v.PayAmount = checkout.ReceiveAddresses, 100_000_003
+		}, "en", []string{`id="exact-amount"`, "Send exactly 100.000003 USDT, to the last digit", `id="claim-form"`, `id="claim-tx"`}, nil},
+		{"shared address, expired: claim still offered (late payments)", func(v *checkout.CheckoutView) {
+			v.ReceiveMode, v.Status = checkout.ReceiveAddresses, checkout.StatusExpired
+		}, "en", []string{`id="claim-form"`}, []string{`id="exact-amount"`}},
+		{"shared address, paid: nothing left to claim", func(v *checkout.CheckoutView) {
+			v.ReceiveMode, v.Status, v.AmountPaid = checkout.ReceiveAddresses, checkout.StatusPaid, v.PayAmount
+		}, "en", nil, []string{`id="claim-form"`, `id="exact-amount"`}},
+		{"own address: no notice, no claim", func(v *checkout.CheckoutView) {}, "en", nil,
+			[]string{`id="claim-form"`, `id="exact-amount"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := base
