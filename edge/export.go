@@ -145,7 +145,7 @@ func resumeHint(res export.Result, q export.Query) string {
 		fmt.Fprintf(&b, "resume with --after %s", res.Cursor)
 	}
 	if res.Torn {
-		b.WriteString(" (the output ends with a partial line after it: cut it off, or resume into a new file)")
+		fmt.Fprintf(&b, "; the output ends with a partial line: its first %d bytes are whole (truncate -s %d FILE before appending to it, or resume into a new file)", res.Bytes, res.Bytes)
 	}
 	return b.String()
 }

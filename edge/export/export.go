@@ -66,8 +66,12 @@ type Result struct {
 	// After of the export that continues this one. Empty when nothing was written and the
 	// query had no After: then the continuation is the same query again.
 	Cursor string
-	// Torn reports that a failed write left part of a line (or row) after Cursor's; a
-	// continuation into the same file must cut the file back to its last newline first.
+	// Bytes is how much of the output holds whole lines (rows, the CSV header): everything
+	// up to Cursor's line.
+	Bytes int64
+	// Torn reports that a failed write left part of a line (or row) after those Bytes; a
+	// continuation into the same file must cut the file back to Bytes first (a CSV row may
+	// hold newlines inside quotes, so "the last newline" is not always the place).
 	Torn bool
 }
 
@@ -199,6 +203,7 @@ func (b *pageBuffer) writeTo(w io.Writer, res *Result) error {
 			res.Torn = n > start
 			break
 		}
+		res.Bytes += int64(end - start)
 		start = end
 		if b.ids[i] != "" {
 			res.Orders++
