@@ -101,6 +101,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	st, closeRedis, err := rf.connect(ctx)
 	if err != nil {
+		fmt.Fprintln(stderr, resumeHint(export.Result{Cursor: q.After}))
 		return err
 	}
 	defer closeRedis()
@@ -124,7 +125,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_ = file.close()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, resumeHint(res, q))
+		fmt.Fprintln(stderr, resumeHint(res))
 		return err
 	}
 	fmt.Fprintf(stderr, "edge export: %d orders", res.Orders)
@@ -136,7 +137,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // resumeHint tells the operator how to continue an export that stopped early.
-func resumeHint(res export.Result, q export.Query) string {
+func resumeHint(res export.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "edge export: stopped after %d orders; ", res.Orders)
 	if res.Cursor == "" {
