@@ -11,9 +11,9 @@ import (
 )
 
 // TestDocFlagTables keeps docs/operating.md's flag tables and the commands in step: every flag
-// a command prints with -h (edge serve, each edge merchant command, edge export, watcher run, devchain run
-// and pay, the demo) is in the table under that command's heading, and every flag in a table is
-// one the command has.
+// a command prints with -h (edge serve, each edge merchant command, edge export, watcher run,
+// devchain run and pay, the demo) is in the table under that command's heading, and every flag
+// in a table is one the command has.
 func TestDocFlagTables(t *testing.T) {
 	doc, err := os.ReadFile("../docs/operating.md")
 	if err != nil {
