@@ -561,3 +561,35 @@ func TestExportRefusesBeforeWriting(t *testing.T) {
 		})
 	}
 }
+
+// TestExportNeedsOnlyTheOrderRecord: retention trims a finished order's event history and
+// webhook records but keeps its document; the export reads nothing else, so a trimmed order
+// exports exactly as before.
+func TestExportNeedsOnlyTheOrderRecord(t *testing.T) {
+	r := newRig(t)
+	s := newShop(r)
+	q := export.Query{MerchantID: s.merchant, Since: s.start}
+	before, _ := r.export(q)
+	trimmed := 0
+	for _, o := range s.orders {
+		key := r.prefix + "order:{" + o.ID + "}" // the order's hash (edge/store/keys.go)
+		fields, err := r.rdb.HKeys(r.ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fields {
+			if f != "doc" && f != "merchant" && f != "ver" {
+				if err := r.rdb.HDel(r.ctx, key, f).Err(); err != nil {
+					t.Fatal(err)
+				}
+				trimmed++
+			}
+		}
+	}
+	if trimmed < len(s.orders) {
+		t.Fatalf("only %d fields trimmed: the order layout changed?", trimmed)
+	}
+	if after, _ := r.export(q); after != before {
+		t.Errorf("export after trimming events differs:\n%s\nvs\n%s", after, before)
+	}
+}
