@@ -98,13 +98,6 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := q.Validate(); err != nil {
 		return exportFlagError(err)
 	}
-
-	st, closeRedis, err := rf.connect(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, resumeHint(export.Result{Cursor: q.After}))
-		return err
-	}
-	defer closeRedis()
 	w := stdout
 	var file *lazyFile
 	if *out != "" {
@@ -114,6 +107,13 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		file = &lazyFile{path: *out}
 		w = file
 	}
+
+	st, closeRedis, err := rf.connect(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, resumeHint(export.Result{Cursor: q.After}))
+		return err
+	}
+	defer closeRedis()
 	res, err := export.Run(ctx, st, q, w)
 	var inv *export.InvalidError
 	if errors.As(err, &inv) {
