@@ -44,6 +44,7 @@ bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/widget
 	$(GO) run ./bench/webhook
 	$(GO) run ./bench/memory
+	$(GO) run ./bench/export
 
 build:
 	$(GO) build -o bin/ ./edge ./watcher

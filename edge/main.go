@@ -18,6 +18,7 @@ commands:
   serve      run the HTTP edge (merchant API, checkout, workers)
   merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
              block, unblock, blocklist
+  export     write a merchant's orders with their payments (NDJSON or CSV), resumable
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -35,6 +36,8 @@ func main() {
 		err = serve(ctx, os.Args[2:])
 	case "merchant":
 		err = merchantCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "export":
+		err = exportCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -47,6 +50,10 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			os.Exit(2) // refused before doing anything
+		}
 		os.Exit(1)
 	}
 }

@@ -35,8 +35,7 @@ func (s *Server) getOrder(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, 200, o)
-	return nil
+	return writeOrder(ctx, 200, o)
 }
 
 // checkoutOrder: GET /v1/checkout/{id}, the customer-safe view, public by order id.
