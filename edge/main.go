@@ -18,6 +18,7 @@ commands:
   serve      run the HTTP edge (merchant API, checkout, workers)
   merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
              block, unblock, blocklist
+  tx         what the chain and the gateway know of one transaction (support lookup)
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -35,6 +36,8 @@ func main() {
 		err = serve(ctx, os.Args[2:])
 	case "merchant":
 		err = merchantCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "tx":
+		err = txCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -47,6 +50,9 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
+		if errors.As(err, new(errTxNotFound)) {
+			os.Exit(exitNotFound)
+		}
 		os.Exit(1)
 	}
 }

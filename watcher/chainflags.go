@@ -16,6 +16,7 @@ import (
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/internal/redisconn"
+	"github.com/mpchat/checkout/internal/rpcspec"
 	"github.com/mpchat/checkout/internal/secreturl"
 	"github.com/mpchat/checkout/watcher/endpoints"
 	"github.com/mpchat/checkout/watcher/evm"
@@ -27,7 +28,7 @@ import (
 // and Redis. One definition, so the commands cannot drift apart.
 type chainFlags struct {
 	network                         *string
-	rpcs, headers                   multiFlag
+	rpcs, headers                   rpcspec.List
 	rpcTimeout                      *time.Duration
 	quorum, confirmations, maxRange *int
 	finality, above, token          *string
@@ -40,8 +41,8 @@ type chainFlags struct {
 func addChainFlags(fs *flag.FlagSet, env *envflag.Env) *chainFlags {
 	c := &chainFlags{}
 	c.network = fs.String("network", envflag.String("MP_NETWORK", ""), "ERC20 or TRC20 (env MP_NETWORK)")
-	c.rpcs.vals = endpoints.SplitList(envflag.String("MP_RPC", ""))
-	c.headers.vals = splitLines(envflag.String("MP_RPC_HEADER", ""))
+	c.rpcs.Vals = rpcspec.SplitList(envflag.String("MP_RPC", ""))
+	c.headers.Vals = rpcspec.SplitLines(envflag.String("MP_RPC_HEADER", ""))
 	fs.Var(&c.rpcs, "rpc", "JSON-RPC endpoint, repeatable: URL or 'URL|Header: value|…' (TRON: its /jsonrpc); logged as #index scheme://host only (env MP_RPC, comma-separated)")
 	fs.Var(&c.headers, "rpc-header", "header sent to every endpoint, repeatable: 'Name: value' (env MP_RPC_HEADER, one per line)")
 	c.rpcTimeout = fs.Duration("rpc-timeout", env.Duration("MP_RPC_TIMEOUT", endpoints.DefaultTimeout), "bound of one call to one endpoint; then the next is asked (env MP_RPC_TIMEOUT)")
@@ -75,19 +76,19 @@ func (c *chainFlags) check() (*chainSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--network: %w", err)
 	}
-	if len(c.rpcs.vals) == 0 {
+	if len(c.rpcs.Vals) == 0 {
 		return nil, fmt.Errorf("--rpc is required")
 	}
 	s := &chainSetup{network: n, headers: http.Header{}}
-	for _, spec := range c.rpcs.vals {
-		cfg, err := endpoints.ParseSpec(spec)
+	for _, spec := range c.rpcs.Vals {
+		cfg, err := rpcspec.Parse(spec)
 		if err != nil {
 			return nil, fmt.Errorf("--rpc: %w", err)
 		}
 		s.endpoints = append(s.endpoints, cfg)
 	}
-	for _, h := range c.headers.vals {
-		name, value, err := endpoints.ParseHeader(h)
+	for _, h := range c.headers.Vals {
+		name, value, err := rpcspec.ParseHeader(h)
 		if err != nil {
 			return nil, fmt.Errorf("--rpc-header: %w", err)
 		}
@@ -109,7 +110,7 @@ func (c *chainFlags) check() (*chainSetup, error) {
 	}
 	token := *c.token
 	if token == "" {
-		token = mainnetUSDT[n]
+		token = n.MainnetUSDT()
 	}
 	if len(token) > 0 && token[0] == 'T' {
 		s.token, err = deposit.ParseTRON(token)

@@ -19,12 +19,6 @@ import (
 	"github.com/mpchat/checkout/watcher/metrics"
 )
 
-// mainnetUSDT is the USDT contract of each network.
-var mainnetUSDT = map[checkout.Network]string{
-	checkout.TRC20: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
-	checkout.ERC20: "0xdAC17F958D2ee523a2206206994597C13D831ec7",
-}
-
 // runWatch: `watcher run` watches one network's USDT transfers and feeds them to Redis.
 func runWatch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -98,39 +92,6 @@ func redactOptional(raw string) string {
 		return ""
 	}
 	return secreturl.Redact(raw)
-}
-
-// multiFlag is a repeatable string flag whose default comes from the environment; a value
-// given on the command line replaces the environment's list. Its String (the default -h
-// prints) never shows a value: URLs and headers carry keys.
-type multiFlag struct {
-	vals []string
-	set  bool
-}
-
-func (m *multiFlag) String() string {
-	if m == nil || len(m.vals) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("(%d from the environment)", len(m.vals))
-}
-
-func (m *multiFlag) Set(v string) error {
-	if !m.set {
-		m.vals, m.set = nil, true
-	}
-	m.vals = append(m.vals, v)
-	return nil
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // parseTiers parses --confirmations-above: "USDT:blocks" or "USDT:finalized", comma-separated.
