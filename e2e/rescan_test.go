@@ -26,9 +26,10 @@ import (
 // run runs one of the built commands (edge, watcher) and returns its stdout, stderr and exit code.
 func (w *world) run(bin string, args ...string) (stdout, stderr string, code int) {
 	w.t.Helper()
+	path := filepath.Join(binaries(w.t), bin) // built once per test binary
 	ctx, cancel := context.WithTimeout(w.ctx, 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binaries(w.t), bin), args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -235,13 +236,15 @@ func TestRescanFindsAMissedTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	from, to := strconv.FormatUint(first-1, 10), strconv.FormatUint(last+1, 10)
+	// From the neighbour's block: the dev chain's own setup blocks hold several logs each,
+	// more than one -32005 answer allows, as a real node's busy blocks would.
+	from, to := strconv.FormatUint(first, 10), strconv.FormatUint(last+1, 10)
 	out, errOut, code := w.rescan(n, proxy.URL(), "--from", from, "--to", to)
 	if code != 0 {
 		t.Fatalf("rescan exit %d:\n%s%s", code, out, errOut)
 	}
-	if got := summary(t, out); got[0] != int(last-first)+3 || got[1] != 3 || got[2] != 1 || got[3] != 1 {
-		t.Errorf("summary %v (blocks, logs, found, written), want %d blocks, 3 logs, 1 found, 1 written:\n%s", got, last-first+3, out)
+	if got := summary(t, out); got[0] != int(last-first)+2 || got[1] != 3 || got[2] != 1 || got[3] != 1 {
+		t.Errorf("summary %v (blocks, logs, found, written), want %d blocks, 3 logs, 1 found, 1 written:\n%s", got, last-first+2, out)
 	}
 	if c := proxy.Count("eth_getLogs"); c < 4 {
 		t.Errorf("%d eth_getLogs calls: the refusals were not split", c)
@@ -266,7 +269,7 @@ func TestRescanRefusesBadInput(t *testing.T) {
 	w := newWorld(t)
 	n := checkout.ERC20
 	w.mine(n, required+2)
-	w.waitCheckpoint(n, 2)
+	w.settled(n) // the checkpoint stands still from here
 	cp := w.checkpoint(n)
 	feedKey := w.prefix + checkout.FeedStream(n)
 	feedLen := w.rdb.XLen(w.ctx, feedKey).Val()
@@ -279,8 +282,8 @@ func TestRescanRefusesBadInput(t *testing.T) {
 		{"from after to", []string{"--from", "5", "--to", "4"}, "--from 5 is after --to 4"},
 		{"no range", []string{"--from", "1"}, "--from and --to are required"},
 		{"range too long", []string{"--from", "0", "--to", "50000"}, "more than 50000: check the range, or pass --force"},
-		{"above the checkpoint", []string{"--from", "0", "--to", strconv.FormatUint(cp+1, 10)}, "above checkpoint " + strconv.FormatUint(cp, 10)},
-		{"forced past the checkpoint", []string{"--from", "0", "--to", "60000", "--force"}, "above checkpoint"},
+		{"above the checkpoint", []string{"--from", "0", "--to", strconv.FormatUint(cp+1, 10)}, "past the live watcher's checkpoint " + strconv.FormatUint(cp, 10)},
+		{"forced past the checkpoint", []string{"--from", "0", "--to", "60000", "--force"}, "past the live watcher's checkpoint"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
