@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/deposit"
@@ -134,14 +133,15 @@ func (c *chainFlags) check() (*chainSetup, error) {
 type chainConn struct {
 	*chainSetup
 	log     *slog.Logger
-	rdb     redis.UniversalClient
+	close   func() error                    // closes the Redis client
+	ping    func(ctx context.Context) error // asks Redis
 	pool    *endpoints.Pool
 	feed    *feed.Feed
 	scanner *evm.Scanner
 }
 
 // open dials Redis and builds the endpoint pool, the network's feed and a scanner over them;
-// the caller closes rdb.
+// the caller calls close.
 func (c *chainFlags) open(ctx context.Context, s *chainSetup) (*chainConn, error) {
 	log := secreturl.NewLogger(os.Stderr).With("network", s.network)
 	rdb, err := redisconn.Open(ctx, *c.redisURL, *c.redisCluster)
@@ -156,5 +156,6 @@ func (c *chainFlags) open(ctx context.Context, s *chainSetup) (*chainConn, error
 	fd := feed.New(rdb, *c.prefix, s.network)
 	sc := &evm.Scanner{Chain: pool, Store: fd, Network: s.network, Token: common.Address(s.token),
 		Required: s.required, Finalized: s.finalized, Tiers: s.tiers, MaxRange: s.maxRange, Log: log}
-	return &chainConn{chainSetup: s, log: log, rdb: rdb, pool: pool, feed: fd, scanner: sc}, nil
+	ping := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	return &chainConn{chainSetup: s, log: log, close: rdb.Close, ping: ping, pool: pool, feed: fd, scanner: sc}, nil
 }

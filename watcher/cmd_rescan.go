@@ -57,7 +57,7 @@ func rescan(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer cc.rdb.Close()
+	defer cc.close()
 	log := cc.log.With("rescan_from", *from, "rescan_to", *to)
 	cc.scanner.Log = log
 	var names []string

@@ -44,8 +44,8 @@ func runWatch(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer cc.rdb.Close()
-	log, n, pool, rdb, sc := cc.log, cc.network, cc.pool, cc.rdb, cc.scanner
+	defer cc.close()
+	log, n, pool, sc := cc.log, cc.network, cc.pool, cc.scanner
 	cc.feed.SetRetention(*retention)
 	if *startBlock >= 0 {
 		b := uint64(*startBlock)
@@ -67,7 +67,7 @@ func runWatch(ctx context.Context, args []string) error {
 		m.Hook(r)
 		m.Endpoints(pool)
 		checks := health.Checks{
-			Redis: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			Redis: cc.ping,
 			Chain: pool.Head,
 			Lease: m.LeaseState,
 			Log:   log,
