@@ -97,7 +97,7 @@ func (s *Scanner) Rescan(ctx context.Context, from, to uint64, write func(contex
 		res.Found += len(step.Emit)
 		if s.Log != nil {
 			s.Log.Info("watcher: rescanned blocks", "from", a, "to", b, "head", ps.head, "logs", ps.logs,
-				"found", len(step.Emit), "written", write != nil)
+				"found", len(step.Emit), "dry_run", write == nil)
 		}
 		if progress != nil {
 			progress(res)
