@@ -299,6 +299,12 @@ func TestRescanRefusesBadInput(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
+	t.Run("TRON range cap", func(t *testing.T) {
+		_, errOut, code := w.run("watcher", "rescan", "--network", "TRC20", "--rpc", rpc, "--max-range", "5001", "--from", "0", "--to", "1")
+		if code != 1 || !strings.Contains(errOut, "at most 5,000 blocks") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
 	t.Run("no checkpoint yet", func(t *testing.T) {
 		_, errOut, code := w.run("watcher", "rescan", "--network", "ERC20", "--rpc", rpc, "--token", w.chains[n].Token().Hex(),
 			"--redis", w.redisURL(), "--redis-prefix", w.prefix+"fresh:", "--from", "0", "--to", "1")

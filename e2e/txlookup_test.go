@@ -49,7 +49,8 @@ func txOf(t *testing.T, o *checkout.Order) string {
 // TestTxLookup: `edge tx` on the real dev chain and Redis, for each thing support may be
 // asked about: a payment credited to its order (ERC20; and TRC20 through a node answering as
 // java-tron, with the hash as TRON's explorers spell it, without 0x), a transfer to a
-// merchant's receive address matching no order, a transfer to an address that is none of
+// merchant's receive address matching no order, one parked in the orphans record, one the
+// watcher never reported (its address out of the watch set), one to an address that is none of
 // the gateway's, an unknown hash (exit 3) and malformed ones (exit 1).
 func TestTxLookup(t *testing.T) {
 	w := newWorld(t)
@@ -89,9 +90,46 @@ func TestTxLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Orphan: watched, but bound to no order (an order whose create never finished).
+	orphanAddr := common.HexToAddress("0x00000000000000000000000000000000000000dd")
+	if err := w.rdb.SAdd(w.ctx, w.prefix+checkout.WatchSet(n), deposit.Format(n, orphanAddr)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	orphanTx, err := w.chains[n].Pay(w.ctx, 4, orphanAddr, amt("2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not recorded: an order whose address fell out of the watch set before it was paid.
+	lost := w.order(n, "9")
+	w.rdb.SRem(w.ctx, w.prefix+checkout.WatchSet(n), lost.Address)
+	raw, _ := deposit.Parse(n, lost.Address)
+	lostTx, err := w.chains[n].Pay(w.ctx, 5, common.Address(raw), amt("9"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.mine(n, required)
 	w.settled(n)
 
+	t.Run("orphan", func(t *testing.T) {
+		r := w.lookupJSON(n, rpc[n], orphanTx.Hex())
+		if len(r.Transfers) != 1 {
+			t.Fatalf("report %+v", r)
+		}
+		if tr := r.Transfers[0]; tr.Verdict != txlookup.Orphan || tr.Reason != "no order for address" || tr.Binding != "none" || !tr.Watched {
+			t.Errorf("transfer %+v", tr)
+		}
+	})
+	t.Run("not recorded", func(t *testing.T) {
+		r := w.lookupJSON(n, rpc[n], lostTx.Hex())
+		if len(r.Transfers) != 1 {
+			t.Fatalf("report %+v", r)
+		}
+		tr := r.Transfers[0]
+		if tr.Verdict != txlookup.NotRecorded || tr.Binding != "order" || tr.OrderID != lost.ID || tr.Watched ||
+			tr.Payment != nil || tr.Order == nil || tr.Order.Status != checkout.StatusPending || !strings.Contains(tr.Note, "not in the watch set") {
+			t.Errorf("transfer %+v", tr)
+		}
+	})
 	t.Run("credited", func(t *testing.T) {
 		o := paid[checkout.ERC20]
 		hash := txOf(t, o)
@@ -99,6 +137,7 @@ func TestTxLookup(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
+		t.Log(out)
 		for _, want := range []string{"ERC20 transaction " + hash, "7.25 USDT from ", "deposit address of order " + o.ID + ", watched",
 			"verdict: CREDITED: credited to order " + o.ID + " (PAID, amount_paid 7.25)"} {
 			if !strings.Contains(out, want) {
