@@ -50,3 +50,12 @@ func (n Network) DefaultConfirmations() uint64 {
 	}
 	return 12
 }
+
+// MainnetUSDT is the USDT contract on the network, in its own format (what the watcher
+// watches and a transaction lookup reads when no other token is configured).
+func (n Network) MainnetUSDT() string {
+	if n == TRC20 {
+		return "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+	}
+	return "0xdAC17F958D2ee523a2206206994597C13D831ec7"
+}

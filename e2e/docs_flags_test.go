@@ -11,9 +11,9 @@ import (
 )
 
 // TestDocFlagTables keeps docs/operating.md's flag tables and the commands in step: every flag
-// a command prints with -h (edge serve, each edge merchant command, edge export, watcher run,
-// devchain run and pay, the demo) is in the table under that command's heading, and every flag
-// in a table is one the command has.
+// a command prints with -h (edge serve, each edge merchant command, edge export, edge tx,
+// watcher run and rescan, devchain run and pay, the demo) is in the table under that command's
+// heading, and every flag in a table is one the command has.
 func TestDocFlagTables(t *testing.T) {
 	doc, err := os.ReadFile("../docs/operating.md")
 	if err != nil {
@@ -37,12 +37,14 @@ func TestDocFlagTables(t *testing.T) {
 	}
 	// The commands, each with the flags its -h prints.
 	have := map[string]map[string]bool{
-		"edge serve":   helpFlags(filepath.Join(bin, "edge"), "serve"),
-		"edge export":  helpFlags(filepath.Join(bin, "edge"), "export"),
-		"watcher run":  helpFlags(filepath.Join(bin, "watcher"), "run"),
-		"devchain run": helpFlags(filepath.Join(extra, "devchain"), "run"),
-		"devchain pay": helpFlags(filepath.Join(extra, "devchain"), "pay"),
-		"demo":         helpFlags(filepath.Join(extra, "demo")),
+		"edge serve":     helpFlags(filepath.Join(bin, "edge"), "serve"),
+		"edge export":    helpFlags(filepath.Join(bin, "edge"), "export"),
+		"edge tx":        helpFlags(filepath.Join(bin, "edge"), "tx"),
+		"watcher run":    helpFlags(filepath.Join(bin, "watcher"), "run"),
+		"watcher rescan": helpFlags(filepath.Join(bin, "watcher"), "rescan"),
+		"devchain run":   helpFlags(filepath.Join(extra, "devchain"), "run"),
+		"devchain pay":   helpFlags(filepath.Join(extra, "devchain"), "pay"),
+		"demo":           helpFlags(filepath.Join(extra, "demo")),
 	}
 	out, _ := exec.Command(filepath.Join(bin, "edge"), "merchant", "-h").CombinedOutput()
 	var merchantCmds []string

@@ -18,7 +18,11 @@ commands:
   serve      run the HTTP edge (merchant API, checkout, workers)
   merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
              block, unblock, blocklist
+<<<<<<< HEAD
   export     write a merchant's orders with their payments (NDJSON or CSV), resumable
+=======
+  tx         what the chain and the gateway know of one transaction (support lookup)
+>>>>>>> h-a
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -38,6 +42,8 @@ func main() {
 		err = merchantCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "export":
 		err = exportCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "tx":
+		err = txCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -53,6 +59,9 @@ func main() {
 		var usage usageError
 		if errors.As(err, &usage) {
 			os.Exit(2) // refused before doing anything
+		}
+		if errors.As(err, new(errTxNotFound)) {
+			os.Exit(exitNotFound)
 		}
 		os.Exit(1)
 	}

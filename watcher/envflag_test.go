@@ -21,6 +21,10 @@ func TestUnparsableEnvironmentIsAnError(t *testing.T) {
 			[]string{"--network", "ERC20", "--rpc", "http://127.0.0.1:1", "--redis", "redis://127.0.0.1:1/0"}},
 		{"run cluster", "MP_REDIS_CLUSTER", "yes?", runWatch,
 			[]string{"--network", "ERC20", "--rpc", "http://127.0.0.1:1", "--redis", "redis://127.0.0.1:1/0"}},
+		{"rescan confirmations", "MP_CONFIRMATIONS", "1OO", runRescan,
+			[]string{"--network", "ERC20", "--rpc", "http://127.0.0.1:1", "--redis", "redis://127.0.0.1:1/0", "--from", "1", "--to", "2"}},
+		{"rescan rpc timeout", "MP_RPC_TIMEOUT", "soon", runRescan,
+			[]string{"--network", "ERC20", "--rpc", "http://127.0.0.1:1", "--redis", "redis://127.0.0.1:1/0", "--from", "1", "--to", "2"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,7 +18,8 @@ import (
 const usage = `usage: watcher <command> [flags]
 
 commands:
-  run  watch one network's USDT transfers and feed them to Redis
+  run     watch one network's USDT transfers and feed them to Redis
+  rescan  read a block range behind the live watcher again and feed what it finds
 
 Run "watcher <command> -h" for the flags of a command. A local development chain and a payer
 for it: go run ./demo/devchain (make demo starts them).
@@ -33,12 +36,17 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = runWatch(ctx, os.Args[2:])
+	case "rescan":
+		err = runRescan(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the command printed its usage
 	}
 	if err != nil {
 		// Errors may quote an RPC URL (with the provider's key in its path): scheme and host only.

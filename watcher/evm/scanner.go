@@ -170,6 +170,7 @@ type pass struct {
 	fin    int64 // finalized block, -1 if unknown or none
 	blocks map[uint64]string
 	hashes map[uint64]*string // block hashes at heights checked this step (nil: none)
+	logs   int                // Transfer logs the pass read, to any address (rescan's summary)
 }
 
 // claim records that a report rests on block h having hash (""= whatever it has); two
@@ -231,29 +232,11 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 	if maxRange == 0 {
 		maxRange = DefaultMaxRange
 	}
-	c := s.Chain
-	if src, ok := c.(Stepper); ok {
-		var err error
-		if c, err = src.Begin(ctx); err != nil {
-			return false, fmt.Errorf("rpc: %w", err)
-		}
-	}
-	head, err := c.BlockNumber(ctx)
+	ps, finalHead, err := s.begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("head: %w", err)
+		return false, err
 	}
-	ps := &pass{c: c, head: head, fin: -1, blocks: map[uint64]string{}, hashes: map[uint64]*string{}}
-	reqs := s.requirements()
-	for _, r := range reqs {
-		if r.Finalized {
-			f, err := c.Finalized(ctx)
-			if err != nil {
-				return false, fmt.Errorf("finalized: %w", err)
-			}
-			ps.fin = int64(min(f, head))
-			break
-		}
-	}
+	head := ps.head
 	st, err := s.Store.Load(ctx)
 	if err != nil {
 		return false, err
@@ -263,12 +246,6 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 		// checkpoint, so say so loudly.
 		s.Log.Warn("watcher: node head is behind the checkpoint; waiting for it", "head", head, "checkpoint", st.Checkpoint)
 	}
-	// finalHead: the highest block final for every amount, or -1 when none is.
-	finalHead := ps.finalHead(reqs[0])
-	for _, r := range reqs[1:] {
-		finalHead = min(finalHead, ps.finalHead(r))
-	}
-	finalHead = max(finalHead, -1)
 	cp := int64(st.Checkpoint)
 	if !st.Started {
 		cp = finalHead
@@ -313,6 +290,40 @@ func (s *Scanner) Step(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, s.commit(ctx, ps, step, head, max(head, step.Checkpoint), true)
+}
+
+// begin starts a pass: the Chain it reads through (a Stepper's pick), the head, the
+// finalized block when a requirement needs it, and finalHead, the highest block final for
+// every amount (-1 when none is).
+func (s *Scanner) begin(ctx context.Context) (*pass, int64, error) {
+	c := s.Chain
+	if src, ok := c.(Stepper); ok {
+		var err error
+		if c, err = src.Begin(ctx); err != nil {
+			return nil, 0, fmt.Errorf("rpc: %w", err)
+		}
+	}
+	head, err := c.BlockNumber(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("head: %w", err)
+	}
+	ps := &pass{c: c, head: head, fin: -1, blocks: map[uint64]string{}, hashes: map[uint64]*string{}}
+	reqs := s.requirements()
+	for _, r := range reqs {
+		if r.Finalized {
+			f, err := c.Finalized(ctx)
+			if err != nil {
+				return nil, 0, fmt.Errorf("finalized: %w", err)
+			}
+			ps.fin = int64(min(f, head))
+			break
+		}
+	}
+	finalHead := ps.finalHead(reqs[0])
+	for _, r := range reqs[1:] {
+		finalHead = min(finalHead, ps.finalHead(r))
+	}
+	return ps, max(finalHead, -1), nil
 }
 
 // Progress is where a scanner stood after its last committed step (for metrics).
@@ -377,6 +388,7 @@ func (s *Scanner) scan(ctx context.Context, ps *pass, from, to uint64, final boo
 	if err != nil {
 		return fmt.Errorf("logs %d-%d: %w", from, to, err)
 	}
+	ps.logs += len(logs)
 	found, err := s.watchedTransfers(ctx, ps, logs)
 	if err != nil {
 		return err

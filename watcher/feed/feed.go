@@ -199,3 +199,34 @@ func (f *Feed) Anomaly(ctx context.Context, reason string, detail map[string]any
 	b, _ := json.Marshal(detail)
 	return f.rdb.XAdd(ctx, &redis.XAddArgs{Stream: f.anomalies, Values: []any{"reason", reason, "detail", b}}).Err()
 }
+
+// AppendConfirmed appends confirmed observations to the feed in one atomic step (MULTI on
+// the feed's slot), without the lease and without touching the checkpoint or the pending
+// set: an operator's rescan of final blocks behind the live watcher writes through it while
+// that watcher keeps running. Consumers dedupe by network, tx hash and log index, so an
+// observation already reported credits nothing twice. Anything but a confirmed transfer of
+// this feed's network is refused, and nothing is written.
+func (f *Feed) AppendConfirmed(ctx context.Context, ts []checkout.Transfer) error {
+	vals := make([][]byte, len(ts))
+	for i := range ts {
+		if ts[i].Kind != checkout.TransferConfirmed || ts[i].Network != f.network {
+			return fmt.Errorf("append to the %s feed: transfer %s is %s on %s, want confirmed on %s",
+				f.network, ts[i].Key(), ts[i].Kind, ts[i].Network, f.network)
+		}
+		b, err := json.Marshal(&ts[i])
+		if err != nil {
+			return fmt.Errorf("encode transfer: %w", err)
+		}
+		vals[i] = b
+	}
+	_, err := f.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, b := range vals {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: f.stream, Values: []any{checkout.FeedField, b}})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append to the %s feed: %w", f.network, err)
+	}
+	return nil
+}
