@@ -18,6 +18,8 @@ commands:
   serve      run the HTTP edge (merchant API, checkout, workers)
   merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
              block, unblock, blocklist
+  retention-backfill
+             put the orders already stored on the retention schedule (once, after upgrading)
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -35,6 +37,8 @@ func main() {
 		err = serve(ctx, os.Args[2:])
 	case "merchant":
 		err = merchantCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "retention-backfill":
+		err = retentionBackfillCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

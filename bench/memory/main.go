@@ -7,6 +7,8 @@
 // After each phase every key of the private server is grouped by family (ids replaced by
 // {id}) with MEMORY USAGE, so the table shows where the bytes are. Global keys (the change
 // feed, the watch set, the expiry schedule, the watcher's feed stream) are shown divided by N.
+// Last, every retention window passes (edge/retention's worker with a clock 91 days on, the
+// watcher's feed trim, TTL keys deleted) and the memory left per finished order is measured.
 package main
 
 import (
@@ -41,9 +43,11 @@ import (
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/outbox"
+	"github.com/mpchat/checkout/edge/retention"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
+	"github.com/mpchat/checkout/watcher/feed"
 )
 
 const prefix = "bench:"
@@ -227,14 +231,77 @@ func run(n, conc int) error {
 		return err
 	}
 
+	// Phase 3: every window passes. The retention worker runs as edge serve's does with its
+	// default windows, its clock 91 days on; the watcher's feed step trims what the settlement
+	// group acknowledged (retention 0 instead of the default 24h); keys with a TTL of at most
+	// 24h (idempotency records, rate buckets, replay marks) are deleted, as their TTL would.
+	rw := &retention.Worker{Store: st, Events: retention.DefaultEvents, Changes: retention.DefaultChanges,
+		Records: retention.DefaultRecords, Log: quiet, Now: func() time.Time { return time.Now().Add(91 * 24 * time.Hour) }}
+	rs, err := rw.Pass(ctx)
+	if err != nil {
+		return fmt.Errorf("retention pass: %w", err)
+	}
+	if rs.Trimmed != n {
+		return fmt.Errorf("retention trimmed %d of %d orders (%+v)", rs.Trimmed, n, rs)
+	}
+	wf := feed.New(rdb, prefix, checkout.TRC20)
+	wf.SetRetention(0)
+	if ok, err := wf.Acquire(ctx, time.Minute); err != nil || !ok {
+		return fmt.Errorf("watcher lease: %v %v", ok, err)
+	}
+	for i := 0; i <= n/1000; i++ {
+		if err := wf.Commit(ctx, &feed.Step{Checkpoint: uint64(i + 1)}); err != nil {
+			return err
+		}
+	}
+	expired := 0
+	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator() // the program's own server
+	for iter.Next(ctx) {
+		if ttl, _ := rdb.TTL(ctx, iter.Val()).Result(); ttl > 0 && ttl <= 24*time.Hour {
+			rdb.Del(ctx, iter.Val())
+			expired++
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	aged, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	agedFam, err := census(ctx, rdb)
+	if err != nil {
+		return err
+	}
+
+	sample, err := rdb.HGetAll(ctx, prefix+"order:{"+orderIDs[0]+"}").Result()
+	if err != nil {
+		return err
+	}
+	sampleUse, _ := rdb.MemoryUsage(ctx, prefix+"order:{"+orderIDs[0]+"}", 0).Result()
+	enc, _ := rdb.ObjectEncoding(ctx, prefix+"order:{"+orderIDs[0]+"}").Result()
+
 	ver, _ := rdb.Info(ctx, "server").Result()
 	fmt.Printf("machine: %s/%s, %d CPUs, %s; redis %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), field(ver, "redis_version"))
 	fmt.Printf("orders: %d TRC20 (description, one metadata key, Idempotency-Key); webhooks received: %d\n\n", n, hooks.Load())
 	fmt.Printf("INFO memory used_memory: before %d B, %d open orders %d B, finished %d B\n", base, n, open, done)
 	fmt.Printf("  per open order:     %6d B\n", (open-base)/int64(n))
-	fmt.Printf("  per finished order: %6d B (PAID, webhooks delivered)\n\n", (done-base)/int64(n))
+	fmt.Printf("  per finished order: %6d B (PAID, webhooks delivered)\n", (done-base)/int64(n))
+	fmt.Printf("  per finished order past every window: %6d B (used_memory %d B; retention: %d trimmed, %d addresses released, %d change entries; %d TTL keys deleted)\n\n",
+		(aged-base)/int64(n), aged, rs.Trimmed, rs.Released, rs.Changes, expired)
 	printCensus("open", openFam, n)
 	printCensus("finished", doneFam, n)
+	printCensus("finished, past every retention window", agedFam, n)
+	fmt.Printf("one order record past every window: %d B (MEMORY USAGE, %s), fields:", sampleUse, enc)
+	names := make([]string, 0, len(sample))
+	for f := range sample {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		fmt.Printf(" %s (%d B)", f, len(sample[f]))
+	}
+	fmt.Println()
 	return nil
 }
 

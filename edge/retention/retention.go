@@ -49,6 +49,10 @@ const (
 // batch is how many schedule entries one pass takes.
 const batch = 500
 
+// pendingRecheck: an order trimmed while deliveries were pending is trimmed again this much
+// later, so they go too once delivered (or failed).
+const pendingRecheck = 24 * time.Hour
+
 // Worker applies the retention policy until its context ends. A negative window turns that
 // part off (kept forever); zero Interval means DefaultInterval.
 type Worker struct {
@@ -168,16 +172,19 @@ func (w *Worker) order(ctx context.Context, it store.RetainItem, now time.Time, 
 			next = at
 		}
 	}
-	if w.Events >= 0 && rs.TrimmedAt.Before(rs.FinishedAt) {
+	if w.Events >= 0 && (rs.TrimmedAt.Before(rs.FinishedAt) || rs.Retrim) {
 		if due := rs.FinishedAt.Add(w.Events); now.Before(due) {
 			later(due)
-		} else if _, err := w.Store.TrimOrder(ctx, it.OrderID, rs.Version, now); errors.Is(err, store.ErrConflict) {
+		} else if _, pending, err := w.Store.TrimOrder(ctx, it.OrderID, rs.Version, now); errors.Is(err, store.ErrConflict) {
 			st.Conflicts++
 			later(now.Add(time.Second)) // it changed (late funds?): look again at the next pass
 		} else if err != nil {
 			return err
 		} else {
 			st.Trimmed++
+			if pending > 0 { // never trimmed while pending; retried for at most ~3 days
+				later(now.Add(pendingRecheck))
+			}
 		}
 	}
 	if w.Addresses >= 0 && rs.Order.Address != "" {

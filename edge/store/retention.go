@@ -35,6 +35,7 @@ import (
 const (
 	finField     = "fin"     // unix ms of the order's last terminal commit
 	trimmedField = "trimmed" // unix ms of its last trim
+	retrimField  = "retrim"  // set when that trim kept pending deliveries
 )
 
 // RetainItem is an entry of the retention schedule.
@@ -50,6 +51,8 @@ type RetainState struct {
 	Version    int64
 	FinishedAt time.Time // its last terminal commit (zero when unknown: not finished)
 	TrimmedAt  time.Time // its last trim (zero: never)
+	// Retrim: that trim kept pending deliveries, so the order needs another once they finish.
+	Retrim bool
 }
 
 // scheduleRetention is the retention schedule entry a terminal commit adds (due now: the
@@ -101,7 +104,7 @@ func (s *Store) RetentionBacklog(ctx context.Context) (int64, error) {
 // ErrNotFound. An order finished before fin was recorded counts as finished at its last
 // event (a terminal order's last commit is at or after its terminal one).
 func (s *Store) RetentionState(ctx context.Context, orderID string) (*RetainState, error) {
-	vals, err := s.rdb.HMGet(ctx, s.k.order(orderID), "doc", "merchant", "ver", finField, trimmedField, "last").Result()
+	vals, err := s.rdb.HMGet(ctx, s.k.order(orderID), "doc", "merchant", "ver", finField, trimmedField, "last", retrimField).Result()
 	if err != nil {
 		return nil, fmt.Errorf("load order %s: %w", orderID, err)
 	}
@@ -132,6 +135,7 @@ func (s *Store) RetentionState(ctx context.Context, orderID string) (*RetainStat
 	if ms, ok := msField(vals[4]); ok {
 		st.TrimmedAt = time.UnixMilli(ms).UTC()
 	}
+	st.Retrim = vals[6] != nil
 	return st, nil
 }
 
@@ -147,18 +151,26 @@ func msField(v any) (int64, bool) {
 // TrimOrder drops the finished order's events but the last and its delivery records and
 // attempt logs that are no longer pending (see the top of this file), provided its version is
 // still version (ErrConflict otherwise: it changed, look again), and records now as its trim
-// time. It returns how many fields and keys went.
-func (s *Store) TrimOrder(ctx context.Context, orderID string, version int64, now time.Time) (int64, error) {
-	n, err := retainTrimScript.Run(ctx, s.rdb, []string{s.k.order(orderID), s.k.webhookQueue(orderID),
+// time (TrimmedAt). It returns how many fields and keys went and how many deliveries it kept
+// because they are pending (then Retrim is set: the order needs another trim once they are
+// done).
+func (s *Store) TrimOrder(ctx context.Context, orderID string, version int64, now time.Time) (removed, pending int64, err error) {
+	res, err := retainTrimScript.Run(ctx, s.rdb, []string{s.k.order(orderID), s.k.webhookQueue(orderID),
 		s.k.legacyEvents(orderID), s.k.legacyWebhooks(orderID), s.k.legacyAttempts(orderID)},
-		version, now.UnixMilli()).Int64()
+		version, now.UnixMilli()).Result()
 	if err != nil {
-		return 0, fmt.Errorf("trim order %s: %w", orderID, err)
+		return 0, 0, fmt.Errorf("trim order %s: %w", orderID, err)
 	}
-	if n < 0 {
-		return 0, fmt.Errorf("trim order %s: %w", orderID, ErrConflict)
+	if n, ok := res.(int64); ok && n < 0 {
+		return 0, 0, fmt.Errorf("trim order %s: %w", orderID, ErrConflict)
 	}
-	return n, nil
+	pair, ok := res.([]any)
+	if !ok || len(pair) != 2 {
+		return 0, 0, fmt.Errorf("trim order %s: unexpected reply %v", orderID, res)
+	}
+	removed, _ = pair[0].(int64)
+	pending, _ = pair[1].(int64)
+	return removed, pending, nil
 }
 
 // ReleaseAddress stops watching the order's deposit address and deletes its binding to the
