@@ -55,14 +55,15 @@ const prefix = "bench:"
 func main() {
 	n := flag.Int("orders", 2000, "orders to create and then pay")
 	conc := flag.Int("c", 8, "concurrent clients creating orders")
+	lpValue := flag.Int("hash-max-listpack-value", 0, "set the server's hash-max-listpack-value (0 = Redis's default, 64): above an order document's size, a trimmed order's hash is a listpack")
 	flag.Parse()
-	if err := run(*n, *conc); err != nil {
+	if err := run(*n, *conc, *lpValue); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc int) error {
+func run(n, conc, lpValue int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, err := redistest.Start()
@@ -72,6 +73,11 @@ func run(n, conc int) error {
 	defer srv.Stop()
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 4 * conc})
 	defer rdb.Close()
+	if lpValue > 0 {
+		if err := rdb.ConfigSet(ctx, "hash-max-listpack-value", strconv.Itoa(lpValue)).Err(); err != nil {
+			return err
+		}
+	}
 	st := store.New(rdb, prefix)
 	quiet := slog.New(slog.DiscardHandler)
 
@@ -117,7 +123,7 @@ func run(n, conc int) error {
 		return err
 	}
 
-	base, err := usedMemory(ctx, rdb)
+	base, baseDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -152,7 +158,7 @@ func run(n, conc int) error {
 	for id := range idsCh {
 		orderIDs = append(orderIDs, id)
 	}
-	open, err := usedMemory(ctx, rdb)
+	open, openDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -222,7 +228,7 @@ func run(n, conc int) error {
 			return fmt.Errorf("order %s is %s after settlement", id, rec.Order.Status)
 		}
 	}
-	done, err := usedMemory(ctx, rdb)
+	done, doneDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -265,7 +271,7 @@ func run(n, conc int) error {
 	if err := iter.Err(); err != nil {
 		return err
 	}
-	aged, err := usedMemory(ctx, rdb)
+	aged, agedDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -283,12 +289,17 @@ func run(n, conc int) error {
 
 	ver, _ := rdb.Info(ctx, "server").Result()
 	fmt.Printf("machine: %s/%s, %d CPUs, %s; redis %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), field(ver, "redis_version"))
+	lp, _ := rdb.ConfigGet(ctx, "hash-max-listpack-value").Result()
+	fmt.Printf("hash-max-listpack-value %s\n", lp["hash-max-listpack-value"])
 	fmt.Printf("orders: %d TRC20 (description, one metadata key, Idempotency-Key); webhooks received: %d\n\n", n, hooks.Load())
 	fmt.Printf("INFO memory used_memory: before %d B, %d open orders %d B, finished %d B\n", base, n, open, done)
 	fmt.Printf("  per open order:     %6d B\n", (open-base)/int64(n))
 	fmt.Printf("  per finished order: %6d B (PAID, webhooks delivered)\n", (done-base)/int64(n))
 	fmt.Printf("  per finished order past every window: %6d B (used_memory %d B; retention: %d trimmed, %d addresses released, %d change entries; %d TTL keys deleted)\n\n",
 		(aged-base)/int64(n), aged, rs.Trimmed, rs.Released, rs.Changes, expired)
+	fmt.Printf("INFO memory used_memory_dataset (without Redis's overhead): before %d B, open %d B, finished %d B, past every window %d B\n", baseDS, openDS, doneDS, agedDS)
+	fmt.Printf("  per open order: %d B; per finished order: %d B; past every window: %d B\n\n",
+		(openDS-baseDS)/int64(n), (doneDS-baseDS)/int64(n), (agedDS-baseDS)/int64(n))
 	printCensus("open", openFam, n)
 	printCensus("finished", doneFam, n)
 	printCensus("finished, past every retention window", agedFam, n)
@@ -328,12 +339,19 @@ func create(hc *fasthttp.Client, edge string, key *checkout.APIKey, i int64) (st
 	return o.ID, nil
 }
 
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+// memory is INFO memory's used_memory and used_memory_dataset (used_memory less Redis's own
+// overhead: client buffers, the keyspace's tables, replication and AOF buffers).
+func memory(ctx context.Context, rdb *redis.Client) (used, dataset int64, err error) {
 	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return strconv.ParseInt(field(info, "used_memory"), 10, 64)
+	used, err1 := strconv.ParseInt(field(info, "used_memory"), 10, 64)
+	dataset, err2 := strconv.ParseInt(field(info, "used_memory_dataset"), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("INFO memory: %v %v", err1, err2)
+	}
+	return used, dataset, nil
 }
 
 func field(info, name string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +185,10 @@ func TestOrderRetention(t *testing.T) {
 		after.webhooks[0].Type != checkout.EventPaymentConfirmed {
 		t.Fatalf("webhooks after trim: %+v", after.webhooks)
 	}
+	// The last event is kept without the state it shares with the document.
+	if raw, _ := rdb.HGet(ctx, prefix+"order:{"+id+"}", "e:4").Result(); !strings.Contains(raw, `"sd":true`) || strings.Contains(raw, `"s":`) {
+		t.Fatalf("last event kept with its state: %s", raw)
+	}
 	fields, _ := rdb.HKeys(ctx, prefix+"order:{"+id+"}").Result()
 	for _, f := range fields {
 		if f == "w:evt_payment.detected_"+id || f == "a:evt_payment.detected_"+id {
@@ -319,8 +324,6 @@ func TestStreamsTrimmedByAge(t *testing.T) {
 		}
 	}
 }
-
-
 
 // TestLegacyOrdersBackfilledAndTrimmed: orders of the earlier per-order layout (full JSON
 // document, an events stream, a delivery-record hash and an attempt stream per order) are

@@ -155,9 +155,30 @@ func msField(v any) (int64, bool) {
 // because they are pending (then Retrim is set: the order needs another trim once they are
 // done).
 func (s *Store) TrimOrder(ctx context.Context, orderID string, version int64, now time.Time) (removed, pending int64, err error) {
+	// The last event stays, without the order state it shares with the document (the
+	// version check makes sure both are what was read here).
+	lastField, lastRec := "", ""
+	vals, err := s.rdb.HMGet(ctx, s.k.order(orderID), "doc", "last").Result()
+	if err != nil {
+		return 0, 0, fmt.Errorf("trim order %s: %w", orderID, err)
+	}
+	doc, _ := vals[0].(string)
+	last, _ := vals[1].(string)
+	if n := eventNumber(last); doc != "" && n > 0 {
+		field := "e:" + strconv.FormatInt(n, 10)
+		raw, err := s.rdb.HGet(ctx, s.k.order(orderID), field).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return 0, 0, fmt.Errorf("trim order %s: %w", orderID, err)
+		}
+		if cur, err := decodeOrder(orderID, []byte(doc)); err == nil && raw != "" {
+			if slim, ok := compactLastEvent(&cur, raw); ok {
+				lastField, lastRec = field, slim
+			}
+		}
+	}
 	res, err := retainTrimScript.Run(ctx, s.rdb, []string{s.k.order(orderID), s.k.webhookQueue(orderID),
 		s.k.legacyEvents(orderID), s.k.legacyWebhooks(orderID), s.k.legacyAttempts(orderID)},
-		version, now.UnixMilli()).Result()
+		version, now.UnixMilli(), lastField, lastRec).Result()
 	if err != nil {
 		return 0, 0, fmt.Errorf("trim order %s: %w", orderID, err)
 	}

@@ -8,7 +8,9 @@
 -- KEYS[4] legacy records   {prefix}order:{ID}:wh (hash event id -> delivery, earlier layout)
 -- KEYS[5] legacy attempts  {prefix}order:{ID}:wha (stream, earlier layout)
 -- ARGV    expected version (the caller checked the order is finished at it), now (unix ms,
---         stored as field trimmed; field retrim is set while pending deliveries were kept)
+--         stored as field trimmed; field retrim is set while pending deliveries were kept),
+--         the last event's field and its record rewritten without the order state it
+--         shares with the document, or "" "" (left as it is)
 -- Returns -1 when the order is gone or its version changed (nothing written), else {the
 -- number of hash fields and keys removed, the number of pending deliveries kept}.
 -- Slot: the order's, {ID}.
@@ -39,11 +41,13 @@ for i = 1, #fields, 2 do
     end
   end
 end
+drop[#drop + 1] = 'fin' -- its time is the last event's again (see RetentionState)
 local removed = 0
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
 for i = 1, #drop, 500 do
   removed = removed + redis.call('HDEL', KEYS[1], unpack(drop, i, math.min(i + 499, #drop)))
 end
-if removed > 0 then
+if removed > 0 or ARGV[3] ~= '' then
   -- Written anew, the hash is encoded for what it holds now: a hash never shrinks its table
   -- (or goes back to a listpack) when fields are deleted.
   local rest = redis.call('HGETALL', KEYS[1])
