@@ -222,8 +222,12 @@ func run(d time.Duration, rate int, window, every time.Duration) error {
 	return nil
 }
 
+var carts atomic.Int64
+
 func create(hc *http.Client, base string, key *creds) (*checkout.Order, error) {
-	body := []byte(`{"amount":"25.00","currency":"USDT","network":"TRC20","description":"soak order","metadata":{"cart":"c-1"}}`)
+	// A cart number of its own: two identical signed requests in one second are one replayed.
+	body := []byte(`{"amount":"25.00","currency":"USDT","network":"TRC20","description":"soak order","metadata":{"cart":"c-` +
+		strconv.FormatInt(carts.Add(1), 10) + `"}}`)
 	req, err := http.NewRequest("POST", base+"/v1/orders", strings.NewReader(string(body)))
 	if err != nil {
 		return nil, err
