@@ -3,6 +3,7 @@ package retention_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -384,5 +385,54 @@ func TestLegacyOrdersBackfilledAndTrimmed(t *testing.T) {
 	}
 	if n, _ := rdb.Exists(ctx, pend+":wh").Result(); n != 1 {
 		t.Fatal("a pending legacy delivery record was dropped")
+	}
+}
+
+// TestReplicasShareTheWork: several workers (edge replicas) passing at once over the same
+// schedule trim every order exactly to the policy, release every address, and leave the
+// schedule empty; none fails.
+func TestReplicasShareTheWork(t *testing.T) {
+	st, _, _ := newStore(t)
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 12; i++ {
+		id := fmt.Sprintf("ord_01RETAINREPLICA0000000%04d", i)
+		paidOrder(t, st, id)
+		ids = append(ids, id)
+	}
+	want := map[string]snapshot{}
+	for _, id := range ids {
+		want[id] = take(t, st, id)
+	}
+	at := time.Now().Add(retention.DefaultEvents + time.Hour)
+	errs := make(chan error, 4)
+	for r := 0; r < 4; r++ {
+		go func() {
+			_, err := worker(st, at).Pass(ctx)
+			errs <- err
+		}()
+	}
+	for r := 0; r < 4; r++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		got := take(t, st, id)
+		if string(got.order) != string(want[id].order) || !reflect.DeepEqual(got.last, want[id].last) ||
+			len(got.events) != 1 || len(got.webhooks) != 1 || got.webhooks[0].Status != checkout.DeliveryPending {
+			t.Fatalf("%s after concurrent passes: %d events, %+v", id, len(got.events), got.webhooks)
+		}
+		rec, _ := st.Order(ctx, id)
+		if _, err := st.OrderIDByAddress(ctx, rec.Order.Network, rec.Order.Address); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: address still bound: %v", id, err)
+		}
+	}
+	// Left on the schedule: only the re-trim of each order's pending delivery, a day on.
+	if due, _ := st.DueRetention(ctx, at.Add(time.Hour), 100); len(due) != 0 {
+		t.Fatalf("%d entries due again at once", len(due))
+	}
+	if n, _ := st.RetentionBacklog(ctx); n != int64(len(ids)) {
+		t.Fatalf("schedule holds %d entries, want %d (one re-trim each)", n, len(ids))
 	}
 }
