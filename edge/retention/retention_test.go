@@ -436,3 +436,38 @@ func TestReplicasShareTheWork(t *testing.T) {
 		t.Fatalf("schedule holds %d entries, want %d (one re-trim each)", n, len(ids))
 	}
 }
+
+// TestCommitAfterTrimKeepsHistory: the last event of a trimmed order is stored without the
+// state it shares with the document; a commit after the trim (late funds) changes the
+// document, and that event still reads as it did, as does its pending webhook's body.
+func TestCommitAfterTrimKeepsHistory(t *testing.T) {
+	st, _, _ := newStore(t)
+	ctx := context.Background()
+	const id = "ord_01RETAINAFTER00000000001"
+	paidOrder(t, st, id)
+	before := take(t, st, id)
+	_, pend, err := st.PendingWebhooks(ctx, id)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending %d %v", len(pend), err)
+	}
+	if s, err := worker(st, time.Now().Add(retention.DefaultEvents+time.Hour)).Pass(ctx); err != nil || s.Trimmed != 1 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	rec, _ := st.Order(ctx, id)
+	rec.Order.AmountLate = 3_000_000
+	late := checkout.Event{ID: "evt_late_" + id, Type: checkout.EventPaymentLate, CreatedAt: time.Now(), Order: rec.Order}
+	if _, err := st.CommitOrder(ctx, rec, []checkout.Event{late}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.OrderEvents(ctx, id, "0-0", 100)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("events after the late commit: %d %v", len(evs), err)
+	}
+	if !reflect.DeepEqual(evs[0], *before.last) {
+		t.Fatalf("the trimmed order's last event changed with the document:\n%s\n%s", evs[0].Data, before.last.Data)
+	}
+	_, again, err := st.PendingWebhooks(ctx, id)
+	if err != nil || len(again) < 1 || again[0].EventID != pend[0].EventID || again[0].Body != pend[0].Body {
+		t.Fatalf("the pending webhook's body changed: %v\n%+v\n%+v", err, again, pend)
+	}
+}

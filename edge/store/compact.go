@@ -262,8 +262,10 @@ type storedEvent struct {
 	PayIndex  *int               `json:"pi,omitempty"` // the payment: State.Payments[PayIndex]
 	Payment   *storedPayment     `json:"p,omitempty"`  // the payment, when it is none of those
 	// StateDoc: the state is the order document's (State left out). Retention writes the
-	// last event of a trimmed order so when the two are the same (see compactLastEvent).
-	StateDoc bool `json:"sd,omitzero"`
+	// last event of a trimmed order so when the two are the same (see compactLastEvent); a
+	// later commit copies the document as it stood into StateFrom before changing it.
+	StateDoc  bool            `json:"sd,omitzero"`
+	StateFrom json.RawMessage `json:"sdoc,omitempty"`
 }
 
 // encodeEvent is the stored record of ev (its order's fixed fields left out).
@@ -308,8 +310,15 @@ func decodeEvent(cur *checkout.Order, rec []byte) (checkout.Event, error) {
 		return checkout.Event{}, fmt.Errorf("decode event of %s: %w", cur.ID, err)
 	}
 	ev := checkout.Event{ID: se.ID, Type: se.Type, CreatedAt: fromNanos(se.CreatedAt), Order: *cur}
-	if !se.StateDoc {
+	switch {
+	case !se.StateDoc:
 		unpackState(&ev.Order, &se.State)
+	case len(se.StateFrom) > 0:
+		var d storedOrder
+		if err := json.Unmarshal(se.StateFrom, &d); err != nil {
+			return checkout.Event{}, fmt.Errorf("decode event of %s: its state: %w", cur.ID, err)
+		}
+		unpackState(&ev.Order, &d)
 	}
 	switch {
 	case se.PayIndex != nil && *se.PayIndex >= 0 && *se.PayIndex < len(ev.Order.Payments):
