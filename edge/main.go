@@ -18,11 +18,10 @@ commands:
   serve      run the HTTP edge (merchant API, checkout, workers)
   merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
              block, unblock, blocklist
-<<<<<<< HEAD
   export     write a merchant's orders with their payments (NDJSON or CSV), resumable
-=======
   tx         what the chain and the gateway know of one transaction (support lookup)
->>>>>>> h-a
+  retention-backfill
+             put the orders already stored on the retention schedule (once, after upgrading)
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -44,6 +43,8 @@ func main() {
 		err = exportCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "tx":
 		err = txCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "retention-backfill":
+		err = retentionBackfillCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -23,6 +23,7 @@ import (
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/outbox"
 	"github.com/mpchat/checkout/edge/page"
+	"github.com/mpchat/checkout/edge/retention"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/envflag"
@@ -52,6 +53,7 @@ type serveConfig struct {
 	reclaim       time.Duration
 	maxDeliveries int
 	metricsListen string
+	retention     retention.Worker // Store set at run
 	whWorkers     int
 	whPerMerchant int
 	whTimeout     time.Duration
@@ -103,6 +105,11 @@ func parseServe(args []string) (*serveConfig, error) {
 	maxPayments := fs.Int("max-payments", env.Int("MP_MAX_PAYMENTS", checkout.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
 	reorgGrace := fs.Duration("reorg-grace", env.Duration("MP_REORG_GRACE", checkout.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
 	maxTolerance := fs.String("max-tolerance", envflag.String("MP_MAX_TOLERANCE", orders.DefaultMaxTolerance.String()), "largest tolerance_percent a new order may ask for, at most "+orders.ToleranceCeiling.String()+" (env MP_MAX_TOLERANCE)")
+	retainEvents := fs.Duration("retain-events", env.Duration("MP_RETAIN_EVENTS", retention.DefaultEvents), "a finished order keeps its events and its delivered, failed or skipped webhook records this long after its last terminal change, then only its last event (the order itself and pending deliveries always stay); negative = forever (env MP_RETAIN_EVENTS)")
+	retainAddresses := fs.Duration("retain-addresses", env.Duration("MP_RETAIN_ADDRESSES", 0), "a finished xpub-mode order's deposit address stays watched and bound to it this long, then later funds to it are no longer seen; 0 = the merchant's late-funds window (default 24h), negative = forever (env MP_RETAIN_ADDRESSES)")
+	retainChanges := fs.Duration("retain-changes", env.Duration("MP_RETAIN_CHANGES", retention.DefaultChanges), "change feed entries (the live hints between edges) are kept this long; negative = up to the 100,000-entry cap only (env MP_RETAIN_CHANGES)")
+	retainRecords := fs.Duration("retain-records", env.Duration("MP_RETAIN_RECORDS", retention.DefaultRecords), "orphans and watcher anomalies entries are kept this long; negative = forever (env MP_RETAIN_RECORDS)")
+	retainEvery := fs.Duration("retention-interval", env.Duration("MP_RETENTION_INTERVAL", retention.DefaultInterval), "how often the retention worker looks for due work (env MP_RETENTION_INTERVAL)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -149,6 +156,12 @@ func parseServe(args []string) (*serveConfig, error) {
 	if *metricsListen == "" {
 		return nil, fmt.Errorf("--metrics-listen: give an address, %s or %s", metricsPublic, metricsOff)
 	}
+	if *retainEvery <= 0 {
+		return nil, fmt.Errorf("--retention-interval must be positive")
+	}
+	if *retainChanges >= 0 && *retainChanges < time.Minute {
+		return nil, fmt.Errorf("--retain-changes must be at least 1m (edges read the change feed live) or negative")
+	}
 	if *erc20Chain <= 0 {
 		return nil, fmt.Errorf("--erc20-chain-id must be positive")
 	}
@@ -158,6 +171,8 @@ func parseServe(args []string) (*serveConfig, error) {
 	}
 	c := &serveConfig{redis: rf, listen: *listen, publicURL: *publicURL, dev: *dev, log: log, rules: rules,
 		expiryEvery: *expiryEvery, reclaim: *reclaim, maxDeliveries: *maxDeliveries, metricsListen: *metricsListen,
+		retention: retention.Worker{Events: *retainEvents, Addresses: *retainAddresses, Changes: *retainChanges,
+			Records: *retainRecords, Interval: *retainEvery, Log: log},
 		whWorkers: *whWorkers, whPerMerchant: *whPerMerchant, whTimeout: *whTimeout, whLease: *whLease, whPrivate: *whPrivate}
 	c.srv = &api.Server{
 		ClientIP:      proxies,
@@ -256,6 +271,9 @@ func (c *serveConfig) run(ctx context.Context) error {
 		return (&expiry.Worker{Store: st, Interval: c.expiryEvery, Rules: c.rules, Log: log}).Run(gctx)
 	})
 	g.Go(func() error { return (&orders.ReleaseWorker{Orders: srv.Orders, Log: log}).Run(gctx) })
+	retain := c.retention
+	retain.Store = st
+	g.Go(func() error { return retain.Run(gctx) })
 	for _, n := range checkout.Networks {
 		c := &settlement.Consumer{Store: st, Network: n, MinIdle: c.reclaim, MaxDeliveries: c.maxDeliveries, Rules: c.rules, Log: log,
 			OnChange:    func(_ string, evs []checkout.Event) { m.SettlementApplied(n, evs) },

@@ -7,6 +7,8 @@
 // After each phase every key of the private server is grouped by family (ids replaced by
 // {id}) with MEMORY USAGE, so the table shows where the bytes are. Global keys (the change
 // feed, the watch set, the expiry schedule, the watcher's feed stream) are shown divided by N.
+// Last, every retention window passes (edge/retention's worker with a clock 91 days on, the
+// watcher's feed trim, TTL keys deleted) and the memory left per finished order is measured.
 package main
 
 import (
@@ -41,9 +43,11 @@ import (
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/outbox"
+	"github.com/mpchat/checkout/edge/retention"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/internal/redistest"
+	"github.com/mpchat/checkout/watcher/feed"
 )
 
 const prefix = "bench:"
@@ -51,14 +55,15 @@ const prefix = "bench:"
 func main() {
 	n := flag.Int("orders", 2000, "orders to create and then pay")
 	conc := flag.Int("c", 8, "concurrent clients creating orders")
+	lpValue := flag.Int("hash-max-listpack-value", 0, "set the server's hash-max-listpack-value (0 = Redis's default, 64): above an order document's size, a trimmed order's hash is a listpack")
 	flag.Parse()
-	if err := run(*n, *conc); err != nil {
+	if err := run(*n, *conc, *lpValue); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc int) error {
+func run(n, conc, lpValue int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, err := redistest.Start()
@@ -68,6 +73,11 @@ func run(n, conc int) error {
 	defer srv.Stop()
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 4 * conc})
 	defer rdb.Close()
+	if lpValue > 0 {
+		if err := rdb.ConfigSet(ctx, "hash-max-listpack-value", strconv.Itoa(lpValue)).Err(); err != nil {
+			return err
+		}
+	}
 	st := store.New(rdb, prefix)
 	quiet := slog.New(slog.DiscardHandler)
 
@@ -113,7 +123,7 @@ func run(n, conc int) error {
 		return err
 	}
 
-	base, err := usedMemory(ctx, rdb)
+	base, baseDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -148,7 +158,7 @@ func run(n, conc int) error {
 	for id := range idsCh {
 		orderIDs = append(orderIDs, id)
 	}
-	open, err := usedMemory(ctx, rdb)
+	open, openDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -218,7 +228,7 @@ func run(n, conc int) error {
 			return fmt.Errorf("order %s is %s after settlement", id, rec.Order.Status)
 		}
 	}
-	done, err := usedMemory(ctx, rdb)
+	done, doneDS, err := memory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -227,14 +237,94 @@ func run(n, conc int) error {
 		return err
 	}
 
+	// Phase 3: every window passes. The retention worker runs as edge serve's does with its
+	// default windows, its clock 91 days on; the watcher's feed step trims what the settlement
+	// group acknowledged (retention 0 instead of the default 24h); keys with a TTL of at most
+	// 24h (idempotency records, rate buckets, replay marks) are deleted, as their TTL would.
+	rw := &retention.Worker{Store: st, Events: retention.DefaultEvents, Changes: retention.DefaultChanges,
+		Records: retention.DefaultRecords, Log: quiet, Now: func() time.Time { return time.Now().Add(91 * 24 * time.Hour) }}
+	rs, err := rw.Pass(ctx)
+	if err != nil {
+		return fmt.Errorf("retention pass: %w", err)
+	}
+	if rs.Trimmed != n {
+		return fmt.Errorf("retention trimmed %d of %d orders (%+v)", rs.Trimmed, n, rs)
+	}
+	wf := feed.New(rdb, prefix, checkout.TRC20)
+	wf.SetRetention(0)
+	if ok, err := wf.Acquire(ctx, time.Minute); err != nil || !ok {
+		return fmt.Errorf("watcher lease: %v %v", ok, err)
+	}
+	for i := 0; i <= n/1000; i++ {
+		if err := wf.Commit(ctx, &feed.Step{Checkpoint: uint64(i + 1)}); err != nil {
+			return err
+		}
+	}
+	expired := 0
+	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator() // the program's own server
+	for iter.Next(ctx) {
+		if ttl, _ := rdb.TTL(ctx, iter.Val()).Result(); ttl > 0 && ttl <= 24*time.Hour {
+			rdb.Del(ctx, iter.Val())
+			expired++
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	aged, agedDS, err := memory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	agedFam, err := census(ctx, rdb)
+	if err != nil {
+		return err
+	}
+
+	sample, err := rdb.HGetAll(ctx, prefix+"order:{"+orderIDs[0]+"}").Result()
+	if err != nil {
+		return err
+	}
+	sampleUse, _ := rdb.MemoryUsage(ctx, prefix+"order:{"+orderIDs[0]+"}", 0).Result()
+	enc, _ := rdb.ObjectEncoding(ctx, prefix+"order:{"+orderIDs[0]+"}").Result()
+
+	// Empty the private server: what used_memory_dataset still counts then is held by no key
+	// (process-wide buffers this workload left), so dataset − that is what the keys hold.
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		return err
+	}
+	_, emptyDS, err := memory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+
 	ver, _ := rdb.Info(ctx, "server").Result()
 	fmt.Printf("machine: %s/%s, %d CPUs, %s; redis %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), field(ver, "redis_version"))
+	lp, _ := rdb.ConfigGet(ctx, "hash-max-listpack-value").Result()
+	fmt.Printf("hash-max-listpack-value %s\n", lp["hash-max-listpack-value"])
 	fmt.Printf("orders: %d TRC20 (description, one metadata key, Idempotency-Key); webhooks received: %d\n\n", n, hooks.Load())
 	fmt.Printf("INFO memory used_memory: before %d B, %d open orders %d B, finished %d B\n", base, n, open, done)
 	fmt.Printf("  per open order:     %6d B\n", (open-base)/int64(n))
-	fmt.Printf("  per finished order: %6d B (PAID, webhooks delivered)\n\n", (done-base)/int64(n))
+	fmt.Printf("  per finished order: %6d B (PAID, webhooks delivered)\n", (done-base)/int64(n))
+	fmt.Printf("  per finished order past every window: %6d B (used_memory %d B; retention: %d trimmed, %d addresses released, %d change entries; %d TTL keys deleted)\n\n",
+		(aged-base)/int64(n), aged, rs.Trimmed, rs.Released, rs.Changes, expired)
+	fmt.Printf("INFO memory used_memory_dataset (without Redis's overhead): before %d B, open %d B, finished %d B, past every window %d B\n", baseDS, openDS, doneDS, agedDS)
+	fmt.Printf("  per open order: %d B; per finished order: %d B; past every window: %d B\n",
+		(openDS-baseDS)/int64(n), (doneDS-baseDS)/int64(n), (agedDS-baseDS)/int64(n))
+	fmt.Printf("  after FLUSHALL %d B are still counted (held by no key); the keys past every window hold %d B per order\n\n",
+		emptyDS-baseDS, (agedDS-emptyDS)/int64(n))
 	printCensus("open", openFam, n)
 	printCensus("finished", doneFam, n)
+	printCensus("finished, past every retention window", agedFam, n)
+	fmt.Printf("one order record past every window: %d B (MEMORY USAGE, %s), fields:", sampleUse, enc)
+	names := make([]string, 0, len(sample))
+	for f := range sample {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		fmt.Printf(" %s (%d B)", f, len(sample[f]))
+	}
+	fmt.Println()
 	return nil
 }
 
@@ -261,12 +351,19 @@ func create(hc *fasthttp.Client, edge string, key *checkout.APIKey, i int64) (st
 	return o.ID, nil
 }
 
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+// memory is INFO memory's used_memory and used_memory_dataset (used_memory less Redis's own
+// overhead: client buffers, the keyspace's tables, replication and AOF buffers).
+func memory(ctx context.Context, rdb *redis.Client) (used, dataset int64, err error) {
 	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return strconv.ParseInt(field(info, "used_memory"), 10, 64)
+	used, err1 := strconv.ParseInt(field(info, "used_memory"), 10, 64)
+	dataset, err2 := strconv.ParseInt(field(info, "used_memory_dataset"), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("INFO memory: %v %v", err1, err2)
+	}
+	return used, dataset, nil
 }
 
 func field(info, name string) string {

@@ -17,11 +17,15 @@ func (s *Server) listWebhooks(ctx *fasthttp.RequestCtx) error {
 	if _, err := s.Orders.Get(ctx, merchantOf(ctx).ID, id); err != nil {
 		return err
 	}
-	list, err := s.Store.Webhooks(ctx, id)
+	list, trimmed, err := s.Store.WebhookList(ctx, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, 200, map[string]any{"object": "list", "order_id": id, "data": list})
+	body := map[string]any{"object": "list", "order_id": id, "data": list}
+	if trimmed != nil { // retention dropped the finished deliveries: data holds the pending ones
+		body["trimmed_at"] = trimmed
+	}
+	writeJSON(ctx, 200, body)
 	return nil
 }
 

@@ -259,9 +259,14 @@ type storedEvent struct {
 	ID        string             `json:"i"`
 	Type      checkout.EventType `json:"t"`
 	CreatedAt int64              `json:"c"`
-	State     storedOrder        `json:"s"`
+	State     storedOrder        `json:"s,omitzero"`
 	PayIndex  *int               `json:"pi,omitempty"` // the payment: State.Payments[PayIndex]
 	Payment   *storedPayment     `json:"p,omitempty"`  // the payment, when it is none of those
+	// StateDoc: the state is the order document's (State left out). Retention writes the
+	// last event of a trimmed order so when the two are the same (see compactLastEvent); a
+	// later commit copies the document as it stood into StateFrom before changing it.
+	StateDoc  bool            `json:"sd,omitzero"`
+	StateFrom json.RawMessage `json:"sdoc,omitempty"`
 }
 
 // encodeEvent is the stored record of ev (its order's fixed fields left out).
@@ -306,7 +311,16 @@ func decodeEvent(cur *checkout.Order, rec []byte) (checkout.Event, error) {
 		return checkout.Event{}, fmt.Errorf("decode event of %s: %w", cur.ID, err)
 	}
 	ev := checkout.Event{ID: se.ID, Type: se.Type, CreatedAt: fromNanos(se.CreatedAt), Order: *cur}
-	unpackState(&ev.Order, &se.State)
+	switch {
+	case !se.StateDoc:
+		unpackState(&ev.Order, &se.State)
+	case len(se.StateFrom) > 0:
+		var d storedOrder
+		if err := json.Unmarshal(se.StateFrom, &d); err != nil {
+			return checkout.Event{}, fmt.Errorf("decode event of %s: its state: %w", cur.ID, err)
+		}
+		unpackState(&ev.Order, &d)
+	}
 	switch {
 	case se.PayIndex != nil && *se.PayIndex >= 0 && *se.PayIndex < len(ev.Order.Payments):
 		p := ev.Order.Payments[*se.PayIndex]
@@ -316,4 +330,39 @@ func decodeEvent(cur *checkout.Order, rec []byte) (checkout.Event, error) {
 		ev.Payment = &p
 	}
 	return ev, nil
+}
+
+// compactLastEvent rewrites a stored "ID RECORD" event whose order state is exactly the
+// current document's (the last event of a finished order, as a rule) without that state
+// (StateDoc), so it rebuilds to the same event from the document. ok is false, and nothing
+// is to be written, when the states differ or the record is not one this encoding wrote.
+func compactLastEvent(cur *checkout.Order, raw string) (string, bool) {
+	id, rec, found := strings.Cut(raw, " ")
+	if !found {
+		return "", false
+	}
+	var se storedEvent
+	if json.Unmarshal([]byte(rec), &se) != nil || se.StateDoc {
+		return "", false
+	}
+	full, err := decodeEvent(cur, []byte(rec))
+	if err != nil {
+		return "", false
+	}
+	slim := se
+	slim.State, slim.StateDoc = storedOrder{}, true
+	b, err := json.Marshal(&slim)
+	if err != nil {
+		return "", false
+	}
+	again, err := decodeEvent(cur, b)
+	if err != nil {
+		return "", false
+	}
+	x, err1 := json.Marshal(&full)
+	y, err2 := json.Marshal(&again)
+	if err1 != nil || err2 != nil || !bytes.Equal(x, y) {
+		return "", false
+	}
+	return id + " " + string(b), true
 }

@@ -70,7 +70,10 @@ func (k keys) blocklist(n checkout.Network) string { return k.prefix + "blocklis
 func (k keys) expiry() string                      { return k.prefix + "expiry" }
 func (k keys) changes() string                     { return k.prefix + "changes" }
 func (k keys) orphans() string                     { return k.prefix + "orphans" }
-func (k keys) rateLimitPrefix() string             { return k.prefix + "rate:" }
+func (k keys) anomalies(n checkout.Network) string {
+	return k.prefix + "watcher:{" + string(n) + "}:anomalies" // written by the watcher (watcher/feed)
+}
+func (k keys) rateLimitPrefix() string { return k.prefix + "rate:" }
 
 // The shared namespace: two deployments deriving from one xpub would hand out the same
 // deposit addresses, so xpub claims and dev-account numbers are unique across prefixes.
@@ -127,3 +130,13 @@ func (k keys) unmatched(merchantID string) string {
 func (k keys) sharedAddressOwner(n checkout.Network, addr string) string {
 	return k.shared + "addr-owner:{" + string(n) + ":" + addr + "}"
 }
+
+// retention schedules finished orders for the retention worker (member order id, score the
+// unix ms of its next look; retention.go). The key vanishes when empty.
+func (k keys) retention() string { return k.prefix + "retention" }
+
+// The earlier per-order layout, read by nothing now: an events stream, a delivery-record
+// hash and an attempt-log stream per order, in the order's slot. TrimOrder deletes them.
+func (k keys) legacyEvents(id string) string   { return k.prefix + "order:{" + id + "}:events" }
+func (k keys) legacyWebhooks(id string) string { return k.prefix + "order:{" + id + "}:wh" }
+func (k keys) legacyAttempts(id string) string { return k.prefix + "order:{" + id + "}:wha" }

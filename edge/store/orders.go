@@ -265,13 +265,21 @@ func (s *Store) CommitOrder(ctx context.Context, r *Record, events []checkout.Ev
 			return streamIDs, fmt.Errorf("order %s committed: %w: %v", id, ErrUnannounced, err)
 		}
 	}
+	// A finished order enters the retention schedule (another slot) in the same round trip
+	// as its change hint. Lost to a crash, it only means the order is never trimmed (edge
+	// retention-backfill finds it).
+	retain := terminal != ""
 	if len(streamIDs) > 0 {
 		published := make([]StreamEvent, len(streamIDs))
 		for i, sid := range streamIDs {
 			published[i] = StreamEvent{ID: sid, Type: events[i].Type, Data: encoded[i]}
 		}
-		if err := s.publishChange(ctx, id, res[0], published); err != nil {
+		if err := s.publish(ctx, id, res[0], published, retain); err != nil {
 			return streamIDs, fmt.Errorf("order %s committed: %w", id, err)
+		}
+	} else if retain {
+		if err := s.scheduleRetention(ctx, s.rdb, id, time.Now()).Err(); err != nil {
+			return streamIDs, fmt.Errorf("order %s committed: schedule retention: %w", id, err)
 		}
 	}
 	return streamIDs, nil
@@ -302,14 +310,28 @@ const changesMax = 100_000
 // it. A hint lost to a crash right after the commit is made good by the retried step's
 // Announce (see ErrUnannounced).
 func (s *Store) publishChange(ctx context.Context, orderID, prev string, events []StreamEvent) error {
+	return s.publish(ctx, orderID, prev, events, false)
+}
+
+// publish is publishChange, also putting the order on the retention schedule when retain.
+func (s *Store) publish(ctx context.Context, orderID, prev string, events []StreamEvent, retain bool) error {
 	b, err := json.Marshal(events)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnannounced, err)
 	}
-	err = s.rdb.XAdd(ctx, &redis.XAddArgs{
+	add := &redis.XAddArgs{
 		Stream: s.k.changes(), MaxLen: changesMax, Approx: true,
 		Values: []any{"order_id", orderID, "prev", prev, "events", b},
-	}).Err()
+	}
+	if retain {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAdd(ctx, add)
+			s.scheduleRetention(ctx, p, orderID, time.Now())
+			return nil
+		})
+	} else {
+		err = s.rdb.XAdd(ctx, add).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnannounced, err)
 	}

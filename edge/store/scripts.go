@@ -43,4 +43,8 @@ var (
 	claimTxScript = script("recv_claim")   // ClaimTransfer
 	forgetScript  = script("recv_forget")  // ForgetTransfer
 	unclaimScript = script("recv_unclaim") // ForgetClaim
+
+	retainTrimScript   = script("retain_trim")   // TrimOrder
+	retainNextScript   = script("retain_next")   // RetainNext
+	retainUnbindScript = script("retain_unbind") // ReleaseAddress
 )

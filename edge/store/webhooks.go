@@ -228,10 +228,23 @@ func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, a
 // Webhooks returns every webhook delivery of the order with its attempt log, oldest event
 // first.
 func (s *Store) Webhooks(ctx context.Context, orderID string) ([]checkout.WebhookDelivery, error) {
+	list, _, err := s.WebhookList(ctx, orderID)
+	return list, err
+}
+
+// WebhookList is Webhooks with the time retention last trimmed the order's finished
+// deliveries (nil when it never did; see TrimOrder): the list then holds only those still
+// pending.
+func (s *Store) WebhookList(ctx context.Context, orderID string) ([]checkout.WebhookDelivery, *time.Time, error) {
 	// The order's one hash holds its records and logs; it is a few kilobytes at most.
 	fields, err := s.rdb.HGetAll(ctx, s.k.order(orderID)).Result()
 	if err != nil {
-		return nil, wrap("read webhooks", err)
+		return nil, nil, wrap("read webhooks", err)
+	}
+	var trimmed *time.Time
+	if ms, ok := msField(fields[trimmedField]); ok {
+		t := time.UnixMilli(ms).UTC()
+		trimmed = &t
 	}
 	out := []checkout.WebhookDelivery{}
 	for f, raw := range fields {
@@ -241,7 +254,7 @@ func (s *Store) Webhooks(ctx context.Context, orderID string) ([]checkout.Webhoo
 		}
 		var d Delivery
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {
-			return nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
+			return nil, nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
 		}
 		var attempts []checkout.WebhookAttempt
 		for _, line := range strings.Split(fields["a:"+evt], "\n") {
@@ -258,7 +271,7 @@ func (s *Store) Webhooks(ctx context.Context, orderID string) ([]checkout.Webhoo
 		}
 		return out[i].EventID < out[j].EventID
 	})
-	return out, nil
+	return out, trimmed, nil
 }
 
 // View is the delivery as the API lists it.

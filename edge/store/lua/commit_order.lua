@@ -21,6 +21,18 @@ local n = tonumber(string.sub(prev, dash + 1))
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ms < lastms then ms = lastms end
+-- Retention may have stored the last event without the state it shared with the document
+-- ("sd":true; see compactLastEvent). The document is about to change: the event keeps that
+-- state by taking the current document along, spliced in as raw JSON (field "sdoc").
+if n > 0 then
+  local le = redis.call('HGET', KEYS[1], 'e:' .. n)
+  if le and string.find(le, '"sd":true', 1, true) and not string.find(le, '"sdoc":', 1, true) then
+    local doc = redis.call('HGET', KEYS[1], 'doc')
+    if doc then
+      redis.call('HSET', KEYS[1], 'e:' .. n, string.sub(le, 1, -2) .. ',"sdoc":' .. doc .. '}')
+    end
+  end
+end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'feedpos', ARGV[4]) end
