@@ -233,20 +233,22 @@ func (s *Store) Undo(ctx context.Context, a *Admission, r *Admitted) error {
 	if r == nil {
 		return nil
 	}
-	var spend, retract *redis.Cmd
-	var del *redis.IntCmd
+	var retract *redis.Cmd
 	c := a.Claim
 	idemClaim := c != nil && c.IdemKey != "" && !r.Claim.Replayed && r.Claim.OrderID == c.OrderID
+	if a.Spend == nil {
+		r.spent = false // the caller keeps the spend
+	}
 	if !r.spent && !r.marked && !idemClaim {
 		s.putBack(a, r)
 		return nil
 	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if r.spent {
-			spend = gcraScript.Eval(ctx, p, []string{s.k.rate(a.Spend.Name)}, a.Spend.Limit.Burst, every(a.Spend.Limit), -1)
+			gcraScript.Eval(ctx, p, []string{s.k.rate(a.Spend.Name)}, a.Spend.Limit.Burst, every(a.Spend.Limit), -1)
 		}
 		if r.marked {
-			del = p.Del(ctx, s.k.replay(a.KeyID, a.ReplaySig))
+			p.Del(ctx, s.k.replay(a.KeyID, a.ReplaySig))
 		}
 		if idemClaim {
 			retract = retractScript.Eval(ctx, p, []string{s.k.idempotency(c.MerchantID, c.IdemKey)}, c.OrderID)
@@ -262,8 +264,6 @@ func (s *Store) Undo(ctx context.Context, a *Admission, r *Admitted) error {
 			}
 		}
 	}
-	_ = spend
-	_ = del
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("undo admission: %w", err)
 	}
