@@ -202,21 +202,30 @@ type prepareFunc func(ctx *fasthttp.RequestCtx, m *checkout.Merchant, a *store.A
 // answered in the order the checks always had: throttled (429), key revoked or gone (401),
 // rate (429), replay (409). A refused request takes back what that round trip did for it.
 // A signature that does not verify is answered as before: 429 when the client or key is
-// throttled, else 401 (and counted).
+// throttled, else 401 (and counted). A key not in the verifier's memory is looked up only
+// after the throttles are checked, as before, so a throttled client costs no key lookup.
 func (s *Server) admitted(prepare prepareFunc, next handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		header := string(ctx.Request.Header.Peek("Authorization"))
 		keyID, _, _, _ := auth.ParseHeader(header) // "" when malformed; Verify says why
 		client := s.clientBucket(ctx)
 		method, uri, body := string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody()
+		cached := keyID != "" && s.Auth.Cached(keyID)
+		if !cached { // a throttled client gets no key lookup
+			if err := s.authThrottled(ctx, client, keyID); err != nil {
+				return err
+			}
+		}
 		key, err := s.Auth.VerifyCached(ctx, header, method, uri, body)
 		if err != nil {
 			var ce *checkout.Error
 			if !errors.As(err, &ce) {
 				return err
 			}
-			if err := s.authThrottled(ctx, client, keyID); err != nil {
-				return err
+			if cached {
+				if err := s.authThrottled(ctx, client, keyID); err != nil {
+					return err
+				}
 			}
 			s.authFailed(ctx, client, keyID, err)
 			return err

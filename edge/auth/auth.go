@@ -139,6 +139,13 @@ func (v *Verifier) Confirm(verified, current *checkout.APIKey, header, method, p
 	return err
 }
 
+// Cached reports whether VerifyCached has the key in memory (no lookup needed).
+func (v *Verifier) Cached(keyID string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cache[keyID] != nil
+}
+
 func (v *Verifier) remember(k *checkout.APIKey) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
