@@ -84,16 +84,6 @@ func (s *Store) Admit(ctx context.Context, a *Admission) (*Admitted, error) {
 		order  *redis.SliceCmd
 		spare  = -1
 	)
-	if a.Claim != nil && a.Claim.IdemKey == "" {
-		if i, ok := s.spare.take(a.Claim.MerchantID, a.Claim.Counter); ok {
-			r.index, r.fromSpare = i, true
-		}
-	}
-	if a.Claim != nil && a.Claim.IdemKey != "" {
-		if i, ok := s.spare.take(a.Claim.MerchantID, a.Claim.Counter); ok {
-			spare = int(i)
-		}
-	}
 	for _, b := range a.Checks {
 		if err := b.valid(); err != nil {
 			return nil, err
@@ -102,6 +92,16 @@ func (s *Store) Admit(ctx context.Context, a *Admission) (*Admitted, error) {
 	if a.Spend != nil {
 		if err := a.Spend.valid(); err != nil {
 			return nil, err
+		}
+	}
+	if a.Claim != nil && a.Claim.IdemKey == "" {
+		if i, ok := s.spare.take(a.Claim.MerchantID, a.Claim.Counter); ok {
+			r.index, r.fromSpare = i, true
+		}
+	}
+	if a.Claim != nil && a.Claim.IdemKey != "" {
+		if i, ok := s.spare.take(a.Claim.MerchantID, a.Claim.Counter); ok {
+			spare = int(i)
 		}
 	}
 	// Each command's answer is read below; the pipeline's own error is only the first of them.
