@@ -179,6 +179,7 @@ func run(conc int, dur time.Duration) error {
 	fmt.Printf("redis-benchmark (SET, -c %d, same server): %.0f round trips/s\n", conc, redisOps)
 	fmt.Printf("  => ceiling for %.2f round trips: %.0f creates/s\n", perReq, ceiling)
 	fmt.Printf("ratio edge / ceiling: %.2f (target >= 0.5)\n", rps/ceiling)
+	fmt.Printf("ratio creates/s ÷ SET/s: %.3f\n", rps/redisOps)
 	return nil
 }
 

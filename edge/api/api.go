@@ -89,9 +89,9 @@ type handler func(ctx *fasthttp.RequestCtx) error
 // Routes is the route table of the edge.
 func (s *Server) Routes() *router.Router {
 	r := newRouter()
-	r.POST("/v1/orders", s.wrap(s.authenticated(s.createOrder)))
+	r.POST("/v1/orders", s.wrap(s.admitted(s.prepareCreate, s.createOrder)))
 	r.GET("/v1/orders", s.wrap(s.authenticated(s.listOrders)))
-	r.GET("/v1/orders/{id}", s.wrap(s.authenticated(s.getOrder)))
+	r.GET("/v1/orders/{id}", s.wrap(s.admitted(s.prepareGet, s.getOrder)))
 	r.POST("/v1/orders/{id}/cancel", s.wrap(s.authenticated(s.cancelOrder)))
 	r.GET("/v1/orders/{id}/events", s.wrap(s.authenticated(s.orderEvents)))
 	r.GET("/v1/orders/{id}/webhooks", s.wrap(s.authenticated(s.listWebhooks)))
@@ -183,21 +183,50 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 const (
 	merchantValue = "merchant"
 	keyIDValue    = "key_id"
+	admittedValue = "admitted" // the request's *store.Admitted
 )
 
 // authenticated authenticates the request (throttling failures), applies the key's rate
 // limit, refuses a replayed state-changing request and puts the merchant in the request's
 // user values.
-func (s *Server) authenticated(next handler) handler {
+func (s *Server) authenticated(next handler) handler { return s.admitted(nil, next) }
+
+// prepareFunc adds a route's own Redis work to the admission's round trip (a create's claim,
+// a GET's order).
+type prepareFunc func(ctx *fasthttp.RequestCtx, m *checkout.Merchant, a *store.Admission)
+
+// admitted is authenticated with the route's own work (prepare, may be nil) in the same
+// round trip. The signature is checked first, in memory, with the key as cached by the
+// verifier; everything Redis must say (the failed-authentication throttles, the key's
+// current record, the rate limit, the replay mark, the route's work) is then one round trip,
+// answered in the order the checks always had: throttled (429), key revoked or gone (401),
+// rate (429), replay (409). A refused request takes back what that round trip did for it.
+// A signature that does not verify is answered as before: 429 when the client or key is
+// throttled, else 401 (and counted). A key not in the verifier's memory is looked up only
+// after the throttles are checked, as before, so a throttled client costs no key lookup.
+func (s *Server) admitted(prepare prepareFunc, next handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		header := string(ctx.Request.Header.Peek("Authorization"))
 		keyID, _, _, _ := auth.ParseHeader(header) // "" when malformed; Verify says why
 		client := s.clientBucket(ctx)
-		if err := s.authThrottled(ctx, client, keyID); err != nil {
-			return err
+		method, uri, body := string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody()
+		cached := keyID != "" && s.Auth.Cached(keyID)
+		if !cached { // a throttled client gets no key lookup
+			if err := s.authThrottled(ctx, client, keyID); err != nil {
+				return err
+			}
 		}
-		key, err := s.Auth.Verify(ctx, header, string(ctx.Method()), string(ctx.RequestURI()), ctx.PostBody())
+		key, err := s.Auth.VerifyCached(ctx, header, method, uri, body)
 		if err != nil {
+			var ce *checkout.Error
+			if !errors.As(err, &ce) {
+				return err
+			}
+			if cached {
+				if err := s.authThrottled(ctx, client, keyID); err != nil {
+					return err
+				}
+			}
 			s.authFailed(ctx, client, keyID, err)
 			return err
 		}
@@ -206,13 +235,43 @@ func (s *Server) authenticated(next handler) handler {
 		if err != nil {
 			return err
 		}
-		if err := s.limit(ctx, key.ID, m.RateLimit); err != nil {
+		a, msgs, err := s.admission(ctx, key, m, header)
+		if err != nil {
 			return err
 		}
-		if err := s.refuseReplay(ctx, header); err != nil {
+		if prepare != nil {
+			prepare(ctx, m, a)
+		}
+		r, err := s.Store.Admit(ctx, a)
+		if err != nil {
 			return err
+		}
+		refuse := func(e error, keepSpend bool) error {
+			if keepSpend {
+				a.Spend = nil // a duplicate spends from the rate like any request
+			}
+			if err := s.Store.Undo(ctx, a, r); err != nil {
+				s.log().Warn("take back a refused request's admission", "err", err)
+			}
+			return e
+		}
+		for i, v := range r.Checks {
+			if !v.OK {
+				return refuse(s.tooMany(ctx, v, msgs[i]), false)
+			}
+		}
+		if err := s.Auth.Confirm(key, r.Key, header, method, uri, body); err != nil {
+			s.authFailed(ctx, client, keyID, err)
+			return refuse(err, false)
+		}
+		if !r.Spend.OK {
+			return refuse(s.tooMany(ctx, r.Spend, "too many requests for this API key; retry after the Retry-After header's seconds"), false)
+		}
+		if !r.FirstUse {
+			return refuse(checkout.NewError(checkout.CodeDuplicateRequest, "", "this exact signed request (same key, timestamp, method, path and body) was already received; a replay is refused. Sign each request anew, or put an idempotency_key in the body to retry safely"), true)
 		}
 		ctx.SetUserValue(merchantValue, m)
+		ctx.SetUserValue(admittedValue, r)
 		return next(ctx)
 	}
 }
@@ -227,8 +286,9 @@ func (s *Server) merchant(ctx context.Context, id string) (*checkout.Merchant, e
 	return s.merchants.get(ctx, s.Store, id, s.MerchantCacheTTL)
 }
 
-// limit applies the key's rate: perSecond requests a second with a burst of as many.
-func (s *Server) limit(ctx *fasthttp.RequestCtx, keyID string, perSecond int) error {
+// rateBucket is the key's rate: perSecond requests a second with a burst of as many (nil: no
+// limit).
+func (s *Server) rateBucket(keyID string, perSecond int) *store.Bucket {
 	if perSecond <= 0 {
 		perSecond = s.RateLimit
 	}
@@ -238,8 +298,7 @@ func (s *Server) limit(ctx *fasthttp.RequestCtx, keyID string, perSecond int) er
 	case perSecond == 0:
 		perSecond = DefaultRateLimit
 	}
-	return s.throttle(ctx, "key:"+keyID, store.PerSecond(perSecond), true,
-		"too many requests for this API key; retry after the Retry-After header's seconds")
+	return &store.Bucket{Name: "key:" + keyID, Limit: store.PerSecond(perSecond)}
 }
 
 func merchantOf(ctx *fasthttp.RequestCtx) *checkout.Merchant {

@@ -180,7 +180,7 @@ func signedPost(t *testing.T, e *testEdge, authz, body, client string) (int, str
 }
 
 // TestFailedAuthenticationIsThrottled: 600 wrong signatures at once were all checked. Now a
-// client gets 20 failures, then 429 with Retry-After before any key lookup or HMAC (a
+// client gets 20 failures, then 429 with Retry-After before any key lookup (a
 // correct signature from it too); a key id gets 60 failures from any number of clients.
 func TestFailedAuthenticationIsThrottled(t *testing.T) {
 	e := newEdge(t, edgeOpts{server: withPage(t)})

@@ -145,37 +145,51 @@ func (s *Server) authFailed(ctx *fasthttp.RequestCtx, client, keyID string, err 
 	}
 }
 
-// refuseReplay refuses a state-changing request whose exact signature was already used: the
-// signature covers the timestamp, method, path and body, so within the 300 s window a
-// captured request could otherwise be sent again and, without an idempotency key, create a
-// second order. Each signature is marked in Redis until its timestamp leaves the window.
+// admission is the Redis work every authenticated request does, with the 429 message of each
+// of its Checks: the failed-authentication throttles (per client, per key id), the key's
+// rate limit, and the replay mark.
+//
+// A state-changing request whose exact signature was already used is refused: the signature
+// covers the timestamp, method, path and body, so within the 300 s window a captured request
+// could otherwise be sent again and, without an idempotency key, create a second order. Each
+// signature is marked in Redis until its timestamp leaves the window.
 //
 // A request whose signed body carries an idempotency_key is let through: the idempotency
 // record already makes its replay return the original, and clients that retry by resending
 // the very same request (same headers) keep working. (An Idempotency-Key header is not
 // signed, so it does not count: a replayer could set a fresh one.) The Go SDK signs every
 // attempt anew with a later timestamp, so its retries never look like replays.
-func (s *Server) refuseReplay(ctx *fasthttp.RequestCtx, header string) error {
-	if ctx.IsGet() || ctx.IsHead() || signedIdempotencyKey(ctx.PostBody()) {
-		return nil
+func (s *Server) admission(ctx *fasthttp.RequestCtx, key *checkout.APIKey, m *checkout.Merchant, header string) (*store.Admission, []string, error) {
+	a := &store.Admission{KeyID: key.ID, Spend: s.rateBucket(key.ID, m.RateLimit)}
+	var msgs []string
+	if l, on := limitOf(s.AuthFailIPLimit, DefaultAuthFailIPLimit); on {
+		a.Checks = append(a.Checks, store.Bucket{Name: authIPBucket(s.clientBucket(ctx)), Limit: l})
+		msgs = append(msgs, "too many failed authentications from this client; retry after the Retry-After header's seconds")
 	}
-	keyID, ts, sig, err := auth.ParseHeader(header)
+	if l, on := limitOf(s.AuthFailKeyLimit, DefaultAuthFailKeyLimit); on {
+		a.Checks = append(a.Checks, store.Bucket{Name: authKeyBucket(key.ID), Limit: l})
+		msgs = append(msgs, "too many failed authentications for this API key; retry after the Retry-After header's seconds")
+	}
+	if ctx.IsGet() || ctx.IsHead() || signedIdempotencyKey(ctx.PostBody()) {
+		return a, msgs, nil
+	}
+	_, ts, sig, err := auth.ParseHeader(header)
 	if err != nil {
-		return err // cannot happen: Verify accepted the header
+		return nil, nil, err // cannot happen: Verify accepted the header
 	}
 	now := time.Now
 	if s.Auth != nil && s.Auth.Now != nil {
 		now = s.Auth.Now
 	}
-	ttl := time.Unix(ts, 0).Add(auth.MaxSkew).Sub(now()) + time.Second
-	first, err := s.Store.FirstUse(ctx, keyID, hex.EncodeToString(sig), ttl)
-	if err != nil {
-		return err
-	}
-	if !first {
-		return checkout.NewError(checkout.CodeDuplicateRequest, "", "this exact signed request (same key, timestamp, method, path and body) was already received; a replay is refused. Sign each request anew, or put an idempotency_key in the body to retry safely")
-	}
-	return nil
+	a.ReplaySig = hex.EncodeToString(sig)
+	a.ReplayTTL = time.Unix(ts, 0).Add(auth.MaxSkew).Sub(now()) + time.Second
+	return a, msgs, nil
+}
+
+// tooMany is the 429 of a spent budget.
+func (s *Server) tooMany(ctx *fasthttp.RequestCtx, v store.Verdict, msg string) error {
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(store.RetryAfterSeconds(v.Retry)))
+	return checkout.NewError(checkout.CodeRateLimited, "", msg)
 }
 
 // signedIdempotencyKey reports whether a JSON body carries a non-empty idempotency_key.

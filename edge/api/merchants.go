@@ -9,8 +9,9 @@ import (
 )
 
 // DefaultMerchantCacheTTL bounds how stale a merchant's settings may be on an edge: an
-// operator's change applies everywhere within this time. API keys are never cached, so a
-// revoked key stops working at once.
+// operator's change applies everywhere within this time. API keys are cached by the verifier,
+// but each request reads its key's record in its admission round trip, so a revoked key
+// stops working at once.
 const DefaultMerchantCacheTTL = time.Second
 
 type merchantLoader interface {

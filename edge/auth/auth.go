@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	checkout "github.com/mpchat/checkout"
@@ -39,7 +40,13 @@ type Keys interface {
 type Verifier struct {
 	Keys Keys
 	Now  func() time.Time // defaults to time.Now
+
+	mu    sync.Mutex
+	cache map[string]*checkout.APIKey // VerifyCached's keys, by id
 }
+
+// cacheMax bounds the key cache; it holds only keys that exist, so a full reset is rare.
+const cacheMax = 10_000
 
 func unauthorized(code checkout.Code, msg string) *checkout.Error {
 	return checkout.NewError(code, "", msg)
@@ -48,6 +55,11 @@ func unauthorized(code checkout.Code, msg string) *checkout.Error {
 // Verify authenticates a request and returns its key. Failures are *checkout.Error with
 // status 401 and a distinct code; a lookup failure other than not-found is returned as is.
 func (v *Verifier) Verify(ctx context.Context, header, method, pathWithQuery string, body []byte) (*checkout.APIKey, error) {
+	return v.verifyWith(ctx, header, method, pathWithQuery, body, v.Keys.APIKey)
+}
+
+// verifyWith is Verify with the key looked up by lookup.
+func (v *Verifier) verifyWith(ctx context.Context, header, method, pathWithQuery string, body []byte, lookup func(context.Context, string) (*checkout.APIKey, error)) (*checkout.APIKey, error) {
 	if header == "" {
 		return nil, unauthorized(CodeMissing, "missing Authorization header: expected \"Bearer {key_id}:{ts}:{sig}\"")
 	}
@@ -62,7 +74,7 @@ func (v *Verifier) Verify(ctx context.Context, header, method, pathWithQuery str
 	if d := now().Unix() - ts; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
 		return nil, unauthorized(CodeTimestamp, "timestamp is more than 300 seconds from the server clock; check the clock and sign with Unix seconds")
 	}
-	key, err := v.Keys.APIKey(ctx, keyID)
+	key, err := lookup(ctx, keyID)
 	if errors.Is(err, checkout.ErrNotFound) {
 		return nil, unauthorized(CodeUnknown, "unknown API key")
 	}
@@ -78,6 +90,75 @@ func (v *Verifier) Verify(ctx context.Context, header, method, pathWithQuery str
 		return nil, unauthorized(CodeSignature, "signature does not match: sign ts + \"\\n\" + METHOD + \"\\n\" + path-with-query + \"\\n\" + hex(sha256(body))")
 	}
 	return key, nil
+}
+
+// VerifyCached authenticates like Verify, with the key from this verifier's memory when it
+// has one (a key found in the store is remembered). A cached key may have been revoked since:
+// the caller must read the key's current record in the same round trip as the request's
+// other Redis work and pass it to Confirm before acting on the request, which keeps
+// revocation immediate (a request that starts after the revocation is written is refused).
+func (v *Verifier) VerifyCached(ctx context.Context, header, method, pathWithQuery string, body []byte) (*checkout.APIKey, error) {
+	keyID, _, _, err := ParseHeader(header)
+	if err != nil || header == "" {
+		return v.Verify(ctx, header, method, pathWithQuery, body)
+	}
+	v.mu.Lock()
+	key := v.cache[keyID]
+	v.mu.Unlock()
+	if key == nil {
+		key, err := v.Verify(ctx, header, method, pathWithQuery, body)
+		if err == nil {
+			v.remember(key)
+		}
+		return key, err
+	}
+	return v.verifyWith(ctx, header, method, pathWithQuery, body, func(context.Context, string) (*checkout.APIKey, error) { return key, nil })
+}
+
+// Confirm checks a request VerifyCached accepted with verified against the key's current
+// record (nil when it no longer exists), read after the request arrived: it answers the
+// 401 Verify would (unknown, revoked, or a signature the current secret does not make) and
+// keeps the cache in step with the record.
+func (v *Verifier) Confirm(verified, current *checkout.APIKey, header, method, pathWithQuery string, body []byte) error {
+	if current != nil && current.RevokedAt == nil && current.Secret == verified.Secret && current.MerchantID == verified.MerchantID {
+		return nil
+	}
+	v.forget(verified.ID)
+	if current != nil && current.MerchantID != verified.MerchantID {
+		return fmt.Errorf("api key %s moved to another merchant during the request", verified.ID)
+	}
+	_, err := v.verifyWith(context.Background(), header, method, pathWithQuery, body, func(context.Context, string) (*checkout.APIKey, error) {
+		if current == nil {
+			return nil, checkout.ErrNotFound
+		}
+		return current, nil
+	})
+	if err == nil {
+		v.remember(current) // the secret changed and the request was signed with the new one
+	}
+	return err
+}
+
+// Cached reports whether VerifyCached has the key in memory (no lookup needed).
+func (v *Verifier) Cached(keyID string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cache[keyID] != nil
+}
+
+func (v *Verifier) remember(k *checkout.APIKey) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cache == nil || len(v.cache) >= cacheMax {
+		v.cache = map[string]*checkout.APIKey{}
+	}
+	v.cache[k.ID] = k
+}
+
+func (v *Verifier) forget(id string) {
+	v.mu.Lock()
+	delete(v.cache, id)
+	v.mu.Unlock()
 }
 
 // ParseHeader splits "Bearer {key_id}:{ts}:{sig}" into its parts. sig must be 64 hex digits.

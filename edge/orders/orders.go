@@ -40,6 +40,30 @@ type Service struct {
 // first to claim the key fixes the order id, address index and creation time, and whoever
 // writes first writes the identical order.
 func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreateParams) (o *checkout.Order, replayed bool, err error) {
+	return s.create(ctx, m, p, nil)
+}
+
+// ClaimFor is the claim a create of p for the merchant makes, for a caller that sends it in
+// one round trip with its other Redis work (store.Admission) and then calls CreateClaimed;
+// nil when the create claims on its own (addresses mode, or no usable xpub: Create says why).
+func (s *Service) ClaimFor(m *checkout.Merchant, p *CreateParams) *store.ClaimRequest {
+	if m.ReceiveFor(p.Network).Mode == checkout.ReceiveAddresses || m.XPubs[p.Network] == "" {
+		return nil
+	}
+	key, err := s.accountKey(m.XPubs[p.Network])
+	if err != nil {
+		return nil
+	}
+	return &store.ClaimRequest{MerchantID: m.ID, Counter: key.Fingerprint(), IdemKey: p.IdempotencyKey,
+		OrderID: ids.Order(), ParamsHash: p.Hash(), Now: s.now()}
+}
+
+// CreateClaimed is Create with the claim ClaimFor asked for already made.
+func (s *Service) CreateClaimed(ctx context.Context, m *checkout.Merchant, p *CreateParams, c store.Claim) (*checkout.Order, bool, error) {
+	return s.create(ctx, m, p, &c)
+}
+
+func (s *Service) create(ctx context.Context, m *checkout.Merchant, p *CreateParams, made *store.Claim) (o *checkout.Order, replayed bool, err error) {
 	if cfg := m.ReceiveFor(p.Network); cfg.Mode == checkout.ReceiveAddresses {
 		return s.createReserved(ctx, m, p, cfg)
 	}
@@ -52,7 +76,14 @@ func (s *Service) Create(ctx context.Context, m *checkout.Merchant, p *CreatePar
 	if err != nil {
 		return nil, false, fmt.Errorf("merchant %s %s xpub: %w", m.ID, p.Network, err)
 	}
-	claim, prior, err := s.claim(ctx, m.ID, key.Fingerprint(), p)
+	var claim store.Claim
+	var prior *checkout.Order
+	if made != nil {
+		claim = *made
+		prior, err = s.replayOf(ctx, claim, p.Hash())
+	} else {
+		claim, prior, err = s.claim(ctx, m.ID, key.Fingerprint(), p)
+	}
 	if err != nil || prior != nil {
 		return prior, prior != nil, err
 	}
@@ -96,6 +127,14 @@ func (s *Service) Get(ctx context.Context, merchantID, id string) (*checkout.Ord
 		return nil, err
 	}
 	if rec.MerchantID != merchantID {
+		return nil, checkout.NotFound("order")
+	}
+	return &rec.Order, nil
+}
+
+// Loaded is Get for an order the caller loaded itself (rec nil: no such order).
+func Loaded(merchantID string, rec *store.Record) (*checkout.Order, error) {
+	if rec == nil || rec.MerchantID != merchantID {
 		return nil, checkout.NotFound("order")
 	}
 	return &rec.Order, nil
@@ -154,19 +193,29 @@ func (s *Service) now() time.Time {
 func (s *Service) claim(ctx context.Context, merchantID, counter string, p *CreateParams) (store.Claim, *checkout.Order, error) {
 	hash := p.Hash()
 	claim, err := s.Store.ClaimOrder(ctx, merchantID, counter, p.IdempotencyKey, ids.Order(), hash, s.now())
-	if err != nil || !claim.Replayed {
+	if err != nil {
 		return claim, nil, err
 	}
+	prior, err := s.replayOf(ctx, claim, hash)
+	return claim, prior, err
+}
+
+// replayOf is the order of a replayed claim (nil when its first request has not stored it
+// yet, or the claim is new); a replay with other parameters (hash) is refused.
+func (s *Service) replayOf(ctx context.Context, claim store.Claim, hash string) (*checkout.Order, error) {
+	if !claim.Replayed {
+		return nil, nil
+	}
 	if claim.ParamsHash != hash {
-		return claim, nil, checkout.NewError(checkout.CodeIdempotencyKeyReused, "idempotency_key",
+		return nil, checkout.NewError(checkout.CodeIdempotencyKeyReused, "idempotency_key",
 			"this idempotency_key was used with different parameters in the last 24 hours")
 	}
 	rec, err := s.Store.Order(ctx, claim.OrderID)
 	if err == nil {
-		return claim, &rec.Order, nil
+		return &rec.Order, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return claim, nil, err
+		return nil, err
 	}
-	return claim, nil, nil
+	return nil, nil
 }

@@ -49,13 +49,22 @@ func (s *Store) ClaimOrder(ctx context.Context, merchantID, xpubFingerprint, ide
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
+	c, err := readClaim(res)
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return c, nil
+}
+
+// readClaim reads claim_order.lua's reply.
+func readClaim(res []any) (Claim, error) {
 	if len(res) != 5 {
-		return Claim{}, fmt.Errorf("claim idempotency key: unexpected reply %v", res)
+		return Claim{}, fmt.Errorf("unexpected reply %v", res)
 	}
 	idx, err1 := strconv.ParseUint(fmt.Sprint(res[3]), 10, 32)
 	ms, err2 := strconv.ParseInt(fmt.Sprint(res[4]), 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return Claim{}, fmt.Errorf("claim idempotency key: corrupt record: %w", err)
+		return Claim{}, fmt.Errorf("corrupt record: %w", err)
 	}
 	return Claim{
 		OrderID: fmt.Sprint(res[1]), ParamsHash: fmt.Sprint(res[2]), Index: uint32(idx),
@@ -176,7 +185,12 @@ type Record struct {
 
 // Order loads an order (one round trip).
 func (s *Store) Order(ctx context.Context, id string) (*Record, error) {
-	vals, err := s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant", "ver", feedPosField).Result()
+	return readOrder(id, s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant", "ver", feedPosField))
+}
+
+// readOrder reads an order's HMGET (doc, merchant, ver, feedpos); ErrNotFound if it has none.
+func readOrder(id string, cmd *redis.SliceCmd) (*Record, error) {
+	vals, err := cmd.Result()
 	if err != nil {
 		return nil, fmt.Errorf("load order %s: %w", id, err)
 	}

@@ -22,7 +22,8 @@ func script(name string) *redis.Script {
 }
 
 var (
-	claimScript     = script("claim_order")       // ClaimOrder
+	claimScript     = script("claim_order")       // ClaimOrder, Admit
+	retractScript   = script("claim_retract")     // Undo
 	rebumpScript    = script("skip_index")        // SkipIndex
 	createScript    = script("create_order")      // CreateOrder
 	commitScript    = script("commit_order")      // CommitOrder
@@ -32,7 +33,7 @@ var (
 	queueScript     = script("webhook_queue")     // PendingWebhooks
 	saveScript      = script("webhook_save")      // SaveDelivery, Redeliver
 	backlogScript   = script("webhook_backlog")   // WebhookBacklog
-	gcraScript      = script("rate_gcra")         // Allow, Check
+	gcraScript      = script("rate_gcra")         // Allow, Check, Admit, Undo
 	releaseIfOwner  = script("release_if_owner")  // ReleaseXPub
 	nextAboveScript = script("next_above")        // NextDevAccount
 	indexScript     = script("index_order")       // IndexOrder, CreateOrder

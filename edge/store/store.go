@@ -28,15 +28,16 @@ var (
 
 // Store reads and writes the edge's records in Redis. Safe for concurrent use.
 type Store struct {
-	rdb redis.UniversalClient
-	k   keys
+	rdb   redis.UniversalClient
+	k     keys
+	spare *spareIndexes // shared by WithSharedPrefix's copies
 }
 
 // New returns a Store over rdb with every key prefixed by prefix (e.g. "mp:"; tests use their
 // own prefix so they never touch another's data). Its xpub registry and dev-account counter
 // are under prefix too until WithSharedPrefix names the namespace deployments share.
 func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, k: keys{prefix: prefix, shared: prefix}}
+	return &Store{rdb: rdb, k: keys{prefix: prefix, shared: prefix}, spare: &spareIndexes{}}
 }
 
 // DefaultSharedPrefix is the namespace every deployment on one Redis agrees on for the keys
