@@ -43,4 +43,6 @@ var (
 	claimTxScript = script("recv_claim")   // ClaimTransfer
 	forgetScript  = script("recv_forget")  // ForgetTransfer
 	unclaimScript = script("recv_unclaim") // ForgetClaim
+
+	switchScript = script("switch_network") // SwitchNetwork
 )
