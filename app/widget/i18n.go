@@ -72,6 +72,12 @@ const (
 	mNotFoundBody
 	mDevPay
 	mDevPayHint
+	// The network choice (i18n_switch.go).
+	mSwitchLabel
+	mSwitchHint
+	mFeeLow
+	mFeeHigh
+	mSwitchFailed
 	numMsgs // the number of keys: every locale has each one (TestEveryLocaleComplete)
 )
 
