@@ -10,7 +10,7 @@ import (
 
 // NetworkSwitch offers the networks the customer may pay on while the order can still change
 // network (CheckoutView.NetworkChoices): one button per network with its fee hint, the
-// current one pressed. A click posts the choice (POST /v1/checkout/{id}/network) and the
+// current one marked and not a button. A click posts the choice (POST /v1/checkout/{id}/network) and the
 // page shows the new address, QR code and amount. Before the wasm runs, the page's live
 // script (public/web/live.js) handles the click (data-switch-network).
 type NetworkSwitch struct {
@@ -48,13 +48,19 @@ func (s *NetworkSwitch) Render() app.UI {
 		app.P().Class("label").ID("switch-label").Text(t(l, mSwitchLabel)),
 		app.Div().Class("choices").Body(app.Range(s.Choices).Slice(func(i int) app.UI {
 			n := s.Choices[i]
-			on := n == s.Current
+			name := app.Span().Class("name").Text(networkLabel(l, n))
+			fee := app.Span().Class("fee").Text(feeHint(l, n))
+			if n == s.Current {
+				// The network in use is no button: nothing to do there. (go-app prints a
+				// "true" attribute bare, so aria-pressed="true" cannot be rendered.)
+				return app.Div().ID("switch-"+string(n)).Class("choice current").DataSet("current", string(n)).Body(name, fee)
+			}
 			b := app.Button().Type("button").ID("switch-"+string(n)).Class("choice").
-				DataSet("switch-network", string(n)).Aria("pressed", on).Disabled(s.Busy).Body(
-				app.Span().Class("name").Text(networkLabel(l, n)),
-				app.Span().Class("fee").Text(feeHint(l, n)),
-			)
-			if s.OnPick != nil && !on {
+				DataSet("switch-network", string(n)).Body(name, fee)
+			if s.Busy {
+				b = b.Disabled(true) // never Disabled(false): it prints disabled="false", which disables
+			}
+			if s.OnPick != nil {
 				b = b.OnClick(func(ctx app.Context, e app.Event) { s.OnPick(ctx, n) })
 			}
 			return b

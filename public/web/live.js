@@ -18,6 +18,6 @@ es.onmessage=function(ev){if(L.stopped)return;var v;try{v=JSON.parse(ev.data).or
 var c=d.getElementById("checkout"),h=d.getElementById("status-title");
 if(c&&c.getAttribute("data-status")!==v.status){c.setAttribute("data-status",v.status);if(h&&s.titles&&s.titles[v.status])h.textContent=s.titles[v.status]}
 var nk=key(v);if(nk!==k){k=nk;refresh()}if(T.test(v.status))es.close()};
-d.addEventListener("click",function(ev){var b=ev.target.closest&&ev.target.closest("[data-switch-network]");if(!b||L.stopped||b.getAttribute("aria-pressed")==="true")return;
+d.addEventListener("click",function(ev){var b=ev.target.closest&&ev.target.closest("[data-switch-network]");if(!b||L.stopped||b.disabled)return;b.disabled=true;
 fetch("/v1/checkout/"+encodeURIComponent(o.id)+"/network",{method:"POST",cache:"no-store",headers:{"Content-Type":"application/json"},body:JSON.stringify({network:b.getAttribute("data-switch-network")})}).then(function(){refresh()},function(){})});
 L.stop=function(){L.stopped=1;es.onmessage=null}})();
