@@ -95,17 +95,12 @@ func (o *Order) SwitchTo(d Deposit, now time.Time) Change {
 	return Change{Type: EventOrderNetworkChanged, Previous: &old}
 }
 
-// NetworkChoices are the networks the checkout offers the customer while the order can switch
-// (its own first), none otherwise.
+// NetworkChoices are the networks the checkout offers the customer while the order can switch,
+// none otherwise. Their order is fixed (SwitchNetworks'), so a choice never moves under the
+// customer's finger when the order switches.
 func (o *Order) NetworkChoices() []Network {
 	if !o.AllowNetworkSwitch || o.received() || o.Status != StatusPending || len(o.SwitchNetworks) < 2 {
 		return nil
 	}
-	out := []Network{o.Network}
-	for _, n := range o.SwitchNetworks {
-		if n != o.Network {
-			out = append(out, n)
-		}
-	}
-	return out
+	return append([]Network(nil), o.SwitchNetworks...)
 }

@@ -129,8 +129,8 @@ type CheckoutView struct {
 	// checkout page fill it from the merchant's record; event-stream messages leave it out
 	// (it does not change with the order).
 	Merchant *CheckoutMerchant `json:"merchant,omitempty"`
-	// NetworkChoices are the networks the customer may switch the order to and from (its own
-	// first), present only while it can switch (Order.NetworkChoices).
+	// NetworkChoices are the networks the customer may switch the order between, present only
+	// while it can switch (Order.NetworkChoices).
 	NetworkChoices []Network `json:"network_choices,omitempty"`
 }
 
