@@ -33,7 +33,7 @@ type Checkout struct {
 	stayed   bool // the customer chose to stay: no automatic return
 	// A network switch is being posted; the last one failed (switch.go).
 	switching, switchFailed bool
-	conn     *liveConn
+	conn                    *liveConn
 }
 
 // OnInit runs in the browser before the first render: the component starts from the State the
