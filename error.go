@@ -51,12 +51,17 @@ const (
 	CodeRevokedAPIKey          Code = "revoked_api_key"
 	CodeInvalidSignature       Code = "invalid_signature"
 	// 404, 405, 409, 413, 422 invalid_request_error
-	CodeResourceMissing      Code = "resource_missing"
-	CodeRouteNotFound        Code = "route_not_found"
-	CodeMethodNotAllowed     Code = "method_not_allowed"
-	CodeDeliveryBusy         Code = "delivery_busy"
-	CodeDuplicateRequest     Code = "duplicate_request"
-	CodeOrderNotCancelable   Code = "order_not_cancelable"
+	CodeResourceMissing    Code = "resource_missing"
+	CodeRouteNotFound      Code = "route_not_found"
+	CodeMethodNotAllowed   Code = "method_not_allowed"
+	CodeDeliveryBusy       Code = "delivery_busy"
+	CodeDuplicateRequest   Code = "duplicate_request"
+	CodeOrderNotCancelable Code = "order_not_cancelable"
+	// NetworkSwitchNotAllowed: the order does not let its customer change network.
+	CodeNetworkSwitchNotAllowed Code = "network_switch_not_allowed"
+	// OrderNotSwitchable: something was received for the order, or it is terminal or past
+	// its expiry, so it keeps its network.
+	CodeOrderNotSwitchable   Code = "order_not_switchable"
 	CodeBodyTooLarge         Code = "body_too_large"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
 	// PayAmountsExhausted: every (address, pay_amount) pair within the merchant's offset cap
@@ -108,17 +113,19 @@ var codes = map[Code]codeClass{
 	CodeRevokedAPIKey:          {401, Authentication},
 	CodeInvalidSignature:       {401, Authentication},
 
-	CodeResourceMissing:      {404, InvalidRequest},
-	CodeRouteNotFound:        {404, InvalidRequest},
-	CodeMethodNotAllowed:     {405, InvalidRequest},
-	CodeDeliveryBusy:         {409, InvalidRequest},
-	CodeDuplicateRequest:     {409, InvalidRequest},
-	CodeOrderNotCancelable:   {409, InvalidRequest},
-	CodeBodyTooLarge:         {413, InvalidRequest},
-	CodeIdempotencyKeyReused: {422, InvalidRequest},
-	CodePayAmountsExhausted:  {409, InvalidRequest},
-	CodeClaimRefused:         {422, InvalidRequest},
-	CodeTransferCredited:     {409, InvalidRequest},
+	CodeResourceMissing:         {404, InvalidRequest},
+	CodeRouteNotFound:           {404, InvalidRequest},
+	CodeMethodNotAllowed:        {405, InvalidRequest},
+	CodeDeliveryBusy:            {409, InvalidRequest},
+	CodeDuplicateRequest:        {409, InvalidRequest},
+	CodeOrderNotCancelable:      {409, InvalidRequest},
+	CodeNetworkSwitchNotAllowed: {409, InvalidRequest},
+	CodeOrderNotSwitchable:      {409, InvalidRequest},
+	CodeBodyTooLarge:            {413, InvalidRequest},
+	CodeIdempotencyKeyReused:    {422, InvalidRequest},
+	CodePayAmountsExhausted:     {409, InvalidRequest},
+	CodeClaimRefused:            {422, InvalidRequest},
+	CodeTransferCredited:        {409, InvalidRequest},
 
 	CodeRateLimited:    {429, RateLimit},
 	CodeTooManyStreams: {429, RateLimit},

@@ -25,6 +25,9 @@ const (
 	// history, not sent as webhooks (the payment events that follow are).
 	EventClaimAccepted EventType = "claim.accepted"
 	EventClaimRefused  EventType = "claim.refused"
+	// The customer moved the order to another network on the checkout; Previous names the
+	// deposit address left behind (still watched: funds sent there are late funds).
+	EventOrderNetworkChanged EventType = "order.network_changed"
 )
 
 // Webhook reports whether events of this type are delivered to the merchant's webhook.
@@ -40,4 +43,6 @@ type Event struct {
 	Order     Order     `json:"order"`
 	Payment   *Payment  `json:"payment,omitempty"` // the payment the event is about, if any
 	Note      string    `json:"note,omitempty"`    // why, for a refused claim
+	// Previous is the deposit the order left, for order.network_changed.
+	Previous *PreviousAddress `json:"previous,omitempty"`
 }

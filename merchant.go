@@ -29,6 +29,10 @@ type Merchant struct {
 	SupportEmail string    `json:"support_email,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 
+	// AllowNetworkSwitch is the default of new orders' allow_network_switch: whether the
+	// customer may move an order to another network this merchant accepts (network_switch.go).
+	AllowNetworkSwitch bool `json:"allow_network_switch,omitempty"`
+
 	// Receive is the receive mode per network (see ReceiveFor); absent = xpub mode.
 	Receive map[Network]ReceiveConfig `json:"receive,omitempty"`
 }

@@ -46,6 +46,12 @@ type Order struct {
 	DustCount  int64          `json:"dust_count"`
 	DustAmount Amount         `json:"dust_amount"`
 	DustRecent []DustTransfer `json:"dust_recent,omitempty"`
+	// AllowNetworkSwitch: the customer may move the order to another of SwitchNetworks on the
+	// checkout while nothing is received (network_switch.go); PreviousAddresses are the
+	// deposit addresses it held before such a switch, still watched and bound to it.
+	AllowNetworkSwitch bool              `json:"allow_network_switch"`
+	SwitchNetworks     []Network         `json:"switch_networks,omitempty"`
+	PreviousAddresses  []PreviousAddress `json:"previous_addresses,omitempty"`
 }
 
 // DustTransfer is a final transfer to an order's address that was below the dust threshold.
@@ -88,6 +94,10 @@ type Payment struct {
 	// transfer removed after the order's expiry holds the order open for the reorg grace
 	// window from then, waiting for re-inclusion.
 	RevertedAt *time.Time `json:"reverted_at,omitempty"`
+	// Network and Address name where the transfer went when that is not the order's current
+	// deposit: one of its PreviousAddresses, after a network switch (such a payment is late).
+	Network Network `json:"network,omitempty"`
+	Address string  `json:"address,omitempty"`
 }
 
 // MinPaid is the confirmed total that settles the order as PAID.
@@ -126,6 +136,9 @@ type CheckoutView struct {
 	// checkout page fill it from the merchant's record; event-stream messages leave it out
 	// (it does not change with the order).
 	Merchant *CheckoutMerchant `json:"merchant,omitempty"`
+	// NetworkChoices are the networks the customer may switch the order between, present only
+	// while it can switch (Order.NetworkChoices).
+	NetworkChoices []Network `json:"network_choices,omitempty"`
 }
 
 // CheckoutMerchant is the customer-facing part of a merchant: its name, logo and support
@@ -162,6 +175,7 @@ func (o *Order) CheckoutView() CheckoutView {
 		Network: o.Network, Address: o.Address, ReceiveMode: o.ReceiveMode, Description: o.Description,
 		ReturnURL: o.ReturnURL, DeepLink: o.DeepLink, CreatedAt: o.CreatedAt,
 		ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt, Payments: []CheckoutPayment{},
+		NetworkChoices: o.NetworkChoices(),
 	}
 	for _, p := range o.Payments {
 		v.Payments = append(v.Payments, CheckoutPayment{

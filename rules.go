@@ -16,6 +16,8 @@ type Change struct {
 	Type    EventType
 	Payment *Payment // the payment concerned, if any (a copy)
 	Note    string   // why, when the event needs saying (a refused claim)
+	// Previous is the deposit left behind, for order.network_changed.
+	Previous *PreviousAddress
 }
 
 // Defaults of Rules.
@@ -220,6 +222,11 @@ func newPayment(o *Order, t *Transfer, now time.Time) Payment {
 		BlockNumber: t.BlockNumber, Confirmations: t.Confirmations, ConfirmationsRequired: t.Required,
 		FirstSeenAt: now.UTC(), Late: o.Status.Terminal() || !now.Before(o.ExpiresAt),
 	}
+	if o.HeldBefore(t.Network, t.To) {
+		// Sent to an address the customer switched away from: credited, never lost, but late
+		// (it holds nothing open and counts toward no status), as after expiry.
+		p.Network, p.Address, p.Late = t.Network, t.To, true
+	}
 	for i := range o.Payments {
 		if q := &o.Payments[i]; q.TxHash == t.TxHash && q.Status == PaymentReverted {
 			if !q.FirstSeenAt.IsZero() {
@@ -358,7 +365,8 @@ func copyOf(p *Payment) *Payment { c := *p; return &c }
 func NewEvents(o *Order, changes []Change, now time.Time, newID func() string) []Event {
 	evs := make([]Event, len(changes))
 	for i, c := range changes {
-		evs[i] = Event{ID: newID(), Type: c.Type, CreatedAt: now.UTC(), Order: *o, Payment: c.Payment, Note: c.Note}
+		evs[i] = Event{ID: newID(), Type: c.Type, CreatedAt: now.UTC(), Order: *o, Payment: c.Payment, Note: c.Note,
+			Previous: c.Previous}
 	}
 	return evs
 }

@@ -16,11 +16,13 @@ type WebhookEvent struct {
 type WebhookData struct {
 	Order   Order    `json:"order"`
 	Payment *Payment `json:"payment,omitempty"` // the payment the event is about, if any
+	// Previous is the deposit the order left, for order.network_changed.
+	Previous *PreviousAddress `json:"previous,omitempty"`
 }
 
 // Webhook returns the event as a webhook body.
 func (e *Event) Webhook() WebhookEvent {
-	return WebhookEvent{ID: e.ID, Type: e.Type, CreatedAt: e.CreatedAt, Data: WebhookData{Order: e.Order, Payment: e.Payment}}
+	return WebhookEvent{ID: e.ID, Type: e.Type, CreatedAt: e.CreatedAt, Data: WebhookData{Order: e.Order, Payment: e.Payment, Previous: e.Previous}}
 }
 
 // DeliveryStatus is where the webhook delivery of one event stands.

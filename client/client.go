@@ -85,6 +85,9 @@ type OrderParams struct {
 	Metadata         map[string]string `json:"metadata,omitempty"`
 	IdempotencyKey   string            `json:"idempotency_key,omitempty"`
 	TolerancePercent json.Number       `json:"tolerance_percent,omitempty"`
+	// AllowNetworkSwitch: true lets the customer switch network on the checkout; nil = the
+	// merchant's default.
+	AllowNetworkSwitch *bool `json:"allow_network_switch,omitempty"`
 }
 
 // CreateOrder creates an order, retrying on 5xx and timeouts with the same idempotency key.

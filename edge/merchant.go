@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	checkout "github.com/mpchat/checkout"
@@ -19,12 +20,13 @@ const merchantUsage = `usage: edge merchant <command> [flags]
 
   create      --name N [--erc20-xpub X] [--trc20-xpub Y] [--webhook-url U] [--return-host H]...
               [--embed-origin O]... [--order-ttl 30m] [--rate-limit N] [--dev]
-              [--support-url U] [--support-email E] [--logo-url L]
+              [--support-url U] [--support-email E] [--logo-url L] [--allow-network-switch]
   list        all merchants (no secrets)
   show        --id M
   set         --id M [--name N] [--webhook-url U] [--return-host H]... [--clear-return-hosts]
               [--embed-origin O]... [--clear-embed-origins] [--order-ttl D] [--rate-limit N] [--dev]
               [--support-url U|none] [--support-email E|none] [--logo-url L|none]
+              [--allow-network-switch[=false]]
   set-xpub    --id M --network ERC20|TRC20 --xpub X
   set-receive --id M --network ERC20|TRC20 --mode xpub|addresses [--address A]...
               [--max-offset 0.01] [--late-window 24h]
@@ -147,7 +149,30 @@ func settingsFlags(fs *flag.FlagSet, s *merchants.Settings) {
 	fs.StringVar(&s.SupportURL, "support-url", "", "customer support page shown on the checkout (https)")
 	fs.StringVar(&s.SupportEmail, "support-email", "", "customer support e-mail shown on the checkout")
 	fs.StringVar(&s.LogoURL, "logo-url", "", "logo on the checkout: https URL, or data:image/…;base64 of at most 8 KiB")
+	fs.Var(&optionalBool{&s.AllowNetworkSwitch}, "allow-network-switch",
+		"new orders let the customer switch network on the checkout (default of allow_network_switch; =false turns it off)")
 }
+
+// optionalBool is a boolean flag that tells "not given" (nil) from false.
+type optionalBool struct{ v **bool }
+
+func (b *optionalBool) String() string {
+	if b.v == nil || *b.v == nil {
+		return ""
+	}
+	return strconv.FormatBool(**b.v)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.v = &v
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
 
 func devFlag(fs *flag.FlagSet, env *envflag.Env, dev *bool, usage string) {
 	fs.BoolVar(dev, "dev", env.Bool("MP_DEV", false), usage+" (env MP_DEV)")

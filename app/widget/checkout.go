@@ -31,7 +31,9 @@ type Checkout struct {
 	returnAt time.Time     // when the terminal redirect happens; zero = none scheduled
 	returned bool
 	stayed   bool // the customer chose to stay: no automatic return
-	conn     *liveConn
+	// A network switch is being posted; the last one failed (switch.go).
+	switching, switchFailed bool
+	conn                    *liveConn
 }
 
 // OnInit runs in the browser before the first render: the component starts from the State the
@@ -186,9 +188,19 @@ func (c *Checkout) Render() app.UI {
 			appLink = &AppLink{Lang: lang, Href: o.DeepLink}
 		}
 		due := o.PayAmount - paidOf(o)
+		var choose app.UI
+		if len(o.NetworkChoices) > 1 {
+			sw := &NetworkSwitch{Lang: lang, Current: o.Network, Choices: o.NetworkChoices, Busy: c.switching,
+				Failed: c.switchFailed}
+			if c.client {
+				sw.OnPick = c.switchNetwork
+			}
+			choose = sw
+		}
 		pay = app.Div().Class("pay").Body(
 			appLink,
 			&Countdown{Lang: lang, Expires: o.ExpiresAt, Now: now},
+			choose,
 			&Amount{Lang: lang, Value: due, Currency: o.Currency, Partial: due < o.PayAmount,
 				Exact: o.ReceiveMode == checkout.ReceiveAddresses},
 			&NetworkBadge{Lang: lang, Network: o.Network},

@@ -85,6 +85,12 @@ const (
 	mClaimTooMany
 	mClaimInvalid
 	mClaimFailed
+	// The network choice (i18n_switch.go).
+	mSwitchLabel
+	mSwitchHint
+	mFeeLow
+	mFeeHigh
+	mSwitchFailed
 	numMsgs // the number of keys: every locale has each one (TestEveryLocaleComplete)
 )
 

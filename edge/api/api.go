@@ -100,6 +100,7 @@ func (s *Server) Routes() *router.Router {
 	r.GET("/v1/transfers", s.wrap(s.authenticated(s.listTransfers)))
 	r.GET("/v1/checkout/{id}", s.wrap(s.publicLookup(s.checkoutOrder)))
 	r.POST("/v1/checkout/{id}/claim", s.wrap(s.publicLookup(s.checkoutClaim)))
+	r.POST("/v1/checkout/{id}/network", s.wrap(s.publicLookup(s.checkoutSwitch)))
 	r.GET("/v1/checkout/{id}/events", s.wrap(s.publicLookup(s.checkoutEvents)))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))

@@ -56,6 +56,9 @@ type Settings struct {
 	LogoURL      string // https URL, or a data:image/…;base64 URL of at most 8 KiB
 	SupportURL   string // https URL
 	SupportEmail string // plain address
+	// AllowNetworkSwitch is the default of new orders' allow_network_switch (nil: unchanged
+	// on set, false on create).
+	AllowNetworkSwitch *bool
 }
 
 // CreateParams are a new merchant's settings.
@@ -100,6 +103,9 @@ func Create(ctx context.Context, st *store.Store, p CreateParams) (*Created, err
 	}
 	if err := applyDisplay(m, p.Settings, p.Dev); err != nil {
 		return nil, err
+	}
+	if p.AllowNetworkSwitch != nil {
+		m.AllowNetworkSwitch = *p.AllowNetworkSwitch
 	}
 	given := map[checkout.Network]string{}
 	for _, n := range checkout.Networks {
@@ -148,8 +154,10 @@ type View struct {
 	LogoURL      string                      `json:"logo_url,omitempty"`
 	SupportURL   string                      `json:"support_url,omitempty"`
 	SupportEmail string                      `json:"support_email,omitempty"`
-	CreatedAt    time.Time                   `json:"created_at"`
-	Keys         []KeyView                   `json:"keys"`
+	// AllowNetworkSwitch is the default of new orders' allow_network_switch.
+	AllowNetworkSwitch bool      `json:"allow_network_switch"`
+	CreatedAt          time.Time `json:"created_at"`
+	Keys               []KeyView `json:"keys"`
 	// Receive is the receive mode per network (xpub when a network has no entry).
 	Receive map[checkout.Network]checkout.ReceiveConfig `json:"receive"`
 }
@@ -226,6 +234,9 @@ func Set(ctx context.Context, st *store.Store, p SetParams) (*View, error) {
 	}
 	if p.RateLimit != 0 {
 		m.RateLimit = p.RateLimit
+	}
+	if p.AllowNetworkSwitch != nil {
+		m.AllowNetworkSwitch = *p.AllowNetworkSwitch
 	}
 	if err := applySettings(m, p.WebhookURL, p.Dev); err != nil {
 		return nil, err
@@ -572,7 +583,7 @@ func view(ctx context.Context, st *store.Store, m *checkout.Merchant) (*View, er
 	return &View{MerchantID: m.ID, Name: m.Name, XPubs: m.XPubs, WebhookURL: m.WebhookURL,
 		ReturnHosts: m.ReturnHosts, EmbedOrigins: m.EmbedOrigins, OrderTTL: m.TTL().String(),
 		RateLimit: m.RateLimit, Dev: m.Dev, LogoURL: m.LogoURL, SupportURL: m.SupportURL,
-		SupportEmail: m.SupportEmail, CreatedAt: m.CreatedAt, Keys: kv, Receive: receiveView(m)}, nil
+		SupportEmail: m.SupportEmail, AllowNetworkSwitch: m.AllowNetworkSwitch, CreatedAt: m.CreatedAt, Keys: kv, Receive: receiveView(m)}, nil
 }
 
 // secret returns prefix + 32 random bytes, base64url.

@@ -109,6 +109,7 @@ func (s *Service) create(ctx context.Context, m *checkout.Merchant, p *CreatePar
 		DeepLink:   checkout.DeepLink(claim.OrderID), DerivationPath: path,
 		Payments: []checkout.Payment{}, CreatedAt: created, ExpiresAt: created.Add(m.TTL()),
 	}
+	o.AllowNetworkSwitch, o.SwitchNetworks = switchSettings(m, p)
 	ev := checkout.Event{ID: ids.Event(), Type: checkout.EventOrderCreated, CreatedAt: created, Order: *o}
 	stored, _, err := s.Store.CreateOrder(ctx, o, m.ID, &ev)
 	if err != nil {

@@ -49,14 +49,17 @@ func ParseMaxTolerance(s string) (checkout.Tolerance, error) {
 
 // CreateParams is a validated create-order request.
 type CreateParams struct {
-	Amount         checkout.Amount    `json:"amount"`
-	Network        checkout.Network   `json:"network"`
-	Description    string             `json:"description"`
-	ReturnURL      string             `json:"return_url"`
-	WebhookURL     string             `json:"webhook_url"`
-	Metadata       map[string]string  `json:"metadata"`
-	Tolerance      checkout.Tolerance `json:"tolerance_percent"`
-	IdempotencyKey string             `json:"-"`
+	Amount      checkout.Amount    `json:"amount"`
+	Network     checkout.Network   `json:"network"`
+	Description string             `json:"description"`
+	ReturnURL   string             `json:"return_url"`
+	WebhookURL  string             `json:"webhook_url"`
+	Metadata    map[string]string  `json:"metadata"`
+	Tolerance   checkout.Tolerance `json:"tolerance_percent"`
+	// AllowNetworkSwitch: the request's allow_network_switch; nil = the merchant's default.
+	// Left out of Hash when absent, so requests without it hash as they always did.
+	AllowNetworkSwitch *bool  `json:"allow_network_switch,omitempty"`
+	IdempotencyKey     string `json:"-"`
 }
 
 // Hash identifies the parameters (not the idempotency key) for idempotent replays: the same
@@ -79,6 +82,8 @@ type createRequest struct {
 	Metadata         json.RawMessage `json:"metadata"`
 	IdempotencyKey   *string         `json:"idempotency_key"`
 	TolerancePercent json.RawMessage `json:"tolerance_percent"`
+	// AllowNetworkSwitch: true lets the customer change network on the checkout.
+	AllowNetworkSwitch *bool `json:"allow_network_switch"`
 }
 
 // Policy is what validation needs to know beyond the body.
@@ -206,6 +211,7 @@ func ParseCreate(body []byte, headerKey string, pol Policy) (*CreateParams, erro
 		}
 		p.Tolerance = t
 	}
+	p.AllowNetworkSwitch = req.AllowNetworkSwitch
 	key := headerKey
 	if req.IdempotencyKey != nil {
 		if headerKey != "" && headerKey != *req.IdempotencyKey {

@@ -51,6 +51,7 @@ func (s *Service) createReserved(ctx context.Context, m *checkout.Merchant, p *C
 			DeepLink:   checkout.DeepLink(claim.OrderID),
 			Payments:   []checkout.Payment{}, CreatedAt: created, ExpiresAt: expires,
 		}
+		o.AllowNetworkSwitch, o.SwitchNetworks = switchSettings(m, p)
 		ev := checkout.Event{ID: ids.Event(), Type: checkout.EventOrderCreated, CreatedAt: created, Order: *o}
 		stored, _, err := s.Store.CreateReservedOrder(ctx, o, m.ID, &ev)
 		if err != nil {

@@ -48,7 +48,7 @@ func (s *Service) releaseReservation(ctx context.Context, it store.ReceiveItem, 
 	if err == nil {
 		window := checkout.DefaultLateWindow
 		if m, err := s.Store.Merchant(ctx, rec.MerchantID); err == nil {
-			if c, ok := m.Receive[rec.Order.Network]; ok {
+			if c, ok := m.Receive[it.Network]; ok { // the reservation's: the order may have switched network
 				window = c.Window() // also when switched back to xpub mode: its open pairs keep it
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -266,7 +267,8 @@ func (h *Handler) state(ctx *fasthttp.RequestCtx, v checkout.CheckoutView, m *ch
 	case widget.EmbedInline, widget.EmbedModal:
 		st.Embed = e
 	}
-	if v.Network == checkout.ERC20 {
+	if v.Network == checkout.ERC20 || slices.Contains(v.NetworkChoices, checkout.ERC20) {
+		// Also when the customer may switch to ERC20: the QR code after the switch needs it.
 		st.Token, st.ChainID = h.cfg.ERC20Token, h.cfg.ERC20ChainID
 	}
 	if v.ReturnURL != "" && h.returnAllowed(v.ReturnURL, m) {

@@ -23,7 +23,9 @@ import (
 // payments: see orderState) and the payment it is about (an index into those payments when it
 // equals one). The order as it stood at the event is the current document with those fields
 // put back (eventOrder); the fields set at creation never change, so the rebuild gives the
-// same order, and the same webhook body, every time.
+// same order, and the same webhook body, every time. The one exception is an order that lets
+// its customer switch network (switch.go): its network, address, pay_amount and derivation
+// path change with a switch, so its events keep them too (Deposit).
 //
 // Documents written before this encoding (plain checkout.Order JSON, starting {"id":) are
 // still read.
@@ -62,6 +64,25 @@ type storedOrder struct {
 	DustAmount    int64             `json:"da,omitzero"`
 	DustRecent    []storedDust      `json:"dr,omitzero"`
 	EmptyMetadata bool              `json:"me,omitzero"` // metadata is {} rather than null
+	// Network switching (switch.go): the order's setting, and what a switch changes.
+	AllowSwitch    bool               `json:"sw,omitzero"`
+	SwitchNetworks []checkout.Network `json:"sn,omitzero"`
+	Previous       []storedPrevious   `json:"pv,omitzero"`
+	// Deposit is the order's deposit as it stood at an event, kept by the events of an order
+	// that may switch network (in its document the fields above hold it).
+	Deposit *storedDeposit `json:"dep,omitempty"`
+}
+
+type storedDeposit struct {
+	Network    checkout.Network `json:"n"`
+	Address    string           `json:"ad"`
+	PayAmount  int64            `json:"pa"`
+	Derivation string           `json:"dp,omitzero"`
+}
+
+type storedPrevious struct {
+	storedDeposit
+	ReplacedAt int64 `json:"at"`
 }
 
 type storedPayment struct {
@@ -76,6 +97,8 @@ type storedPayment struct {
 	Late        bool                   `json:"l,omitzero"`
 	FirstSeenAt int64                  `json:"fs,omitzero"`
 	RevertedAt  *int64                 `json:"ra,omitempty"`
+	Network     checkout.Network       `json:"n,omitzero"`  // to a previous address only
+	Address     string                 `json:"ad,omitzero"` // to a previous address only
 }
 
 type storedDust struct {
@@ -119,13 +142,15 @@ func timePtr(n *int64) *time.Time {
 func packPayment(p *checkout.Payment) storedPayment {
 	return storedPayment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From, Amount: int64(p.Amount),
 		BlockNumber: p.BlockNumber, Conf: p.Confirmations, Required: p.ConfirmationsRequired, Status: p.Status,
-		Late: p.Late, FirstSeenAt: nanos(p.FirstSeenAt), RevertedAt: nanosPtr(p.RevertedAt)}
+		Late: p.Late, FirstSeenAt: nanos(p.FirstSeenAt), RevertedAt: nanosPtr(p.RevertedAt),
+		Network: p.Network, Address: p.Address}
 }
 
 func (p *storedPayment) unpack() checkout.Payment {
 	return checkout.Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From, Amount: checkout.Amount(p.Amount),
 		BlockNumber: p.BlockNumber, Confirmations: p.Conf, ConfirmationsRequired: p.Required, Status: p.Status,
-		Late: p.Late, FirstSeenAt: fromNanos(p.FirstSeenAt), RevertedAt: timePtr(p.RevertedAt)}
+		Late: p.Late, FirstSeenAt: fromNanos(p.FirstSeenAt), RevertedAt: timePtr(p.RevertedAt),
+		Network: p.Network, Address: p.Address}
 }
 
 // packState fills the fields of an order that change after creation (see orderState).
@@ -143,6 +168,15 @@ func packState(s *storedOrder, o *checkout.Order) {
 	for _, d := range o.DustRecent {
 		s.DustRecent = append(s.DustRecent, storedDust{TxHash: d.TxHash, LogIndex: d.LogIndex, From: d.From,
 			Amount: int64(d.Amount), BlockNumber: d.BlockNumber})
+	}
+	s.Previous, s.Deposit = nil, nil
+	for _, p := range o.PreviousAddresses {
+		s.Previous = append(s.Previous, storedPrevious{storedDeposit: storedDeposit{Network: p.Network,
+			Address: p.Address, PayAmount: int64(p.PayAmount), Derivation: p.DerivationPath}, ReplacedAt: nanos(p.ReplacedAt)})
+	}
+	if o.AllowNetworkSwitch {
+		s.Deposit = &storedDeposit{Network: o.Network, Address: o.Address, PayAmount: int64(o.PayAmount),
+			Derivation: o.DerivationPath}
 	}
 }
 
@@ -163,20 +197,31 @@ func unpackState(o *checkout.Order, s *storedOrder) {
 		o.DustRecent = append(o.DustRecent, checkout.DustTransfer{TxHash: d.TxHash, LogIndex: d.LogIndex,
 			From: d.From, Amount: checkout.Amount(d.Amount), BlockNumber: d.BlockNumber})
 	}
+	o.PreviousAddresses = nil
+	for _, p := range s.Previous {
+		o.PreviousAddresses = append(o.PreviousAddresses, checkout.PreviousAddress{Network: p.Network,
+			Address: p.Address, PayAmount: checkout.Amount(p.PayAmount), DerivationPath: p.Derivation,
+			ReplacedAt: fromNanos(p.ReplacedAt)})
+	}
+	if d := s.Deposit; d != nil {
+		o.Network, o.Address, o.PayAmount, o.DerivationPath = d.Network, d.Address, checkout.Amount(d.PayAmount), d.Derivation
+		o.ReceiveMode = checkout.Deposit{DerivationPath: d.Derivation}.Mode()
+	}
 }
 
 // orderState lists the checkout.Order fields an event keeps (they change after creation);
 // every other field is fixed at creation. A test holds every field of checkout.Order to one
 // list or the other, so a new field cannot be forgotten.
 var orderState = []string{"Status", "AmountPaid", "AmountPending", "AmountOverpaid", "AmountLate",
-	"PaidAt", "FrozenReason", "DustCount", "DustAmount", "DustRecent", "Payments"}
+	"PaidAt", "FrozenReason", "DustCount", "DustAmount", "DustRecent", "Payments", "PreviousAddresses"}
 
 // encodeOrder is the compact document of o.
 func encodeOrder(o *checkout.Order) ([]byte, error) {
 	s := storedOrder{V: docVersion, Amount: int64(o.Amount), Network: o.Network, Address: o.Address,
 		Tolerance: int64(o.TolerancePercent), Description: o.Description, Metadata: o.Metadata,
 		ReturnURL: o.ReturnURL, WebhookURL: o.WebhookURL, Derivation: o.DerivationPath,
-		ReceiveMode: string(o.ReceiveMode), CreatedAt: nanos(o.CreatedAt), ExpiresAt: nanos(o.ExpiresAt)}
+		ReceiveMode: string(o.ReceiveMode), CreatedAt: nanos(o.CreatedAt), ExpiresAt: nanos(o.ExpiresAt),
+		AllowSwitch: o.AllowNetworkSwitch, SwitchNetworks: o.SwitchNetworks}
 	if o.Metadata != nil && len(o.Metadata) == 0 {
 		s.Metadata, s.EmptyMetadata = nil, true
 	}
@@ -202,6 +247,7 @@ func encodeOrder(o *checkout.Order) ([]byte, error) {
 		}
 	}
 	packState(&s, o)
+	s.Deposit = nil // the document's own fields hold it
 	b, err := json.Marshal(&s)
 	if err != nil {
 		return nil, fmt.Errorf("encode order %s: %w", o.ID, err)
@@ -226,7 +272,8 @@ func decodeOrder(id string, b []byte) (checkout.Order, error) {
 		Address: s.Address, PayAmount: checkout.Amount(s.Amount), TolerancePercent: checkout.Tolerance(s.Tolerance),
 		Description: s.Description, Metadata: s.Metadata, ReturnURL: s.ReturnURL, WebhookURL: s.WebhookURL,
 		PaymentURL: s.PaymentURL, DeepLink: checkout.DeepLink(id), DerivationPath: s.Derivation,
-		ReceiveMode: checkout.ReceiveMode(s.ReceiveMode), CreatedAt: fromNanos(s.CreatedAt), ExpiresAt: fromNanos(s.ExpiresAt)}
+		ReceiveMode: checkout.ReceiveMode(s.ReceiveMode), CreatedAt: fromNanos(s.CreatedAt), ExpiresAt: fromNanos(s.ExpiresAt),
+		AllowNetworkSwitch: s.AllowSwitch, SwitchNetworks: s.SwitchNetworks}
 	if s.EmptyMetadata {
 		o.Metadata = map[string]string{}
 	}
@@ -267,6 +314,7 @@ type storedEvent struct {
 	// later commit copies the document as it stood into StateFrom before changing it.
 	StateDoc  bool            `json:"sd,omitzero"`
 	StateFrom json.RawMessage `json:"sdoc,omitempty"`
+	Previous  *storedPrevious    `json:"pv,omitempty"` // the deposit left (order.network_changed)
 }
 
 // encodeEvent is the stored record of ev (its order's fixed fields left out).
@@ -285,6 +333,10 @@ func encodeEvent(ev *checkout.Event) ([]byte, error) {
 		if se.PayIndex == nil {
 			se.Payment = &sp
 		}
+	}
+	if p := ev.Previous; p != nil {
+		se.Previous = &storedPrevious{storedDeposit: storedDeposit{Network: p.Network, Address: p.Address,
+			PayAmount: int64(p.PayAmount), Derivation: p.DerivationPath}, ReplacedAt: nanos(p.ReplacedAt)}
 	}
 	b, err := json.Marshal(&se)
 	if err != nil {
@@ -328,6 +380,10 @@ func decodeEvent(cur *checkout.Order, rec []byte) (checkout.Event, error) {
 	case se.Payment != nil:
 		p := se.Payment.unpack()
 		ev.Payment = &p
+	}
+	if p := se.Previous; p != nil {
+		ev.Previous = &checkout.PreviousAddress{Network: p.Network, Address: p.Address,
+			PayAmount: checkout.Amount(p.PayAmount), DerivationPath: p.Derivation, ReplacedAt: fromNanos(p.ReplacedAt)}
 	}
 	return ev, nil
 }

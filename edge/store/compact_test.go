@@ -14,7 +14,7 @@ import (
 // does not keep them (it takes them from the current document).
 var fixedFields = []string{"ID", "Amount", "Currency", "Network", "Address", "PayAmount", "TolerancePercent",
 	"Description", "Metadata", "ReturnURL", "WebhookURL", "PaymentURL", "DeepLink", "DerivationPath", "ReceiveMode",
-	"CreatedAt", "ExpiresAt"}
+	"CreatedAt", "ExpiresAt", "AllowNetworkSwitch", "SwitchNetworks"}
 
 // TestOrderFieldsClassified: every field of checkout.Order is either fixed at creation or kept
 // by each event, so a new field cannot silently drop out of rebuilt events and webhook bodies.

@@ -30,6 +30,13 @@ func (k keys) merchantKeys(id string) string {
 func (k keys) addrCounter(merchantID, xpubFingerprint string) string {
 	return k.prefix + "merchant:{m:" + merchantID + "}:next:" + xpubFingerprint
 }
+
+// switchClaim holds the address index a network switch claimed for (order, network), so
+// concurrent and retried switches derive one address (switch.go; a claim_order record,
+// about 100 B, kept SwitchClaimTTL).
+func (k keys) switchClaim(merchantID, orderID string, n checkout.Network) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:switch:" + orderID + ":" + string(n)
+}
 func (k keys) idempotency(merchantID, key string) string {
 	return k.prefix + "merchant:{m:" + merchantID + "}:idem:" + key
 }

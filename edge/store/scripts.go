@@ -48,4 +48,5 @@ var (
 	retainTrimScript   = script("retain_trim")   // TrimOrder
 	retainNextScript   = script("retain_next")   // RetainNext
 	retainUnbindScript = script("retain_unbind") // ReleaseAddress
+	switchScript = script("switch_network") // SwitchNetwork
 )
