@@ -131,6 +131,10 @@ func TestCheckoutFinalStatesInBrowser(t *testing.T) {
 			document.querySelector("main[data-client=wasm] #receipt") !== null &&
 			/Returning to the shop in \d s/.test(document.querySelector("#returning").textContent) &&
 			document.querySelector("#stay") !== null`, 60*time.Second)
+		// The countdown starts at the configured delay, not above it.
+		if n, err := chromedp.Run(tab, chromedp.Evaluate[int](`+document.querySelector("#returning").textContent.match(/\d+/)[0]`)); err != nil || n > int(delay/time.Second) {
+			t.Errorf("return countdown shows %d s (err %v) for a %s delay", n, err, delay)
+		}
 		if png, err := chromedp.Run(tab, chromedp.FullScreenshot(100)); err == nil {
 			saveArtifact(t, "paid-returning-360.png", png)
 		}
