@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,43 +36,7 @@ func TestCheckoutStatesInBrowser(t *testing.T) {
 	}
 	shoot := func(t *testing.T, name, url string, want, absent []string) {
 		t.Helper()
-		for _, width := range []int64{360, 1280} {
-			tab := newTab(t, browser)
-			h := int64(740)
-			if width > 360 {
-				h = 800
-			}
-			if err := chromedp.Do(tab, chromedp.EmulateViewport(width, h), chromedp.Navigate(url), chromedp.WaitVisible("#status")); err != nil {
-				t.Fatal(err)
-			}
-			text, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, s := range want {
-				if !strings.Contains(text, s) {
-					t.Errorf("%s at %d px lacks %q; text: %s", name, width, s, text)
-				}
-			}
-			for _, s := range absent {
-				if strings.Contains(text, s) {
-					t.Errorf("%s at %d px has %q", name, width, s)
-				}
-			}
-			if wide, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); wide > int(width) {
-				t.Errorf("%s: page is %d px wide on a %d px screen", name, wide, width)
-			}
-			png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := os.Getenv("MP_SCREENSHOT_DIR")
-			if dir == "" {
-				saveArtifact(t, name+"-"+itoa(width)+".png", png)
-			} else if err := os.WriteFile(filepath.Join(dir, name+"-"+itoa(width)+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		shootState(t, browser, name, url, want, absent)
 	}
 
 	wait := func(id, what string, cond func(*checkout.Order) bool) {
@@ -111,6 +76,50 @@ func TestCheckoutStatesInBrowser(t *testing.T) {
 	shoot(t, "underpaid", partial.PaymentURL, []string{"Payment incomplete", "received 15 of 40 USDT", "25 USDT is missing", "Do not send more"},
 		[]string{partial.Address})
 	shoot(t, "rtl-ar", expired.PaymentURL+"?lang=ar", []string{"انتهت صلاحية الطلب"}, nil)
+}
+
+// shootState loads url in a new tab of browser at 360 and 1280 px, checks the page's text has
+// every want and no absent string and is no wider than the screen, and saves a screenshot of
+// each width as artifacts/{name}-{width}.png (or under $MP_SCREENSHOT_DIR).
+func shootState(t *testing.T, browser context.Context, name, url string, want, absent []string) {
+	t.Helper()
+	for _, width := range []int64{360, 1280} {
+		tab := newTab(t, browser)
+		h := int64(740)
+		if width > 360 {
+			h = 800
+		}
+		if err := chromedp.Do(tab, chromedp.EmulateViewport(width, h), chromedp.Navigate(url), chromedp.WaitVisible("#status")); err != nil {
+			t.Fatal(err)
+		}
+		text, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range want {
+			if !strings.Contains(text, s) {
+				t.Errorf("%s at %d px lacks %q; text: %s", name, width, s, text)
+			}
+		}
+		for _, s := range absent {
+			if strings.Contains(text, s) {
+				t.Errorf("%s at %d px has %q", name, width, s)
+			}
+		}
+		if wide, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); wide > int(width) {
+			t.Errorf("%s: page is %d px wide on a %d px screen", name, wide, width)
+		}
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := os.Getenv("MP_SCREENSHOT_DIR")
+		if dir == "" {
+			saveArtifact(t, name+"-"+itoa(width)+".png", png)
+		} else if err := os.WriteFile(filepath.Join(dir, name+"-"+itoa(width)+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

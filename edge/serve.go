@@ -100,7 +100,9 @@ func parseServe(args []string) (*serveConfig, error) {
 	frameAncestors := fs.String("frame-ancestors", envflag.String("MP_FRAME_ANCESTORS", page.DefaultFrameAncestors), "CSP frame-ancestors for merchants without embed origins, e.g. 'none' or https://a.example https://b.example (env MP_FRAME_ANCESTORS)")
 	erc20Token := fs.String("erc20-token", envflag.String("MP_ERC20_TOKEN", page.DefaultERC20Token), "USDT contract in ERC20 payment QR codes (EIP-681) (env MP_ERC20_TOKEN)")
 	erc20Chain := fs.Int("erc20-chain-id", env.Int("MP_ERC20_CHAIN_ID", page.DefaultERC20ChainID), "chain id in ERC20 payment QR codes (env MP_ERC20_CHAIN_ID)")
-	returnDelay := fs.Duration("return-delay", env.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a finished checkout returns the customer to return_url (env MP_RETURN_DELAY)")
+	explorerTron := fs.String("explorer-tron", envflag.String("MP_EXPLORER_TRON", ""), "TRC20 transaction page the checkout links each payment to, {tx} standing for the hash; none = no link (env MP_EXPLORER_TRON; default "+page.DefaultExplorers[checkout.TRC20]+", none with --dev)")
+	explorerEth := fs.String("explorer-eth", envflag.String("MP_EXPLORER_ETH", ""), "ERC20 transaction page the checkout links each payment to, {tx} standing for the hash; none = no link (env MP_EXPLORER_ETH; default "+page.DefaultExplorers[checkout.ERC20]+", none with --dev)")
+	returnDelay := fs.Duration("return-delay", env.Duration("MP_RETURN_DELAY", page.DefaultReturnDelay), "visible pause before a PAID checkout returns the customer to return_url (env MP_RETURN_DELAY)")
 	dustFlag := fs.String("dust-threshold", envflag.String("MP_DUST_THRESHOLD", checkout.DefaultDustThreshold.String()), "USDT below which a transfer is dust: it changes no order and sends no webhook, only counted (zero-value transfers always are; lowered per order to what it still needs) (env MP_DUST_THRESHOLD)")
 	maxPayments := fs.Int("max-payments", env.Int("MP_MAX_PAYMENTS", checkout.DefaultMaxPayments), "payments one order keeps; transfers beyond go to the orphans record (env MP_MAX_PAYMENTS)")
 	reorgGrace := fs.Duration("reorg-grace", env.Duration("MP_REORG_GRACE", checkout.DefaultReorgGrace), "how long an on-time transfer a reorg removed after expiry holds its order open for re-inclusion (env MP_REORG_GRACE)")
@@ -188,11 +190,32 @@ func parseServe(args []string) (*serveConfig, error) {
 	// The page looks orders up through the server, which has its store by the time it serves.
 	if c.srv.Page, err = page.New(page.Config{WebDir: *webDir, BuildID: *buildID, FrameAncestors: *frameAncestors,
 		ERC20Token: *erc20Token, ERC20ChainID: uint64(*erc20Chain), ReturnDelay: *returnDelay, Dev: *dev,
-		DevPayURL: *devPayURL, Log: log},
+		DevPayURL: *devPayURL, Log: log,
+		Explorers: explorers(*dev, map[checkout.Network]string{checkout.TRC20: *explorerTron, checkout.ERC20: *explorerEth})},
 		c.srv.CheckoutLookup()); err != nil {
 		return nil, fmt.Errorf("checkout page: %w", err)
 	}
 	return c, nil
+}
+
+// explorers turns the --explorer-* values into the page's explorer links: a value as given,
+// "none" for no link, empty for the public explorer (none in development mode: the dev chain
+// has no explorer).
+func explorers(dev bool, flags map[checkout.Network]string) map[checkout.Network]string {
+	out := make(map[checkout.Network]string, len(flags))
+	for n, v := range flags {
+		switch {
+		case v == "none":
+			out[n] = ""
+		case v != "":
+			out[n] = v
+		case !dev:
+			out[n] = page.DefaultExplorers[n]
+		default:
+			out[n] = ""
+		}
+	}
+	return out
 }
 
 // run dials Redis, opens the listeners and runs the edge until ctx ends or a part fails.

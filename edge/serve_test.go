@@ -120,6 +120,8 @@ func TestServeChecksFlagsBeforeDialling(t *testing.T) {
 		{"public url", []string{"--public-url", "pay.example.com"}, [2]string{}, "--public-url"},
 		{"erc20 chain id", []string{"--erc20-chain-id", "0"}, [2]string{}, "--erc20-chain-id"},
 		{"frame ancestors", []string{"--frame-ancestors", "'none' https://a.example"}, [2]string{}, "frame ancestors"},
+		{"explorer", []string{"--explorer-tron", "http://tronscan.example/{tx}"}, [2]string{}, "explorer of TRC20"},
+		{"explorer without {tx}", []string{"--explorer-eth", "https://etherscan.io/tx/"}, [2]string{}, "explorer of ERC20"},
 		{"log level", []string{"--log-level", "loud"}, [2]string{}, "--log-level"},
 		{"log format", []string{"--log-format", "xml"}, [2]string{}, "--log-format"},
 		{"retain changes", []string{"--retain-changes", "10s"}, [2]string{}, "--retain-changes"},

@@ -129,7 +129,10 @@ func (c *Checkout) scheduleReturn() {
 	if c.State.HostRedirect {
 		return // the merchant's page sends the customer back
 	}
-	c.returnAt = time.Now().Add(c.offset).Add(c.State.ReturnDelay)
+	// The clock the page shows moves on too: rendered with an older c.now, the countdown
+	// would start above the delay.
+	c.now = time.Now().Add(c.offset)
+	c.returnAt = c.now.Add(c.State.ReturnDelay)
 }
 
 // stay cancels the automatic return; the return button stays.

@@ -7,7 +7,11 @@
 // first paint (first-contentful-paint), and "live" (the wasm running with its event stream
 // open); the same loads unthrottled on loopback are the same-run baseline. It also reports
 // the wasm's size raw / gzip / brotli beside a go-app hello world built by the same toolchain
-// with the same flags in the same run.
+// with the same flags in the same run. Then, on Fast 3G, a payment is applied to the order
+// (through the real order service, so the event reaches the page by the edge's event stream)
+// as soon as the page has painted, and it reports the time from the first paint to the page
+// showing the payment, with the page's live script and with the wasm alone (live.js blocked),
+// and their ratio.
 package main
 
 import (
@@ -26,6 +30,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
@@ -130,7 +135,7 @@ func run(runs int) error {
 		cond *network.Conditions
 	}{
 		{"loopback", nil},
-		{"Fast 3G", &network.Conditions{Latency: 562.5, DownloadThroughput: 180_000, UploadThroughput: 84_375}},
+		{"Fast 3G", fast3G},
 	} {
 		var fpBytes, fp, live, liveBytes []float64
 		for i := 0; i < runs; i++ {
@@ -142,7 +147,131 @@ func run(runs int) error {
 		}
 		fmt.Printf("%-12s %-26s %-22s %-22s %s\n", prof.name, stat(fpBytes, "%.0f B"), stat(fp, "%.0f ms"), stat(live, "%.0f ms"), stat(liveBytes, "%.0f B"))
 	}
+
+	// A payment seen right after the first paint: how long until the page shows it, with the
+	// page's live script (public/web/live.js) and, as the same-run baseline, with the wasm
+	// alone (live.js blocked).
+	fmt.Printf("\npayment seen right after first paint, Fast 3G (%d each; median [min–max])\n", runs)
+	fmt.Println("page                     first paint → payment shown")
+	var medians [2]float64
+	for i, v := range []struct {
+		name  string
+		block string
+	}{
+		{"live.js + wasm", ""},
+		{"wasm only (no live.js)", "*://*:*/web/live.*.js"},
+	} {
+		var shown []float64
+		for j := 0; j < runs; j++ {
+			o, _, err := svc.Create(ctx, m, p)
+			if err != nil {
+				return fmt.Errorf("create order: %w", err)
+			}
+			ms, err := paymentShown(ctx, bin, o, fast3G, v.block, func() error {
+				pos := fmt.Sprintf("%d-%d", time.Now().UnixMilli(), j)
+				_, err := svc.ApplyTransfer(ctx, o.ID, pos, &checkout.Transfer{Kind: checkout.TransferSeen, Network: o.Network,
+					TxHash: fmt.Sprintf("0x%064x", time.Now().UnixNano()), BlockNumber: 1, BlockHash: fmt.Sprintf("0x%064x", 1),
+					From: payer, To: o.Address, Amount: o.PayAmount, Confirmations: 1, Required: 19, ObservedAt: time.Now()})
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+			shown = append(shown, ms)
+		}
+		medians[i] = median(shown)
+		fmt.Printf("%-24s %s\n", v.name, stat(shown, "%.0f ms"))
+	}
+	fmt.Printf("ratio live.js / wasm only: %.3f\n", medians[0]/medians[1])
 	return nil
+}
+
+// fast3G is Chrome DevTools' "Fast 3G" preset (front_end/core/sdk/NetworkManager.ts: 1.6 Mbit/s
+// down and 750 kbit/s up, each × 0.9, and 150 ms × 3.75 latency).
+var fast3G = &network.Conditions{Latency: 562.5, DownloadThroughput: 180_000, UploadThroughput: 84_375}
+
+// payer is the sender of the benchmark's payments (any TRON address: the order is credited by
+// its deposit address).
+var payer = deposit.Format(checkout.TRC20, [20]byte{0x42})
+
+// shownScript runs in the page before its own scripts and notes when the checkout first shows
+// the order as CONFIRMING (a MutationObserver runs before the change can be painted).
+const shownScript = `window.__shown = 0;
+document.addEventListener("DOMContentLoaded", function () {
+  function check() {
+    const m = document.getElementById("checkout");
+    if (!window.__shown && m && m.dataset.status === "CONFIRMING") window.__shown = performance.now();
+  }
+  new MutationObserver(check).observe(document.documentElement, {subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"]});
+});`
+
+// paymentShown loads o's page under cond (requests matching block refused), calls pay as soon
+// as the page has painted, and returns the milliseconds from first-contentful-paint to the
+// page showing the payment.
+func paymentShown(ctx context.Context, bin string, o *checkout.Order, cond *network.Conditions, block string, pay func() error) (float64, error) {
+	tab, done, err := browserTab(ctx, bin)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	setup := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if err := throttle(ctx, t, cond); err != nil {
+			return err
+		}
+		if block != "" {
+			if _, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{
+				URLPatterns: []*network.BlockPattern{{URLPattern: block, Block: true}}}); err != nil {
+				return err
+			}
+		}
+		_, err := cdp.Call(ctx, t, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: shownScript})
+		return err
+	})
+	// Navigate returns at the load event; the first paint comes before it.
+	if err := chromedp.Do(tab, setup); err != nil {
+		return 0, err
+	}
+	nav := make(chan error, 1)
+	go func() { nav <- chromedp.Do(tab, chromedp.Navigate(o.PaymentURL)) }()
+	const fcp = `(e => e ? e.startTime : 0)(performance.getEntriesByName("first-contentful-paint")[0])`
+	var painted float64
+	for painted == 0 {
+		select {
+		case err := <-nav:
+			if err != nil {
+				return 0, err
+			}
+			nav = nil
+		default:
+		}
+		v, err := chromedp.Run(tab, chromedp.Evaluate[float64](fcp))
+		if err == nil { // else the document is being replaced
+			painted = v
+		}
+		if painted == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if err := pay(); err != nil {
+		return 0, err
+	}
+	shown, err := chromedp.Run(tab, chromedp.Evaluate[float64](`new Promise((resolve) => {
+  const tick = () => window.__shown ? resolve(window.__shown) : requestAnimationFrame(tick);
+  tick();
+})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return 0, err
+	}
+	if nav != nil {
+		<-nav
+	}
+	return shown - painted, nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
 
 // result is what one page load measured, from the page's own Performance API.
@@ -170,39 +299,49 @@ const measure = `new Promise((resolve) => {
 })`
 
 func load(ctx context.Context, bin, url string, cond *network.Conditions) (*result, error) {
-	dir, err := os.MkdirTemp("", "bench-chromium-")
+	tab, done, err := browserTab(ctx, bin)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer done()
+	setup := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error { return throttle(ctx, t, cond) })
+	if err := chromedp.Do(tab, setup, chromedp.Navigate(url)); err != nil {
+		return nil, err
+	}
+	return chromedp.Run(tab, chromedp.Evaluate[*result](measure, chromedp.EvalAwaitPromise))
+}
+
+// browserTab starts a headless Chromium with a fresh profile (a phone-sized window) and
+// returns its first tab, with a 2-minute deadline, and the func that ends it all.
+func browserTab(ctx context.Context, bin string) (context.Context, func(), error) {
+	dir, err := os.MkdirTemp("", "bench-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts, chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(dir),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(412, 915))
 	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelA()
 	tab, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
 	tctx, cancelT := context.WithTimeout(tab, 2*time.Minute)
-	defer cancelT()
-	setup := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
-			return err
-		}
-		if _, err := cdp.Call(ctx, t, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
-			return err
-		}
-		if cond == nil {
-			return nil
-		}
-		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			MatchedNetworkConditions: []*network.Conditions{cond}})
+	return tctx, func() { cancelT(); cancelB(); cancelA(); os.RemoveAll(dir) }, nil
+}
+
+// throttle disables the cache and, unless cond is nil, emulates cond on every request.
+func throttle(ctx context.Context, t *chromedp.Target, cond *network.Conditions) error {
+	if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
 		return err
-	})
-	if err := chromedp.Do(tctx, setup, chromedp.Navigate(url)); err != nil {
-		return nil, err
 	}
-	return chromedp.Run(tctx, chromedp.Evaluate[*result](measure, chromedp.EvalAwaitPromise))
+	if _, err := cdp.Call(ctx, t, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		return err
+	}
+	if cond == nil {
+		return nil
+	}
+	_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{cond}})
+	return err
 }
 
 func sizes(dir string) [3]int64 {
