@@ -314,7 +314,7 @@ type storedEvent struct {
 	// later commit copies the document as it stood into StateFrom before changing it.
 	StateDoc  bool            `json:"sd,omitzero"`
 	StateFrom json.RawMessage `json:"sdoc,omitempty"`
-	Previous  *storedPrevious    `json:"pv,omitempty"` // the deposit left (order.network_changed)
+	Previous  *storedPrevious `json:"pv,omitempty"` // the deposit left (order.network_changed)
 }
 
 // encodeEvent is the stored record of ev (its order's fixed fields left out).

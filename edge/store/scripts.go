@@ -45,8 +45,8 @@ var (
 	forgetScript  = script("recv_forget")  // ForgetTransfer
 	unclaimScript = script("recv_unclaim") // ForgetClaim
 
-	retainTrimScript   = script("retain_trim")   // TrimOrder
-	retainNextScript   = script("retain_next")   // RetainNext
-	retainUnbindScript = script("retain_unbind") // ReleaseAddress
-	switchScript = script("switch_network") // SwitchNetwork
+	retainTrimScript   = script("retain_trim")    // TrimOrder
+	retainNextScript   = script("retain_next")    // RetainNext
+	retainUnbindScript = script("retain_unbind")  // ReleaseAddress
+	switchScript       = script("switch_network") // SwitchNetwork
 )
