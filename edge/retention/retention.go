@@ -187,14 +187,22 @@ func (w *Worker) order(ctx context.Context, it store.RetainItem, now time.Time, 
 			}
 		}
 	}
-	if w.Addresses >= 0 && rs.Order.Address != "" {
+	// The deposit address, and those a network switch left behind: each is the order's until
+	// its window ends (ReleaseAddress leaves a merchant's own address alone: it is not bound
+	// to the order).
+	deposits := []checkout.PreviousAddress{{Network: rs.Order.Network, Address: rs.Order.Address}}
+	deposits = append(deposits, rs.Order.PreviousAddresses...)
+	for _, d := range deposits {
+		if w.Addresses < 0 || d.Address == "" {
+			continue
+		}
 		window := w.Addresses
 		if window == 0 {
-			window = w.lateWindow(ctx, rs.MerchantID, rs.Order.Network)
+			window = w.lateWindow(ctx, rs.MerchantID, d.Network)
 		}
 		if due := rs.FinishedAt.Add(window); now.Before(due) {
 			later(due)
-		} else if ok, err := w.Store.ReleaseAddress(ctx, it.OrderID, rs.Order.Network, rs.Order.Address); err != nil {
+		} else if ok, err := w.Store.ReleaseAddress(ctx, it.OrderID, d.Network, d.Address); err != nil {
 			return err
 		} else if ok {
 			st.Released++
