@@ -19,6 +19,8 @@ commands:
   merchant   manage merchants: create, list, show, set, set-xpub, rotate-key, revoke-key,
              block, unblock, blocklist
   export     write a merchant's orders with their payments (NDJSON or CSV), resumable
+  user       manage dashboard users: create, link, list, disable
+  audit      show a merchant's (or the operators') dashboard audit log
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -38,6 +40,10 @@ func main() {
 		err = merchantCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "export":
 		err = exportCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "user":
+		err = userCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "audit":
+		err = auditCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
