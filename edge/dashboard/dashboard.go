@@ -208,7 +208,9 @@ func (h *Handler) headers(ctx *fasthttp.RequestCtx) {
 	hd.Set("Content-Security-Policy", h.csp)
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer") // set-password links carry their token
+	// same-origin: a set-password link's token never leaves in a Referer, and the browser still
+	// sends Origin on our own forms (no-referrer would make it "null").
+	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")

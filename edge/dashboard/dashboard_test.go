@@ -267,7 +267,7 @@ func checkHeaders(t *testing.T, r resp) {
 	if strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe") {
 		t.Errorf("CSP allows scripts: %q", csp)
 	}
-	for h, want := range map[string]string{"X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+	for h, want := range map[string]string{"X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
 		"X-Content-Type-Options": "nosniff"} {
 		if got := r.header.Get(h); got != want {
 			t.Errorf("%s: %q, want %q", h, got, want)

@@ -24,7 +24,7 @@ func (h *Handler) render(r *request, status int, title string, content app.UI) {
 		app.Meta().Name("viewport").Content("width=device-width, initial-scale=1"),
 		app.Meta().Name("color-scheme").Content("light dark"),
 		app.Meta().Name("robots").Content("noindex"),
-		app.Meta().Name("referrer").Content("no-referrer"),
+		app.Meta().Name("referrer").Content("same-origin"),
 		app.Title().Text(title + " · " + t(r.lang, "brand")),
 		app.Style().Text(styleCSS),
 	}
