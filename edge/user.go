@@ -21,8 +21,8 @@ const userUsage = `usage: edge user <command> [flags]
 
   create   --email E --merchant M | --operator   new dashboard user; prints a one-time
            set-password link (valid 24 h)
-  link     --email E      a new set-password link (a forgotten password; the old one stops
-           working once the new one is used)
+  link     --email E      a new set-password link (a forgotten password); earlier links
+           stop working
   list     every user (no secrets)
   disable  --email E      the user can no longer sign in; its sessions end at once
 

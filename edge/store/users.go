@@ -39,6 +39,8 @@ type User struct {
 	TOTPSecret string     `json:"-"`
 	TOTPStep   int64      `json:"-"`
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// LinkHash is the hash of the user's newest set-password token: only that one works.
+	LinkHash string `json:"-"`
 	// Epoch is the user's session generation: a session made under an older epoch is over
 	// (sign out everywhere, password change, disable).
 	Epoch int64 `json:"-"`
@@ -94,7 +96,7 @@ func decodeUser(id string, vals map[string]string) (*User, error) {
 	if err := json.Unmarshal([]byte(doc), u); err != nil {
 		return nil, fmt.Errorf("decode user %s: %w", id, err)
 	}
-	u.PasswordHash, u.TOTPSecret = vals["pw"], vals["totp"]
+	u.PasswordHash, u.TOTPSecret, u.LinkHash = vals["pw"], vals["totp"], vals["pwtoken"]
 	u.TOTPStep, _ = strconv.ParseInt(vals["totp_step"], 10, 64)
 	u.Epoch, _ = strconv.ParseInt(vals["epoch"], 10, 64)
 	if ms, err := strconv.ParseInt(vals["pw_at"], 10, 64); err == nil {
@@ -141,7 +143,10 @@ func (s *Store) Users(ctx context.Context) ([]*User, error) {
 // SetPassword stores a user's new password hash and ends every session the user has (the
 // epoch moves on first, so even a session whose key survives a crash is over).
 func (s *Store) SetPassword(ctx context.Context, userID, phc string, at time.Time) error {
-	if err := s.rdb.HSet(ctx, s.k.user(userID), "pw", phc, "pw_at", at.UnixMilli()).Err(); err != nil {
+	pipe := s.rdb.TxPipeline() // one slot: the user's
+	pipe.HSet(ctx, s.k.user(userID), "pw", phc, "pw_at", at.UnixMilli())
+	pipe.HDel(ctx, s.k.user(userID), "pwtoken")
+	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("set password", err)
 	}
 	_, err := s.RevokeSessions(ctx, userID)
@@ -177,9 +182,14 @@ func (s *Store) DisableUser(ctx context.Context, userID string, at time.Time) er
 	return err
 }
 
-// CreatePasswordToken stores a set-password token (its hash) for the user until expires.
+// CreatePasswordToken stores a set-password token (its hash) for the user until expires,
+// and makes it the user's only valid one (the user record names it; earlier tokens are
+// refused by the caller's check and go with their TTL).
 func (s *Store) CreatePasswordToken(ctx context.Context, tokenHash, userID string, expires time.Time, ttl time.Duration) error {
 	v := userID + "|" + strconv.FormatInt(expires.UnixMilli(), 10)
+	if err := s.rdb.HSet(ctx, s.k.user(userID), "pwtoken", tokenHash).Err(); err != nil {
+		return wrap("create password token", err)
+	}
 	return wrap("create password token", s.rdb.Set(ctx, s.k.passwordToken(tokenHash), v, ttl).Err())
 }
 

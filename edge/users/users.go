@@ -8,6 +8,7 @@ package users
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -318,11 +319,12 @@ func (s *Service) LinkUser(ctx context.Context, token string) (*store.User, erro
 	if token == "" || len(token) > 128 {
 		return nil, ErrTokenInvalid
 	}
-	id, exp, err := s.Store.PasswordToken(ctx, store.HashSecret(token))
-	return s.linkUser(ctx, id, exp, err)
+	h := store.HashSecret(token)
+	id, exp, err := s.Store.PasswordToken(ctx, h)
+	return s.linkUser(ctx, h, id, exp, err)
 }
 
-func (s *Service) linkUser(ctx context.Context, id string, exp time.Time, err error) (*store.User, error) {
+func (s *Service) linkUser(ctx context.Context, tokenHash, id string, exp time.Time, err error) (*store.User, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrTokenInvalid
 	}
@@ -339,7 +341,8 @@ func (s *Service) linkUser(ctx context.Context, id string, exp time.Time, err er
 	if err != nil {
 		return nil, err
 	}
-	if u.DisabledAt != nil {
+	// Only the newest link works, and none once a password was set with it.
+	if u.DisabledAt != nil || subtle.ConstantTimeCompare([]byte(u.LinkHash), []byte(tokenHash)) != 1 {
 		return nil, ErrTokenInvalid
 	}
 	return u, nil
@@ -360,8 +363,9 @@ func (s *Service) SetPassword(ctx context.Context, token, password string, ip ne
 	if err != nil {
 		return nil, err
 	}
-	id, exp, err := s.Store.UsePasswordToken(ctx, store.HashSecret(token))
-	if _, err := s.linkUser(ctx, id, exp, err); err != nil {
+	h := store.HashSecret(token)
+	id, exp, err := s.Store.UsePasswordToken(ctx, h)
+	if _, err := s.linkUser(ctx, h, id, exp, err); err != nil {
 		return nil, err
 	}
 	if id != u.ID {

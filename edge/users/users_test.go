@@ -212,6 +212,24 @@ func TestSetPasswordLink(t *testing.T) {
 	if _, err := f.svc.SetPassword(f.ctx, again.Token, "another long password", ip); !errors.Is(err, users.ErrTokenInvalid) {
 		t.Fatalf("expired link: %v", err)
 	}
+	// Only the newest link works.
+	older, err := f.svc.IssueLinkByEmail(f.ctx, "ops@shop.example", users.OperatorActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.LinkUser(f.ctx, older.Token); err != nil {
+		t.Fatal(err)
+	}
+	newest, err := f.svc.IssueLinkByEmail(f.ctx, "ops@shop.example", users.OperatorActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.LinkUser(f.ctx, older.Token); !errors.Is(err, users.ErrTokenInvalid) {
+		t.Fatalf("an older link after a newer one: %v", err)
+	}
+	if _, err := f.svc.LinkUser(f.ctx, newest.Token); err != nil {
+		t.Fatalf("newest link: %v", err)
+	}
 	// The token is stored hashed: no key names it.
 	if _, err := f.svc.LinkUser(f.ctx, store.HashSecret(again.Token)); !errors.Is(err, users.ErrTokenInvalid) {
 		t.Fatalf("the token's hash works as a token: %v", err)
