@@ -136,7 +136,8 @@ func (k keys) sharedAddressOwner(n checkout.Network, addr string) string {
 // CreateSession, RevokeSessions).
 //
 //	user:{u:ID}           hash  doc (id, email, merchant, operator, created), pw, pw_at, totp,
-//	                            totp_step, disabled, epoch (session generation)
+//	                            totp_step, pwtoken (the newest link's hash), disabled, epoch
+//	                            (session generation)
 //	user:{u:ID}:sessions  zset  member session hash, score its absolute end (unix ms)
 //	user-email:{e:H}      string the user id of the address hashed to H
 //	session:{s:H}         hash  user, epoch, created, seen (unix ms), csrf, totp_pending
