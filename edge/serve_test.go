@@ -120,6 +120,8 @@ func TestServeChecksFlagsBeforeDialling(t *testing.T) {
 		{"public url", []string{"--public-url", "pay.example.com"}, [2]string{}, "--public-url"},
 		{"erc20 chain id", []string{"--erc20-chain-id", "0"}, [2]string{}, "--erc20-chain-id"},
 		{"frame ancestors", []string{"--frame-ancestors", "'none' https://a.example"}, [2]string{}, "frame ancestors"},
+		{"dashboard timeouts", []string{"--dashboard", "--dashboard-idle-timeout", "13h"}, [2]string{}, "--dashboard-idle-timeout"},
+		{"dashboard login limit", []string{"--dashboard", "--dashboard-login-limit-ip", "many"}, [2]string{}, "--dashboard-login-limit-ip"},
 		{"log level", []string{"--log-level", "loud"}, [2]string{}, "--log-level"},
 		{"log format", []string{"--log-format", "xml"}, [2]string{}, "--log-format"},
 		{"stray argument", []string{"extra"}, [2]string{}, "unexpected argument"},

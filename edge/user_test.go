@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -80,5 +83,70 @@ func TestUserCommands(t *testing.T) {
 	}
 	if _, err := run(audit); err == nil {
 		t.Fatal("audit without --merchant or --operator accepted")
+	}
+}
+
+// TestServeDashboard: `edge serve` has no dashboard unless --dashboard; with it, a user made by
+// `edge user create` sets a password from the printed link and signs in.
+func TestServeDashboard(t *testing.T) {
+	off, err := startServe(t, "--metrics-listen", "off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, off+"/dashboard/login"); s != 404 {
+		t.Fatalf("dashboard off: %d", s)
+	}
+
+	o := newOperator(t)
+	prefix := o.redis[3]
+	base, err := startServe(t, "--metrics-listen", "off", "--dev", "--dashboard", "--redis-prefix", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := o.must("create", "--name", "Acme Tea", "--dev")
+	var out, errOut bytes.Buffer
+	if err := userCmd(context.Background(), append([]string{"create", "--merchant", m["merchant_id"].(string),
+		"--email", "ops@acme.example", "--public-url", base}, o.redis...), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		URL string `json:"set_password_url"`
+	}
+	_ = json.Unmarshal(out.Bytes(), &created)
+	link, err := url.Parse(created.URL)
+	if err != nil || status(t, created.URL) != 200 {
+		t.Fatalf("link %q: %v", created.URL, err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path string, form url.Values) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	pw := "tea leaves and honey"
+	if r := post("/dashboard/set-password", url.Values{"token": {link.Query().Get("token")}, "password": {pw}, "confirm": {pw}}); r.StatusCode != 303 {
+		t.Fatalf("set password: %d", r.StatusCode)
+	}
+	r := post("/dashboard/login", url.Values{"email": {"ops@acme.example"}, "password": {pw}})
+	if r.StatusCode != 303 || len(r.Cookies()) != 1 || r.Cookies()[0].Secure {
+		t.Fatalf("sign in: %d %v", r.StatusCode, r.Header.Values("Set-Cookie"))
+	}
+	req, _ := http.NewRequest("GET", base+"/dashboard", nil)
+	req.AddCookie(r.Cookies()[0])
+	res, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "Acme Tea") {
+		t.Fatalf("landing: %d\n%s", res.StatusCode, body)
 	}
 }
