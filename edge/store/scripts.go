@@ -43,4 +43,7 @@ var (
 	claimTxScript = script("recv_claim")   // ClaimTransfer
 	forgetScript  = script("recv_forget")  // ForgetTransfer
 	unclaimScript = script("recv_unclaim") // ForgetClaim
+
+	totpStepScript   = script("user_totp_step") // UseTOTPStep
+	sessionSetScript = script("session_set")    // TouchSession, SetSessionTOTP
 )

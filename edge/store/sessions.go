@@ -28,8 +28,6 @@ type Session struct {
 	TOTPPending string
 }
 
-var sessionSetScript = script("session_set") // TouchSession, SetSessionTOTP
-
 // CreateSession stores a new session for ttl and indexes it under its user until ends (its
 // absolute end). The index is written first, so sign-out-everywhere finds every session that
 // exists; ended sessions are dropped from the index here, and past MaxSessionsPerUser the

@@ -159,8 +159,6 @@ func (s *Store) SetTOTP(ctx context.Context, userID, secret string, step int64) 
 	return wrap("set totp", s.rdb.HSet(ctx, s.k.user(userID), "totp", secret, "totp_step", step).Err())
 }
 
-var totpStepScript = script("user_totp_step") // UseTOTPStep
-
 // UseTOTPStep records that a code of time step step was accepted for the user, and reports
 // false (recording nothing) when a code of that step or a later one was accepted before: a
 // code is good once, even when two sign-ins race with it.
