@@ -47,11 +47,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session, ends time.Time
 			return wrap("end oldest session", err)
 		}
 	}
-	err := s.rdb.HSet(ctx, s.k.session(sess.Hash), "user", sess.UserID, "epoch", sess.Epoch,
-		"created", sess.Created.UnixMilli(), "seen", sess.Seen.UnixMilli(), "csrf", sess.CSRF).Err()
-	if err == nil {
-		err = s.rdb.PExpire(ctx, s.k.session(sess.Hash), ttl).Err()
-	}
+	// One MULTI in the session's slot: the record never exists without its TTL.
+	tx := s.rdb.TxPipeline()
+	tx.HSet(ctx, s.k.session(sess.Hash), "user", sess.UserID, "epoch", sess.Epoch,
+		"created", sess.Created.UnixMilli(), "seen", sess.Seen.UnixMilli(), "csrf", sess.CSRF)
+	tx.PExpire(ctx, s.k.session(sess.Hash), ttl)
+	_, err := tx.Exec(ctx)
 	return wrap("create session", err)
 }
 

@@ -623,3 +623,13 @@ func TestTOTPRace(t *testing.T) {
 		t.Fatalf("%d of 6 sign-ins with one code succeeded", ok)
 	}
 }
+
+// BenchmarkHashPassword is the cost of one new password hash (and so of one sign-in's
+// verification) at DefaultParams on this machine.
+func BenchmarkHashPassword(b *testing.B) {
+	for b.Loop() {
+		if _, err := users.HashPassword("correct horse battery", users.DefaultParams); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
