@@ -11,9 +11,9 @@ import (
 )
 
 // TestDocFlagTables keeps docs/operating.md's flag tables and the commands in step: every flag
-// a command prints with -h (edge serve, each edge merchant command, edge export, edge tx,
-// watcher run and rescan, devchain run and pay, the demo) is in the table under that command's
-// heading, and every flag in a table is one the command has.
+// a command prints with -h (edge serve, each edge merchant and edge user command, edge audit,
+// edge export, edge tx, watcher run and rescan, devchain run and pay, the demo) is in the table
+// under that command's heading, and every flag in a table is one the command has.
 func TestDocFlagTables(t *testing.T) {
 	doc, err := os.ReadFile("../docs/operating.md")
 	if err != nil {
@@ -55,6 +55,18 @@ func TestDocFlagTables(t *testing.T) {
 	if len(merchantCmds) < 10 {
 		t.Fatalf("edge merchant -h lists only %v", merchantCmds)
 	}
+	have["edge audit"] = helpFlags(filepath.Join(bin, "edge"), "audit")
+	out, _ = exec.Command(filepath.Join(bin, "edge"), "user", "-h").CombinedOutput()
+	var userCmds []string
+	for _, m := range regexp.MustCompile(`(?m)^  ([a-z][a-z-]*) `).FindAllStringSubmatch(string(out), -1) {
+		userCmds = append(userCmds, m[1])
+		have["edge user "+m[1]] = helpFlags(filepath.Join(bin, "edge"), "user", m[1])
+	}
+	if len(userCmds) < 4 {
+		t.Fatalf("edge user -h lists only %v", userCmds)
+	}
+	// Command groups whose flag tables say which commands a flag belongs to.
+	groups := map[string][]string{"edge merchant": merchantCmds, "edge user": userCmds}
 
 	documented := map[string]map[string]bool{}
 	tick := regexp.MustCompile("`([^`]+)`")
@@ -94,7 +106,7 @@ func TestDocFlagTables(t *testing.T) {
 		}
 		var cmds []string
 		switch {
-		case heading == "edge merchant":
+		case groups[heading] != nil:
 			col := -1
 			for i, c := range columns {
 				if c == "commands" {
@@ -102,17 +114,17 @@ func TestDocFlagTables(t *testing.T) {
 				}
 			}
 			if col < 0 || col >= len(cells) {
-				t.Errorf("edge merchant flag row without a commands column: %q", line)
+				t.Errorf("%s flag row without a commands column: %q", heading, line)
 				continue
 			}
 			if cells[col] == "all" {
-				cmds = merchantCmds
+				cmds = append(cmds, groups[heading]...)
 			}
 			for _, m := range tick.FindAllStringSubmatch(cells[col], -1) {
 				cmds = append(cmds, m[1])
 			}
 			for i := range cmds {
-				cmds[i] = "edge merchant " + cmds[i]
+				cmds[i] = heading + " " + cmds[i]
 			}
 		case have[heading] != nil:
 			cmds = []string{heading}

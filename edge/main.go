@@ -22,6 +22,8 @@ commands:
   tx         what the chain and the gateway know of one transaction (support lookup)
   retention-backfill
              put the orders already stored on the retention schedule (once, after upgrading)
+  user       manage dashboard users: create, link, list, disable
+  audit      show a merchant's (or the operators') dashboard audit log
 
 Run "edge <command> -h" for the flags of a command.
 `
@@ -45,6 +47,10 @@ func main() {
 		err = txCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "retention-backfill":
 		err = retentionBackfillCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "user":
+		err = userCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "audit":
+		err = auditCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/mpchat/checkout/edge/auth"
 	"github.com/mpchat/checkout/edge/changes"
 	"github.com/mpchat/checkout/edge/clientip"
+	"github.com/mpchat/checkout/edge/dashboard"
 	"github.com/mpchat/checkout/edge/expiry"
 	"github.com/mpchat/checkout/edge/merchants"
 	"github.com/mpchat/checkout/edge/metrics"
@@ -26,6 +27,7 @@ import (
 	"github.com/mpchat/checkout/edge/retention"
 	"github.com/mpchat/checkout/edge/settlement"
 	"github.com/mpchat/checkout/edge/store"
+	"github.com/mpchat/checkout/edge/users"
 	"github.com/mpchat/checkout/internal/envflag"
 	"github.com/mpchat/checkout/internal/redisconn"
 )
@@ -59,6 +61,8 @@ type serveConfig struct {
 	whTimeout     time.Duration
 	whLease       time.Duration
 	whPrivate     bool
+	// dashboard is the merchant dashboard's settings; nil when --dashboard is off.
+	dashboard *users.Service
 	// srv is the API server with its settings and checkout page; run gives it the store, the
 	// event hub and the webhook dispatcher.
 	srv *api.Server
@@ -112,6 +116,11 @@ func parseServe(args []string) (*serveConfig, error) {
 	retainChanges := fs.Duration("retain-changes", env.Duration("MP_RETAIN_CHANGES", retention.DefaultChanges), "change feed entries (the live hints between edges) are kept this long; negative = up to the 100,000-entry cap only (env MP_RETAIN_CHANGES)")
 	retainRecords := fs.Duration("retain-records", env.Duration("MP_RETAIN_RECORDS", retention.DefaultRecords), "orphans and watcher anomalies entries are kept this long; negative = forever (env MP_RETAIN_RECORDS)")
 	retainEvery := fs.Duration("retention-interval", env.Duration("MP_RETENTION_INTERVAL", retention.DefaultInterval), "how often the retention worker looks for due work (env MP_RETENTION_INTERVAL)")
+	dash := fs.Bool("dashboard", env.Bool("MP_DASHBOARD", false), "serve the merchant dashboard under /dashboard (sign-in, sessions; off until it has order pages) (env MP_DASHBOARD)")
+	dashIdle := fs.Duration("dashboard-idle-timeout", env.Duration("MP_DASHBOARD_IDLE_TIMEOUT", users.DefaultIdleTimeout), "a dashboard session unused this long ends (env MP_DASHBOARD_IDLE_TIMEOUT)")
+	dashAbs := fs.Duration("dashboard-absolute-timeout", env.Duration("MP_DASHBOARD_ABSOLUTE_TIMEOUT", users.DefaultAbsoluteTimeout), "every dashboard session ends this long after sign-in, however used (env MP_DASHBOARD_ABSOLUTE_TIMEOUT)")
+	dashIPLimit := fs.String("dashboard-login-limit-ip", envflag.String("MP_DASHBOARD_LOGIN_LIMIT_IP", users.DefaultLoginLimitIP.String()), "failed dashboard sign-ins per client, N/DURATION or off; then 429 before any password check (env MP_DASHBOARD_LOGIN_LIMIT_IP)")
+	dashAcctLimit := fs.String("dashboard-login-limit-account", envflag.String("MP_DASHBOARD_LOGIN_LIMIT_ACCOUNT", users.DefaultLoginLimitAccount.String()), "failed dashboard sign-ins per e-mail address, from any client, N/DURATION or off (env MP_DASHBOARD_LOGIN_LIMIT_ACCOUNT)")
 	logFormat := fs.String("log-format", envflag.String("MP_LOG_FORMAT", "text"), "log format: text or json (env MP_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envflag.String("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MP_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +180,22 @@ func parseServe(args []string) (*serveConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &serveConfig{redis: rf, listen: *listen, publicURL: *publicURL, dev: *dev, log: log, rules: rules,
+	var dashboardUsers *users.Service
+	if *dash {
+		if *dashIdle <= 0 || *dashAbs < *dashIdle {
+			return nil, fmt.Errorf("--dashboard-idle-timeout must be positive and at most --dashboard-absolute-timeout")
+		}
+		dashboardUsers = &users.Service{IdleTimeout: *dashIdle, AbsoluteTimeout: *dashAbs, Log: log}
+		for _, f := range []struct {
+			name, v string
+			l       *store.Limit
+		}{{"dashboard-login-limit-ip", *dashIPLimit, &dashboardUsers.LoginLimitIP}, {"dashboard-login-limit-account", *dashAcctLimit, &dashboardUsers.LoginLimitAccount}} {
+			if *f.l, err = store.ParseLimit(f.v); err != nil {
+				return nil, fmt.Errorf("--%s: %w", f.name, err)
+			}
+		}
+	}
+	c := &serveConfig{dashboard: dashboardUsers, redis: rf, listen: *listen, publicURL: *publicURL, dev: *dev, log: log, rules: rules,
 		expiryEvery: *expiryEvery, reclaim: *reclaim, maxDeliveries: *maxDeliveries, metricsListen: *metricsListen,
 		retention: retention.Worker{Events: *retainEvents, Addresses: *retainAddresses, Changes: *retainChanges,
 			Records: *retainRecords, Interval: *retainEvery, Log: log},
@@ -244,6 +268,15 @@ func (c *serveConfig) run(ctx context.Context) error {
 	srv.Changes, srv.Store = feed, st
 	srv.Orders = &orders.Service{Store: st, PublicURL: publicURL}
 	srv.Auth = &auth.Verifier{Keys: st}
+	if c.dashboard != nil {
+		c.dashboard.Store = st
+		d, err := dashboard.New(dashboard.Config{Users: c.dashboard, Merchants: st, Origin: publicURL, Dev: c.dev,
+			ClientIP: srv.ClientIP, Log: log})
+		if err != nil {
+			return err
+		}
+		srv.ExtraRoutes = d.Routes
+	}
 	var m *metrics.Edge
 	if c.metricsListen != metricsOff {
 		m = metrics.NewEdge(log)
@@ -317,9 +350,12 @@ func (c *serveConfig) run(ctx context.Context) error {
 		return hs.ShutdownWithContext(sctx)
 	})
 	log.Info("edge listening", "addr", ln.Addr().String(), "public_url", publicURL, "dev", c.dev,
-		"redis", redisconn.Redact(rf.url), "redis_cluster", rf.cluster, "redis_prefix", rf.prefix)
+		"redis", redisconn.Redact(rf.url), "redis_cluster", rf.cluster, "redis_prefix", rf.prefix, "dashboard", c.dashboard != nil)
 	if !c.dev && len(publicURL) >= 7 && (publicURL)[:7] == "http://" {
 		log.Warn("public URL is not https; customers' browsers will reach the checkout unencrypted")
+		if c.dashboard != nil {
+			log.Warn("the dashboard's session cookie is Secure: over http (without --dev) browsers will not send it back")
+		}
 	}
 	err = g.Wait()
 	// The change feed has stopped, so streams are ending; let them flush and close.

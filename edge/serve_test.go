@@ -122,6 +122,8 @@ func TestServeChecksFlagsBeforeDialling(t *testing.T) {
 		{"frame ancestors", []string{"--frame-ancestors", "'none' https://a.example"}, [2]string{}, "frame ancestors"},
 		{"explorer", []string{"--explorer-tron", "http://tronscan.example/{tx}"}, [2]string{}, "explorer of TRC20"},
 		{"explorer without {tx}", []string{"--explorer-eth", "https://etherscan.io/tx/"}, [2]string{}, "explorer of ERC20"},
+		{"dashboard timeouts", []string{"--dashboard", "--dashboard-idle-timeout", "13h"}, [2]string{}, "--dashboard-idle-timeout"},
+		{"dashboard login limit", []string{"--dashboard", "--dashboard-login-limit-ip", "many"}, [2]string{}, "--dashboard-login-limit-ip"},
 		{"log level", []string{"--log-level", "loud"}, [2]string{}, "--log-level"},
 		{"log format", []string{"--log-format", "xml"}, [2]string{}, "--log-format"},
 		{"retain changes", []string{"--retain-changes", "10s"}, [2]string{}, "--retain-changes"},

@@ -68,6 +68,9 @@ type Server struct {
 	// MetricsSeparate leaves /metrics out of Routes: it is served on its own listener
 	// (OpsHandler, the edge's --metrics-listen). Default false: /metrics is a route of Routes.
 	MetricsSeparate bool
+	// ExtraRoutes, if set, registers more routes on the table (the merchant dashboard under
+	// /dashboard, which reads its own cookie and never the API's Authorization header).
+	ExtraRoutes func(r *router.Router)
 
 	// PublicLimit limits public order lookups (checkout view, page, public stream) per client;
 	// UnknownLimit those of ids that are no order, and once it is spent every public lookup of
@@ -105,6 +108,9 @@ func (s *Server) Routes() *router.Router {
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
 	s.pageRoutes(r)
+	if s.ExtraRoutes != nil {
+		s.ExtraRoutes(r)
+	}
 	if s.Metrics != nil && !s.MetricsSeparate {
 		r.GET("/metrics", s.Metrics.Handler())
 	}

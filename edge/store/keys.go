@@ -147,3 +147,31 @@ func (k keys) retention() string { return k.prefix + "retention" }
 func (k keys) legacyEvents(id string) string   { return k.prefix + "order:{" + id + "}:events" }
 func (k keys) legacyWebhooks(id string) string { return k.prefix + "order:{" + id + "}:wh" }
 func (k keys) legacyAttempts(id string) string { return k.prefix + "order:{" + id + "}:wha" }
+
+// The merchant dashboard (users.go, sessions.go, audit.go). A user's record and its session
+// index share the user's slot {u:ID}; a session, a set-password token and an e-mail's claim
+// each live in a slot of their own, keyed by a SHA-256 (hex) of the secret or the address, so
+// neither a session id nor a token is ever stored as given. Steps that cross slots are
+// ordered so a crash between them leaves nothing that grants access (see CreateUser,
+// CreateSession, RevokeSessions).
+//
+//	user:{u:ID}           hash  doc (id, email, merchant, operator, created), pw, pw_at, totp,
+//	                            totp_step, pwtoken (the newest link's hash), disabled, epoch
+//	                            (session generation)
+//	user:{u:ID}:sessions  zset  member session hash, score its absolute end (unix ms)
+//	user-email:{e:H}      string the user id of the address hashed to H
+//	session:{s:H}         hash  user, epoch, created, seen (unix ms), csrf, totp_pending
+//	pwtoken:{t:H}         string "userID|expires unix ms", TTL its lifetime
+//	merchant:{m:ID}:audit stream the merchant's audit log; audit:{operator} the operators'
+func (k keys) users() string                 { return k.prefix + "users" }
+func (k keys) user(id string) string         { return k.prefix + "user:{u:" + id + "}" }
+func (k keys) userSessions(id string) string { return k.prefix + "user:{u:" + id + "}:sessions" }
+func (k keys) userEmail(h string) string     { return k.prefix + "user-email:{e:" + h + "}" }
+func (k keys) session(h string) string       { return k.prefix + "session:{s:" + h + "}" }
+func (k keys) passwordToken(h string) string { return k.prefix + "pwtoken:{t:" + h + "}" }
+func (k keys) audit(merchantID string) string {
+	if merchantID == "" {
+		return k.prefix + "audit:{operator}"
+	}
+	return k.prefix + "merchant:{m:" + merchantID + "}:audit"
+}

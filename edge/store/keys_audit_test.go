@@ -175,6 +175,29 @@ func TestEveryKeyUnderPrefix(t *testing.T) {
 		t.Fatalf("webhook backlog %d %v", n, err)
 	}
 
+	// The dashboard: a user with a password and TOTP, a set-password link, a session, the
+	// audit log and a sign-in rate bucket.
+	u := &store.User{ID: "usr_audit", Email: "ops@audit.example", MerchantID: m.ID, CreatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreatePasswordToken(ctx, store.HashSecret("token"), u.ID, now.Add(time.Hour), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetTOTP(ctx, u.ID, "SECRET", 1); err != nil {
+		t.Fatal(err)
+	}
+	sess := &store.Session{Hash: store.HashSecret("session"), UserID: u.ID, Created: now, Seen: now, CSRF: "c"}
+	if err := st.CreateSession(ctx, sess, now.Add(time.Hour), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendAudit(ctx, m.ID, store.AuditEntry{At: now, Actor: u.Email, Action: "login.succeeded"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Allow(ctx, "login-ip:{192.0.2.1}", store.PerSecond(10)); err != nil {
+		t.Fatal(err)
+	}
+
 	// Every key on this server.
 	keys, err := rdb.Keys(ctx, "*").Result() // a server of this test's own: nothing else lives here
 	if err != nil {
@@ -200,6 +223,10 @@ func TestEveryKeyUnderPrefix(t *testing.T) {
 		prefix + "watcher:{ERC20}:lease", prefix + "watcher:{ERC20}:checkpoint", prefix + "feed:{ERC20}",
 		prefix + "changes", prefix + "rate:key:{key_audit}", prefix + "replay:{key_audit}:sig-1",
 		shared + "xpub-owner:{" + key.Fingerprint() + "}",
+		prefix + "users", prefix + "user:{u:usr_audit}", prefix + "user:{u:usr_audit}:sessions",
+		prefix + "session:{s:" + store.HashSecret("session") + "}", prefix + "pwtoken:{t:" + store.HashSecret("token") + "}",
+		prefix + "merchant:{m:mer_audit}:audit", prefix + "rate:login-ip:{192.0.2.1}",
+		prefix + "user-email:{e:" + store.HashSecret("ops@audit.example") + "}",
 	} {
 		if i := sort.SearchStrings(keys, want); i == len(keys) || keys[i] != want {
 			t.Errorf("expected key %q was not written", want)

@@ -49,4 +49,6 @@ var (
 	retainNextScript   = script("retain_next")    // RetainNext
 	retainUnbindScript = script("retain_unbind")  // ReleaseAddress
 	switchScript       = script("switch_network") // SwitchNetwork
+	totpStepScript     = script("user_totp_step") // UseTOTPStep
+	sessionSetScript   = script("session_set")    // TouchSession, SetSessionTOTP
 )

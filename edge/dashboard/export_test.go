@@ -1,0 +1,4 @@
+package dashboard
+
+// Text is the strings table, for the completeness test.
+var Text = text
