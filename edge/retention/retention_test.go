@@ -471,3 +471,69 @@ func TestCommitAfterTrimKeepsHistory(t *testing.T) {
 		t.Fatalf("the pending webhook's body changed: %v\n%+v\n%+v", err, again, pend)
 	}
 }
+
+// TestSwitchedAddressesReleased: an order that switched network keeps the addresses it left
+// bound and watched (late funds to them are its own); once its window has passed, they are
+// released with its current one. A previous address that is a merchant's own (addresses
+// mode: bound to the merchant, not the order) stays.
+func TestSwitchedAddressesReleased(t *testing.T) {
+	st, rdb, prefix := newStore(t)
+	ctx := context.Background()
+	const id = "ord_01RETAINSWITCHED000000001"
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	const left, merchants = "TRetainSwitchedLeftBehind0000001", "TRetainSwitchedMerchantOwn000001"
+	o := &checkout.Order{ID: id, Status: checkout.StatusPending, Network: checkout.ERC20,
+		Address: fmt.Sprintf("0x%040x", 99), Amount: 5_000_000, PayAmount: 5_000_000, Currency: "USDT",
+		CreatedAt: now, ExpiresAt: now.Add(30 * time.Minute), AllowNetworkSwitch: true,
+		SwitchNetworks: []checkout.Network{checkout.TRC20, checkout.ERC20},
+		PreviousAddresses: []checkout.PreviousAddress{
+			{Network: checkout.TRC20, Address: left, PayAmount: 5_000_000, DerivationPath: "m/44'/195'/0'/0/1", ReplacedAt: now},
+		}}
+	created := checkout.Event{ID: "evt_c_" + id, Type: checkout.EventOrderCreated, CreatedAt: now, Order: *o}
+	if _, ok, err := st.CreateOrder(ctx, o, "mer_1", &created); err != nil || !ok {
+		t.Fatalf("create: %v %v", ok, err)
+	}
+	watchTRC := prefix + checkout.WatchSet(checkout.TRC20)
+	for addr, owner := range map[string]string{left: id, merchants: "mer_1"} {
+		if err := rdb.Set(ctx, prefix+"addr:{TRC20:"+addr+"}", owner, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		rdb.SAdd(ctx, watchTRC, addr)
+	}
+	// The merchant's own address appears as a deposit the order left too (it switched away
+	// from addresses mode on TRC20 in another history): it must not be released.
+	rec, err := st.Order(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Order.PreviousAddresses = append(rec.Order.PreviousAddresses,
+		checkout.PreviousAddress{Network: checkout.TRC20, Address: merchants, PayAmount: 5_000_001, ReplacedAt: now})
+	rec.Order.Status = checkout.StatusCanceled
+	ev := checkout.Event{ID: "evt_x_" + id, Type: checkout.EventOrderCanceled, CreatedAt: now, Order: rec.Order}
+	if _, err := st.CommitOrder(ctx, rec, []checkout.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := worker(st, start.Add(time.Hour)).Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := rdb.SIsMember(ctx, watchTRC, left).Result(); !ok {
+		t.Fatal("the address left behind was unwatched inside the late-funds window")
+	}
+	s, err := worker(st, start.Add(25*time.Hour)).Pass(ctx)
+	if err != nil || s.Released != 2 {
+		t.Fatalf("at 25h: %+v %v (want the current and the left-behind address released)", s, err)
+	}
+	if ok, _ := rdb.SIsMember(ctx, watchTRC, left).Result(); ok {
+		t.Fatal("the address left behind is still watched past its window")
+	}
+	if n, _ := rdb.Exists(ctx, prefix+"addr:{TRC20:"+left+"}").Result(); n != 0 {
+		t.Fatal("the address left behind is still bound past its window")
+	}
+	if owner, _ := rdb.Get(ctx, prefix+"addr:{TRC20:"+merchants+"}").Result(); owner != "mer_1" {
+		t.Fatalf("the merchant's own address lost its owner: %q", owner)
+	}
+	if ok, _ := rdb.SIsMember(ctx, watchTRC, merchants).Result(); !ok {
+		t.Fatal("the merchant's own address was unwatched")
+	}
+}
