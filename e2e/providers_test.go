@@ -403,7 +403,7 @@ var faultCycle = []faultCase{
 	// endpoints' heads can differ by one, and only one is then at the head.)
 	{name: "the confirming block lookup cut midway", fault: nodeproxy.Fault{DropMidResponse: true, Methods: []string{"eth_getBlockByNumber"}},
 		method: "eth_getBlockByNumber", afterMining: true},
-	{name: "dropping every answer from while its eth_getLogs is in flight", fault: nodeproxy.Fault{Delay: 300 * time.Millisecond, Methods: getLogs},
+	{name: "eth_getLogs answers cut, switched on while one is in flight", fault: nodeproxy.Fault{Delay: 300 * time.Millisecond, Methods: getLogs},
 		method: "eth_getLogs", held: true, then: (*nodeproxy.Proxy).DropMidResponse},
 	{name: "java-tron's rate limiter", fault: nodeproxy.Fault{RateLimit: nodeproxy.RateLimitTron}, method: "eth_blockNumber",
 		network: checkout.TRC20},
