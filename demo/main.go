@@ -50,6 +50,7 @@ type config struct {
 	blockTime  time.Duration
 	confirms   int
 	installApt bool
+	nodeProxy  bool
 }
 
 func main() {
@@ -67,6 +68,7 @@ func main() {
 	flag.DurationVar(&c.blockTime, "block-time", time.Second, "dev chain block interval")
 	flag.IntVar(&c.confirms, "confirmations", 3, "confirmations the dev watchers require")
 	flag.BoolVar(&c.installApt, "install", true, "install redis-server with apt-get when missing")
+	flag.BoolVar(&c.nodeProxy, "nodeproxy", false, "put a node proxy (demo/nodeproxy; TRON mode for TRC20) between each dev chain and its watcher, with a control API to inject faults")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -228,7 +230,11 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	d.log.Info("building edge, watcher and devchain")
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(abs, "bin")+"/", "./edge", "./watcher", "./demo/devchain")
+	pkgs := []string{"./edge", "./watcher", "./demo/devchain"}
+	if d.cfg.nodeProxy {
+		pkgs = append(pkgs, "./demo/nodeproxy")
+	}
+	build := exec.CommandContext(ctx, "go", append([]string{"build", "-o", filepath.Join(abs, "bin") + "/"}, pkgs...)...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build: %w", err)
@@ -255,11 +261,29 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		chains[n.network] = ci
 	}
+	proxies := map[string]proxyInfo{}
+	if d.cfg.nodeProxy {
+		for _, n := range []string{"ERC20", "TRC20"} {
+			pi, err := d.startProxy(ctx, bin("nodeproxy"), n, chains[n].RPC)
+			if err != nil {
+				return err
+			}
+			proxies[n] = pi
+		}
+	}
 	watchers := map[string]string{"ERC20": d.cfg.ethWatcher, "TRC20": d.cfg.trxWatcher}
 	for _, n := range []string{"ERC20", "TRC20"} {
-		if _, err := d.start(ctx, "watcher-"+n, bin("watcher"), "run", "--network", n, "--rpc", chains[n].RPC,
-			"--ws", chains[n].WS, "--token", chains[n].Token, "--redis", redisURL,
-			"--confirmations", fmt.Sprint(d.cfg.confirms), "--start-block", "0", "--listen", watchers[n]); err != nil {
+		rpcArgs := []string{"--rpc", chains[n].RPC, "--ws", chains[n].WS}
+		if pi, ok := proxies[n]; ok {
+			rpcArgs = []string{"--rpc", pi.URL}
+			if n == "ERC20" {
+				rpcArgs = append(rpcArgs, "--ws", chains[n].WS) // TRON's JSON-RPC has no WebSocket
+			}
+		}
+		args := append([]string{"run", "--network", n}, rpcArgs...)
+		args = append(args, "--token", chains[n].Token, "--redis", redisURL,
+			"--confirmations", fmt.Sprint(d.cfg.confirms), "--start-block", "0", "--listen", watchers[n])
+		if _, err := d.start(ctx, "watcher-"+n, bin("watcher"), args...); err != nil {
 			return err
 		}
 	}
@@ -300,6 +324,15 @@ func (d *demo) run(ctx context.Context) error {
 	go func() { _ = hs.Serve(shopLn) }()
 	defer hs.Close()
 	d.printWelcome(publicURL, shopURL, redisURL, m, chains)
+	if len(proxies) > 0 {
+		fmt.Printf(`  node proxies (the watchers read through them; faults: docs/operating.md#nodeproxy)
+    ERC20 %s  control %s
+    TRC20 %s  control %s (TRON mode)
+  e.g. curl -X PUT %s/fault -d '{"Lag": 20}'   then   curl -X PUT %s/fault -d '{}'
+
+`, proxies["ERC20"].URL, proxies["ERC20"].Control, proxies["TRC20"].URL, proxies["TRC20"].Control,
+			proxies["TRC20"].Control, proxies["TRC20"].Control)
+	}
 	<-ctx.Done()
 	d.log.Info("stopping")
 	return nil
@@ -312,6 +345,46 @@ type chainInfo struct {
 	TokenHex string   `json:"token_hex"` // 0x…
 	ChainID  int64    `json:"chain_id"`
 	Payers   []string `json:"payers"`
+}
+
+// proxyInfo is a running node proxy: its JSON-RPC URL and its control API.
+type proxyInfo struct{ URL, Control string }
+
+// startProxy runs demo/nodeproxy in front of a dev chain (TRON mode for TRC20) on free
+// loopback ports. It prints its URL, then its control address, which lands in its log.
+func (d *demo) startProxy(ctx context.Context, bin, network, upstream string) (proxyInfo, error) {
+	name := "nodeproxy-" + network
+	args := []string{"--upstream", upstream, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"}
+	if network == "TRC20" {
+		args = append(args, "--tron")
+	}
+	line, err := d.startJSON(ctx, name, bin, args...)
+	if err != nil {
+		return proxyInfo{}, err
+	}
+	pi := proxyInfo{URL: strings.TrimSpace(string(line))}
+	logPath := filepath.Join(d.cfg.dir, "logs", name+".log")
+	deadline := time.Now().Add(15 * time.Second)
+	for pi.Control == "" {
+		b, _ := os.ReadFile(logPath)
+		for _, l := range strings.Split(string(b), "\n") {
+			if c, ok := strings.CutPrefix(strings.TrimSpace(l), "control "); ok {
+				pi.Control = c
+			}
+		}
+		if pi.Control != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return proxyInfo{}, fmt.Errorf("%s printed no control address (see %s)", name, logPath)
+		}
+		select {
+		case <-ctx.Done():
+			return proxyInfo{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return pi, nil
 }
 
 type merchantInfo struct {

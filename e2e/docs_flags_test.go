@@ -12,8 +12,8 @@ import (
 
 // TestDocFlagTables keeps docs/operating.md's flag tables and the commands in step: every flag
 // a command prints with -h (edge serve, each edge merchant and edge user command, edge audit,
-// edge export, edge tx, watcher run and rescan, devchain run and pay, the demo) is in the table
-// under that command's heading, and every flag in a table is one the command has.
+// edge export, edge tx, watcher run and rescan, devchain run and pay, nodeproxy, the demo) is in
+// the table under that command's heading, and every flag in a table is one the command has.
 func TestDocFlagTables(t *testing.T) {
 	doc, err := os.ReadFile("../docs/operating.md")
 	if err != nil {
@@ -21,8 +21,9 @@ func TestDocFlagTables(t *testing.T) {
 	}
 	bin := binaries(t)
 	extra := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", extra+"/", "github.com/mpchat/checkout/demo/devchain", "github.com/mpchat/checkout/demo").CombinedOutput(); err != nil {
-		t.Fatalf("go build devchain, demo: %v\n%s", err, out)
+	if out, err := exec.Command("go", "build", "-o", extra+"/", "github.com/mpchat/checkout/demo/devchain",
+		"github.com/mpchat/checkout/demo/nodeproxy", "github.com/mpchat/checkout/demo").CombinedOutput(); err != nil {
+		t.Fatalf("go build devchain, nodeproxy, demo: %v\n%s", err, out)
 	}
 	helpFlags := func(path string, args ...string) map[string]bool {
 		out, _ := exec.Command(path, append(args, "-h")...).CombinedOutput() // -h exits non-zero
@@ -44,6 +45,7 @@ func TestDocFlagTables(t *testing.T) {
 		"watcher rescan": helpFlags(filepath.Join(bin, "watcher"), "rescan"),
 		"devchain run":   helpFlags(filepath.Join(extra, "devchain"), "run"),
 		"devchain pay":   helpFlags(filepath.Join(extra, "devchain"), "pay"),
+		"nodeproxy":      helpFlags(filepath.Join(extra, "nodeproxy")),
 		"demo":           helpFlags(filepath.Join(extra, "demo")),
 	}
 	out, _ := exec.Command(filepath.Join(bin, "edge"), "merchant", "-h").CombinedOutput()

@@ -489,3 +489,48 @@ func TestFinalized(t *testing.T) {
 		t.Fatalf("finalized %d %v", f, err)
 	}
 }
+
+// TestVerifyAfterFailover: blocks a step read from one endpoint that then failed are checked
+// against the endpoint it failed over to (which did not report them), so a lying endpoint
+// cannot have its blocks waved through by failing right after answering.
+func TestVerifyAfterFailover(t *testing.T) {
+	forked := func(n uint64) string {
+		if n == 96 {
+			return fmt.Sprintf("0x%016x%048x", n, 0xf0f)
+		}
+		return tronHash(n)
+	}
+	var mu sync.Mutex
+	calls := 0
+	liar := chainNode(t, fixed(100), forked, func(w http.ResponseWriter, _, _ uint64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			return true // the first answer, with block 96 forked
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		return false
+	})
+	honest := chainNode(t, fixed(100), tronHash, nil)
+	p, _, _ := pool(t, Options{}, liar.srv.URL, honest.srv.URL)
+	ctx := context.Background()
+	c, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.(*View)
+	logs, err := v.FilterLogs(ctx, rangeQuery(90, 97))
+	if err != nil || len(logs) != 8 || v.Primary().Index() != 0 {
+		t.Fatalf("logs %d from %s: %v", len(logs), v.Primary().Name(), err)
+	}
+	if _, err := v.FilterLogs(ctx, rangeQuery(98, 100)); err != nil || v.Primary().Index() != 1 {
+		t.Fatalf("failover: primary %s, %v", v.Primary().Name(), err)
+	}
+	blocks := map[uint64]string{logs[6].BlockNumber: logs[6].BlockHash.Hex(), 99: ""}
+	if err := v.Verify(ctx, blocks); !errors.Is(err, ErrDisagree) {
+		t.Fatalf("the liar's block 96, read before it failed: %v, want %v", err, ErrDisagree)
+	}
+	if err := v.Verify(ctx, map[uint64]string{logs[5].BlockNumber: logs[5].BlockHash.Hex()}); err != nil {
+		t.Fatalf("an honest block the liar reported: %v", err)
+	}
+}

@@ -341,6 +341,31 @@ type View struct {
 	pool  *Pool
 	head  uint64
 	cands []*Endpoint // healthiest first; all at head or above
+	// read records which endpoint answered each block range read this step: after a
+	// failover, the blocks read before it are checked against the endpoint failed over to.
+	read []readFrom
+}
+
+// readFrom is a block range (inclusive) and the endpoint that answered it.
+type readFrom struct {
+	from, to uint64
+	e        *Endpoint
+}
+
+// answered records that the read endpoint answered for blocks [from, to].
+func (v *View) answered(from, to uint64) {
+	v.read = append(v.read, readFrom{from: from, to: to, e: v.cands[0]})
+}
+
+// source is the endpoint whose answer block h was last read from this step (the read
+// endpoint if none).
+func (v *View) source(h uint64) *Endpoint {
+	for i := len(v.read) - 1; i >= 0; i-- {
+		if r := v.read[i]; r.from <= h && h <= r.to {
+			return r.e
+		}
+	}
+	return v.cands[0]
 }
 
 // Primary is the endpoint the view reads from first.
@@ -391,6 +416,7 @@ func (v *View) logs(ctx context.Context, q ethereum.FilterQuery, from, to uint64
 	err := v.call(ctx, &logs, "eth_getLogs", filterArg{Address: q.Addresses, Topics: q.Topics,
 		FromBlock: hexutil.EncodeUint64(from), ToBlock: hexutil.EncodeUint64(to)})
 	if err == nil {
+		v.answered(from, to)
 		if logs == nil {
 			logs = []types.Log{} // "[]" and "null" alike mean none here: the call answered
 		}
@@ -459,6 +485,7 @@ func (v *View) BlockHash(ctx context.Context, n uint64) (*string, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
+	v.answered(n, n)
 	return &b.Hash, nil
 }
 
@@ -475,21 +502,21 @@ func (v *View) Finalized(ctx context.Context) (uint64, error) {
 	return min(uint64(*b.Number), v.head), nil
 }
 
-// Verify checks the blocks a step's reports rest on (height → hash as the read endpoint
-// reported it; "" = ask it) against every other endpoint that is not benched: an endpoint
-// that has another block at one of those heights makes the step wait (ErrDisagree); one that
-// has no block there yet does not vote; fewer agreeing endpoints than the quorum is
-// ErrNoQuorum.
+// Verify checks the blocks a step's reports rest on (height → hash as the step read it; "" =
+// ask the read endpoint) against every endpoint that is not benched other than the one the
+// hash was read from (after a failover within the step, the endpoint failed over to is asked
+// about the blocks read before it): an endpoint that has another block at one of those
+// heights makes the step wait (ErrDisagree); one that has no block there yet does not vote;
+// fewer agreeing endpoints than the quorum is ErrNoQuorum.
 func (v *View) Verify(ctx context.Context, blocks map[uint64]string) error {
 	heights := make([]uint64, 0, len(blocks))
 	for h := range blocks {
 		heights = append(heights, h)
 	}
 	sort.Slice(heights, func(i, j int) bool { return heights[i] < heights[j] })
-	primary := v.cands[0]
 	now := v.pool.opts.Now()
 	for _, h := range heights {
-		want := blocks[h]
+		want, primary := blocks[h], v.source(h)
 		if want == "" {
 			b, err := blockAt(ctx, v.call, hexutil.EncodeUint64(h))
 			if err != nil {

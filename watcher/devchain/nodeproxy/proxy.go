@@ -66,6 +66,10 @@
 //
 // Count(method) and Counts() report the JSON-RPC calls received per method (each call of a
 // batch counts, faulted or not; refused connections never arrive); ResetCounts zeroes them.
+// Faulted(method) counts only the calls a Delay held, a RateLimit refused or DropMidResponse
+// cut, decided with the same snapshot of the faults that served the call: a test switches a
+// fault on and waits for Faulted to grow to know a request really met it (a delayed call is
+// counted when its hold begins, so a test can act while it is in flight).
 package nodeproxy
 
 import (
@@ -198,6 +202,7 @@ type Proxy struct {
 	tokens float64 // rate-limit bucket
 	filled time.Time
 	counts map[string]int
+	hit    map[string]int // calls a Delay, RateLimit or DropMidResponse applied to
 
 	lnMu   sync.Mutex // serializes listener changes
 	addr   string
@@ -237,7 +242,7 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("nodeproxy: listen %q: loopback only", cfg.Listen)
 	}
 	p := &Proxy{cfg: cfg, upstream: cfg.Upstream, log: cfg.Logger, st: &state{},
-		counts: map[string]int{},
+		counts: map[string]int{}, hit: map[string]int{},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second}}}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
@@ -402,11 +407,30 @@ func (p *Proxy) Counts() map[string]int {
 	return out
 }
 
-// ResetCounts zeroes the counts.
+// Faulted is the number of calls of method that a Delay held, a RateLimit refused or
+// DropMidResponse cut, once for each of those faults a call met (a delayed call counts as its
+// hold begins).
+func (p *Proxy) Faulted(method string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hit[method]
+}
+
+// ResetCounts zeroes the counts (Count, Counts and Faulted).
 func (p *Proxy) ResetCounts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	clear(p.counts)
+	clear(p.hit)
+}
+
+// faulted counts calls met by a fault.
+func (p *Proxy) faulted(calls []*call) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range calls {
+		p.hit[c.Method]++
+	}
 }
 
 // snapshot returns the faults for a request arriving now.
@@ -466,6 +490,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if applies && f.Delay > 0 {
+		p.faulted(calls)
 		t := time.NewTimer(f.Delay)
 		select {
 		case <-r.Context().Done():
@@ -475,6 +500,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if applies && f.RateLimit != NoRateLimit && p.limited(f) {
+		p.faulted(calls)
 		writeLimited(w, f)
 		return
 	}
@@ -495,6 +521,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out = append(out, '\n')
 	if applies && f.DropMidResponse {
+		p.faulted(calls)
 		dropMid(w, out)
 		return
 	}

@@ -668,3 +668,55 @@ func TestFaultsChangeInFlight(t *testing.T) {
 		t.Fatalf("after the storm: %d, %v", len(logs), err)
 	}
 }
+
+// TestFaulted: Faulted counts the calls a fault met, a delayed one while it is held, and no
+// call a fault spared.
+func TestFaulted(t *testing.T) {
+	p, cl := start(t, nodeproxy.Config{TRON: true})
+	ctx := context.Background()
+	if err := p.Set(nodeproxy.Fault{Delay: 300 * time.Millisecond, Methods: []string{"eth_getLogs"}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cl.FilterLogs(ctx, transfers(early, early))
+		done <- err
+	}()
+	if _, err := cl.BlockNumber(ctx); err != nil { // spared: another method
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Faulted("eth_getLogs") == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the delayed call ended (%v) before Faulted showed it", err)
+	default:
+	}
+	if p.Faulted("eth_getLogs") != 1 || p.Faulted("eth_blockNumber") != 0 {
+		t.Fatalf("while held: %d getLogs, %d blockNumber faulted", p.Faulted("eth_getLogs"), p.Faulted("eth_blockNumber"))
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []nodeproxy.Fault{{RateLimit: nodeproxy.RateLimitTron}, {DropMidResponse: true}} {
+		p.ResetCounts()
+		if err := p.Set(f); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.BlockNumber(ctx); err == nil {
+			t.Fatalf("%+v: the call was answered", f)
+		}
+		if got := p.Faulted("eth_blockNumber"); got != 1 {
+			t.Fatalf("%+v: Faulted %d, want 1", f, got)
+		}
+	}
+	if err := p.Set(nodeproxy.Fault{RateLimit: nodeproxy.RateLimit429, RateLimitQPS: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	p.ResetCounts()
+	if _, err := cl.BlockNumber(ctx); err != nil || p.Faulted("eth_blockNumber") != 0 {
+		t.Fatalf("a call within the rate: %v, Faulted %d", err, p.Faulted("eth_blockNumber"))
+	}
+}
