@@ -73,8 +73,8 @@ func keyInCheckoutFrame(t *testing.T, browser context.Context, id string, key st
 				continue
 			}
 			ctx, cancel := chromedp.NewContext(browser, chromedp.WithTargetID(in.TargetID))
+			t.Cleanup(cancel) // not before: cancelling closes the target, the checkout's frame
 			last = chromedp.Do(ctx, chromedp.KeyEvent(key))
-			cancel()
 			if last == nil {
 				return
 			}
@@ -175,9 +175,10 @@ func TestCheckoutEmbedInBrowser(t *testing.T) {
 				shot(t, tab, "modal-"+itoa(width)+".png")
 				rect := frameRect(t, tab)
 				probe := newTab(t, browser)
-				if err := chromedp.Do(probe, chromedp.EmulateViewport(int64(rect[2]), int64(rect[3])), chromedp.Navigate(o.PaymentURL+"?embed=modal&wasm=false"), chromedp.WaitVisible("#close")); err != nil {
+				if err := chromedp.Do(probe, chromedp.EmulateViewport(int64(rect[2]), int64(rect[3])), chromedp.Navigate(o.PaymentURL+"?embed=modal&wasm=false")); err != nil {
 					t.Fatal(err)
 				}
+				poll(t, probe, "the × on the modal page", `(b => b !== null && b.getBoundingClientRect().height > 0)(document.querySelector("#close"))`, 15*time.Second)
 				// Where the × is inside the frame: the same page at the frame's size.
 				closeAt, err := chromedp.Run(probe, chromedp.Evaluate[[]float64](`(r => [r.left + r.width / 2, r.top + r.height / 2])(document.querySelector("#close").getBoundingClientRect())`))
 				if err != nil || len(closeAt) != 2 {

@@ -40,7 +40,8 @@ type assets struct {
 	files   map[string]*asset
 	wasm    string // path of app.{hash}.wasm; "" when no wasm was built
 	execJS  string // path of wasm_exec.{hash}.js
-	liveJS  string // path of live.{hash}.js, the live updates before the wasm runs
+	live     string // live.js, the live updates before the wasm runs: inlined at the end of the body
+	liveHash string // its CSP hash source
 	appJS   string // path of go-app's app.{hash}.js
 	icon    string
 	css     string // the stylesheet, inlined into pages
@@ -77,9 +78,11 @@ func loadAssets(webDir, buildID string) (*assets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("page: live.js: %w", err)
 	}
-	if a.liveJS, err = a.add("live", ".js", liveJS, nil, nil); err != nil {
-		return nil, err
-	}
+	// Inlined rather than fetched: on a slow link a script of its own is one more round trip
+	// (~0.56 s on Fast 3G) before the page follows the order.
+	a.live = string(liveJS)
+	lsum := sha256.Sum256(liveJS)
+	a.liveHash = "'sha256-" + base64.StdEncoding.EncodeToString(lsum[:]) + "'"
 	embedJS, err := fs.ReadFile(public.FS, "embed.js")
 	if err != nil {
 		return nil, fmt.Errorf("page: embed.js: %w", err)

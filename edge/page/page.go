@@ -203,8 +203,7 @@ func (h *Handler) render(st widget.State, stateJSON []byte) (string, error) {
 	}
 	var b strings.Builder
 	b.Grow(len(stateJSON) + len(h.assets.css) + 16<<10)
-	head := []app.UI{app.Script().Type("application/json").ID(widget.StateElementID).Text(string(stateJSON)),
-		app.Script().Defer(true).Src("%s", h.assets.liveJS)} // live before (and without) the wasm
+	head := []app.UI{app.Script().Type("application/json").ID(widget.StateElementID).Text(string(stateJSON))}
 	if h.assets.wasm != "" {
 		head = append(head, app.Script().Defer(true).Src("%s", h.assets.execJS), app.Script().Defer(true).Src("%s", h.assets.appJS))
 	}
@@ -213,6 +212,10 @@ func (h *Handler) render(st widget.State, stateJSON []byte) (string, error) {
 	}
 	b.WriteString("<body>\n")
 	if err := ssr.Write(&b, &widget.Checkout{State: st}); err != nil {
+		return "", fmt.Errorf("render: %w", err)
+	}
+	// Live before (and without) the wasm: after the checkout, whose elements it updates.
+	if err := ssr.Write(&b, app.Script().Text(h.assets.live)); err != nil {
 		return "", fmt.Errorf("render: %w", err)
 	}
 	if h.assets.wasm != "" {
@@ -377,7 +380,7 @@ func (h *Handler) headers(ctx *fasthttp.RequestCtx, m *checkout.Merchant) {
 		}
 	}
 	hd := &ctx.Response.Header
-	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src "+
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' "+h.assets.liveHash+" 'wasm-unsafe-eval'; style-src "+
 		h.assets.cssHash+"; img-src "+img+"; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "+
 		"base-uri 'none'; form-action "+h.formAction()+"; frame-ancestors "+ancestors)
 	if ancestors == "'none'" {
