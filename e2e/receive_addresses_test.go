@@ -398,4 +398,3 @@ func TestReceiveAddressesReorgClaimed(t *testing.T) {
 		})
 	}
 }
-
