@@ -25,6 +25,11 @@ const (
 	// history, not sent as webhooks (the payment events that follow are).
 	EventClaimAccepted EventType = "claim.accepted"
 	EventClaimRefused  EventType = "claim.refused"
+	// EventTransferUnmatched is a merchant-level webhook, about no order: a transfer to one
+	// of the merchant's receive addresses (addresses mode) matched no order. Its body
+	// carries the transfer (WebhookData.Transfer), not an order; the transfer stays
+	// listed by GET /v1/transfers?status=unmatched until it is claimed.
+	EventTransferUnmatched EventType = "transfer.unmatched"
 )
 
 // Webhook reports whether events of this type are delivered to the merchant's webhook.

@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -404,5 +405,45 @@ func TestReceiveClaimRefusals(t *testing.T) {
 	}
 	if all, _ := r.paymentsOf(o.ID, ok); all != 1 || r.get(o.ID).AmountPaid != units("10.2") {
 		t.Fatalf("double claim: %+v", r.get(o.ID).Payments)
+	}
+}
+
+// TestReceiveUnmatchedNotice: an unmatched transfer queues one merchant-level
+// transfer.unmatched webhook however many times it is observed (or redelivered), kept for
+// the notice retention; a matched transfer queues none.
+func TestReceiveUnmatchedNotice(t *testing.T) {
+	r := newRecvRig(t)
+	o := r.create("10", 0)
+	stray, paid := r.tx(), r.tx()
+	r.feed(r.obs(stray, checkout.TransferSeen, units("10.5"), 10, 1), r.obs(paid, checkout.TransferSeen, o.PayAmount, 10, 1))
+	r.feed(r.obs(stray, checkout.TransferConfirmed, units("10.5"), 10, 3), r.obs(paid, checkout.TransferConfirmed, o.PayAmount, 10, 3))
+	id := store.TransferNoticeID(checkout.EventTransferUnmatched, net, stray, 0)
+	rec, pend, err := r.st.PendingWebhooks(r.ctx, id)
+	if err != nil || rec == nil || rec.MerchantID != r.m.ID || len(pend) != 1 || pend[0].Type != checkout.EventTransferUnmatched {
+		t.Fatalf("notice: %+v %+v %v", rec, pend, err)
+	}
+	var body checkout.WebhookEvent
+	if err := json.Unmarshal([]byte(pend[0].Body), &body); err != nil || body.ID != pend[0].EventID || body.Data.Transfer == nil ||
+		body.Data.Transfer.TxHash != stray || body.Data.Transfer.Amount != units("10.5") || body.Data.Transfer.Address != r.addr {
+		t.Fatalf("body %s: %v", pend[0].Body, err)
+	}
+	if ttl := r.rdb.PTTL(r.ctx, r.prefix+"notice:{"+id+"}").Val(); ttl < store.NoticeRetention-time.Minute {
+		t.Fatalf("notice retention %v", ttl)
+	}
+	if _, pend, _ := r.st.PendingWebhooks(r.ctx, store.TransferNoticeID(checkout.EventTransferUnmatched, net, paid, 0)); len(pend) != 0 {
+		t.Fatal("a matched transfer queued a transfer.unmatched notice")
+	}
+	due, err := r.st.ClaimDueWebhooks(r.ctx, time.Now().Add(time.Minute), time.Minute, 100)
+	notices := 0
+	for _, c := range due {
+		if store.IsNoticeID(c.OrderID) {
+			notices++
+			if c.OrderID != id {
+				t.Fatalf("scheduled notice %s, want %s", c.OrderID, id)
+			}
+		}
+	}
+	if err != nil || notices != 1 {
+		t.Fatalf("scheduled: %+v %v", due, err)
 	}
 }

@@ -43,4 +43,5 @@ var (
 	claimTxScript = script("recv_claim")   // ClaimTransfer
 	forgetScript  = script("recv_forget")  // ForgetTransfer
 	unclaimScript = script("recv_unclaim") // ForgetClaim
+	noticeScript  = script("notice_queue") // QueueNotice
 )
