@@ -205,7 +205,9 @@ func TestReceiveAddressesConcurrent(t *testing.T) {
 	}
 }
 
-// TestReceiveAddressesFlows, on each network: an exact payment; an underpayment topped up,
+// TestReceiveAddressesFlows, on each network: an exact payment; a short one credited by
+// tolerance where only one order can take it and left unmatched where two could; an
+// underpayment topped up,
 // both claimed by the customer from the checkout; an overpayment, unmatched then claimed by the
 // merchant; claims of another order's transfer and second claims refused; a payment after
 // expiry, within the late window, recorded as that order's late funds; after the window, the
@@ -221,12 +223,17 @@ func TestReceiveAddressesFlows(t *testing.T) {
 			over := w.order(net, "10")
 			other := w.order(net, "10")
 			late := w.order(net, "13")
+			tol := w.order(net, "30") // the only order whose 1 % band (29.7 … 30) holds 29.8
 
 			// Exact: matched by pay_amount.
 			exactTx := w.payTx(exact, 1, exact.PayAmount)
 			// The customer of `short` sends 7.3 (no pair), the one of `over` 10.5 (no pair).
 			shortTx := w.payTx(short, 2, amt("7.3"))
 			overTx := w.payTx(over, 3, amt("10.5"))
+			// Tolerance where it cannot mis-attribute: 29.8 can only be tol's; 9.95 lies in
+			// both over's and other's bands (10 and 10.000001, PAID from 9.9): nobody's.
+			tolTx := w.payTx(tol, 5, amt("29.8"))
+			ambiguousTx := w.payTx(over, 6, amt("9.95"))
 			w.mine(net, 1)
 			if got := w.waitFor(exact.ID, "CONFIRMING", status(checkout.StatusConfirming)); got.AmountPending != exact.PayAmount {
 				t.Fatalf("exact: pending %s", got.AmountPending)
@@ -235,6 +242,10 @@ func TestReceiveAddressesFlows(t *testing.T) {
 				t.Fatalf("unmatched record: %+v", r)
 			}
 			w.unmatchedListed(overTx)
+			w.unmatchedListed(ambiguousTx)
+			if w.isListed(tolTx) {
+				t.Fatal("a transfer only one order can take was left unmatched")
+			}
 
 			// The customer claims from the checkout: a customer-safe answer, the order CONFIRMING.
 			code, body := w.publicClaim(short.ID, shortTx)
@@ -271,6 +282,9 @@ func TestReceiveAddressesFlows(t *testing.T) {
 			got := w.waitFor(over.ID, "PAID", status(checkout.StatusPaid))
 			if got.AmountPaid != amt("10.5") || got.AmountOverpaid != amt("0.5") || len(got.Payments) != 1 {
 				t.Fatalf("overpaid: paid %s overpaid %s payments %d", got.AmountPaid, got.AmountOverpaid, len(got.Payments))
+			}
+			if got := w.waitFor(tol.ID, "PAID", status(checkout.StatusPaid)); got.AmountPaid != amt("29.8") || got.Payments[0].TxHash != tolTx {
+				t.Fatalf("tolerance: paid %s payments %+v", got.AmountPaid, got.Payments)
 			}
 			got = w.waitFor(short.ID, "partly paid", func(o *checkout.Order) bool { return o.AmountPaid == amt("7.3") })
 			if got.Status != checkout.StatusPending {
