@@ -28,6 +28,11 @@ const (
 	// The customer moved the order to another network on the checkout; Previous names the
 	// deposit address left behind (still watched: funds sent there are late funds).
 	EventOrderNetworkChanged EventType = "order.network_changed"
+	// EventTransferUnmatched is a merchant-level webhook, about no order: a transfer to one
+	// of the merchant's receive addresses (addresses mode) matched no order. Its body
+	// carries the transfer (WebhookData.Transfer), not an order; the transfer stays
+	// listed by GET /v1/transfers?status=unmatched until it is claimed.
+	EventTransferUnmatched EventType = "transfer.unmatched"
 )
 
 // Webhook reports whether events of this type are delivered to the merchant's webhook.

@@ -18,6 +18,21 @@ type WebhookData struct {
 	Payment *Payment `json:"payment,omitempty"` // the payment the event is about, if any
 	// Previous is the deposit the order left, for order.network_changed.
 	Previous *PreviousAddress `json:"previous,omitempty"`
+	// Transfer is set, and Order empty, in a merchant-level event about a transfer
+	// (transfer.unmatched); its body has no "order" (TransferWebhookEvent).
+	Transfer *ReceivedTransfer `json:"transfer,omitempty"`
+}
+
+// TransferWebhookEvent is the body of a merchant-level webhook about a transfer rather than an
+// order (transfer.unmatched): {"id","type","created_at","data":{"transfer":{…}}}. It decodes
+// into WebhookEvent with Data.Transfer set.
+type TransferWebhookEvent struct {
+	ID        string    `json:"id"`
+	Type      EventType `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      struct {
+		Transfer ReceivedTransfer `json:"transfer"`
+	} `json:"data"`
 }
 
 // Webhook returns the event as a webhook body.

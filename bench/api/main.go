@@ -3,6 +3,10 @@
 // with signed requests, counts the Redis round trips each create costs (a go-redis hook), and
 // runs redis-benchmark at the same concurrency on the same server in the same run. The figure
 // that matters is the ratio: edge creates/s ÷ (Redis round trips/s ÷ round trips per create).
+//
+// With -mode addresses it measures, in the same run, xpub mode (the baseline) and addresses
+// mode (the merchant's one receive address, a unique pay_amount per order) with no open
+// reservation and then with -open reservations on that address (receive.go).
 package main
 
 import (
@@ -37,6 +41,8 @@ func main() {
 	conc := flag.Int("c", 32, "concurrent clients")
 	dur := flag.Duration("d", 10*time.Second, "measured duration")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+	mode := flag.String("mode", "xpub", "xpub, or addresses: xpub mode beside addresses mode with no and with -open open reservations on one address, in one run")
+	open := flag.Int("open", 100_000, "open reservations on the receive address before addresses mode's second phase (-mode addresses)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -45,7 +51,16 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*conc, *dur); err != nil {
+	var err error
+	switch *mode {
+	case "xpub":
+		err = run(*conc, *dur)
+	case "addresses":
+		err = runReceive(*conc, *dur, *open)
+	default:
+		err = fmt.Errorf("-mode must be xpub or addresses")
+	}
+	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

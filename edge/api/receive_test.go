@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
+	"github.com/mpchat/checkout/edge/api"
+	"github.com/mpchat/checkout/edge/clientip"
 )
 
 // tronAddress is a fresh random TRON address.
@@ -149,5 +153,70 @@ func TestClaimUnmatchedTransfer(t *testing.T) {
 	status, _, body = mc.raw(t, "POST", "/v1/orders/"+b.ID+"/claim", `{"tx_hash":"0x12"}`)
 	if status != 422 || errorOf(t, body)["code"] != string(checkout.CodeClaimRefused) {
 		t.Fatalf("bad hash: %d %v", status, body)
+	}
+}
+
+// TestPublicClaimRateLimited: the checkout's claim endpoint is bounded per client (burst 10)
+// and per order (burst 10): past either, 429 with Retry-After and nothing recorded on the
+// order; another client's claims for another order still go through.
+func TestPublicClaimRateLimited(t *testing.T) {
+	proxies, err := clientip.Parse("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEdge(t, edgeOpts{server: func(s *api.Server) { s.ClientIP = proxies }})
+	mc := e.addressesMerchant(0, tronAddress())
+	ctx := context.Background()
+	a, err := mc.client.CreateOrder(ctx, &client.OrderParams{Amount: "10", Network: checkout.TRC20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mc.client.CreateOrder(ctx, &client.OrderParams{Amount: "10", Network: checkout.TRC20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := func(from, id string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.url+"/v1/checkout/"+id+"/claim",
+			strings.NewReader(`{"tx_hash":"0x`+strings.Repeat("9", 64)+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	burst := api.DefaultClaimClientLimit.Burst
+	for i := range burst {
+		if code, _ := claim("203.0.113.1", a.ID); code != 422 { // never seen: refused, but counted
+			t.Fatalf("claim %d: %d", i, code)
+		}
+	}
+	code, retry := claim("203.0.113.1", a.ID)
+	if n, _ := strconv.Atoi(retry); code != 429 || n < 1 || n > int(api.DefaultClaimClientLimit.Every/time.Second) {
+		t.Fatalf("client past its burst: %d Retry-After %q", code, retry)
+	}
+	// The order has had its burst of claims too: another client is refused on it ...
+	if code, retry := claim("203.0.113.2", a.ID); code != 429 || retry == "" {
+		t.Fatalf("order past its burst: %d Retry-After %q", code, retry)
+	}
+	// ... but not on another order.
+	if code, _ := claim("203.0.113.2", b.ID); code != 422 {
+		t.Fatalf("another client, another order: %d", code)
+	}
+	evs, err := e.store.OrderEvents(ctx, a.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, ev := range evs {
+		if ev.Type == checkout.EventClaimRefused {
+			refused++
+		}
+	}
+	if refused != burst {
+		t.Fatalf("%d claim.refused events on the order, want %d (a throttled claim records nothing)", refused, burst)
 	}
 }

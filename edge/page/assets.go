@@ -37,16 +37,16 @@ const wasmLengthHeader = "X-Uncompressed-Length"
 
 // assets is the set of files the page uses, by request path.
 type assets struct {
-	files   map[string]*asset
-	wasm    string // path of app.{hash}.wasm; "" when no wasm was built
-	execJS  string // path of wasm_exec.{hash}.js
+	files    map[string]*asset
+	wasm     string // path of app.{hash}.wasm; "" when no wasm was built
+	execJS   string // path of wasm_exec.{hash}.js
 	live     string // live.js, the live updates before the wasm runs: inlined at the end of the body
 	liveHash string // its CSP hash source
-	appJS   string // path of go-app's app.{hash}.js
-	icon    string
-	css     string // the stylesheet, inlined into pages
-	cssHash string // its CSP hash source, 'sha256-…'
-	version string // the build id
+	appJS    string // path of go-app's app.{hash}.js
+	icon     string
+	css      string // the stylesheet, inlined into pages
+	cssHash  string // its CSP hash source, 'sha256-…'
+	version  string // the build id
 }
 
 func hash8(b []byte) string {

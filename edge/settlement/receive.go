@@ -5,13 +5,15 @@ package settlement
 // observation only; later ones follow whichever order it was credited to, by that match or
 // by a claim) in one script on the address's slot, which also keeps the transfer's
 // "credited to" record, so a transfer credits at most one order. One that matches nothing is
-// an unmatched transfer: recorded, listed for the merchant (GET /v1/transfers) and claimable.
+// an unmatched transfer: recorded, listed for the merchant (GET /v1/transfers), claimable,
+// and announced once by the merchant-level webhook transfer.unmatched.
 
 import (
 	"context"
 	"log/slog"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -30,6 +32,14 @@ func (c *Consumer) applyReceived(ctx context.Context, e store.FeedEntry, merchan
 		return nil // an older observation, or noise anyone can send: nothing to record
 	case "unmatched":
 		if err := c.Store.IndexUnmatched(ctx, merchantID, t, m.FirstSeen); err != nil {
+			return err
+		}
+		// The merchant's transfer.unmatched webhook, queued once per transfer: at every
+		// unmatched observation, so a consumer that died after the match still queues it.
+		r := &checkout.ReceivedTransfer{Status: checkout.TransferUnmatched, Network: t.Network, Address: t.To,
+			TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, Amount: t.Amount, BlockNumber: t.BlockNumber,
+			Confirmations: t.Confirmations, Kind: t.Kind, FirstSeenAt: m.FirstSeen}
+		if _, err := c.Store.QueueTransferNotice(ctx, merchantID, checkout.EventTransferUnmatched, r, ids.Event(), c.Now()); err != nil {
 			return err
 		}
 		if m.New {

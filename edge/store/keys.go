@@ -63,6 +63,11 @@ func (k keys) order(id string) string              { return k.prefix + "order:{"
 // (a:EVT). webhookQueue, in the same slot, lists its pending deliveries (gone when none).
 func (k keys) webhookQueue(id string) string { return k.prefix + "order:{" + id + "}:whq" }
 
+// notice is a merchant-level webhook event (about a transfer, not an order) with its delivery
+// record, and noticeQueue its pending queue: the order outbox's layout (notices.go).
+func (k keys) notice(id string) string      { return k.prefix + "notice:{" + id + "}" }
+func (k keys) noticeQueue(id string) string { return k.prefix + "notice:{" + id + "}:whq" }
+
 // webhooksDue schedules orders with pending deliveries (member order id, score the unix ms of
 // its next round); webhookClaims holds the orders a dispatcher is working on (score: the end
 // of its lease). One slot, so claiming moves an order between them atomically.

@@ -210,7 +210,7 @@ func transferField(t *checkout.Transfer) string {
 
 // MatchTransfer records an observation of a transfer to a receive address at feed position
 // and, at the first one, credits it to the order whose reservation matches it (exactly, or
-// within the order's tolerance when no other reservation is in the band). Later observations
+// within the order's tolerance when no other order could be the one it pays). Later observations
 // report the order it was credited to, by a match or a claim. dust: below the dust threshold
 // (recorded only when it matches a pair exactly). The record is put on the retention
 // schedule first, so a crash never leaves one for ever.

@@ -51,4 +51,5 @@ var (
 	switchScript       = script("switch_network") // SwitchNetwork
 	totpStepScript     = script("user_totp_step") // UseTOTPStep
 	sessionSetScript   = script("session_set")    // TouchSession, SetSessionTOTP
+	noticeScript       = script("notice_queue")   // QueueNotice
 )

@@ -130,7 +130,8 @@ func (s *Store) FinishClaim(ctx context.Context, c WebhookClaim, next *time.Time
 // PendingWebhooks returns the order's pending deliveries, oldest event first, each with its
 // body, and the order (nil when nothing is pending), in one round trip.
 func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, []Delivery, error) {
-	res, err := queueScript.Run(ctx, s.rdb, []string{s.k.webhookQueue(orderID), s.k.order(orderID)}).Slice()
+	record, queue := s.outboxKeys(orderID) // an order's, or a notice's (notices.go)
+	res, err := queueScript.Run(ctx, s.rdb, []string{queue, record}).Slice()
 	if err != nil {
 		return nil, nil, wrap("read webhook queue", err)
 	}
@@ -143,7 +144,10 @@ func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, [
 	}
 	r := &Record{MerchantID: fmt.Sprint(res[1])}
 	r.Version, _ = strconv.ParseInt(fmt.Sprint(res[2]), 10, 64)
-	if r.Order, err = decodeOrder(orderID, []byte(doc)); err != nil {
+	notice := IsNoticeID(orderID)
+	if notice {
+		r.Order.ID = orderID // no order: the stored doc is the notice's webhook body
+	} else if r.Order, err = decodeOrder(orderID, []byte(doc)); err != nil {
 		return nil, nil, err
 	}
 	out := make([]Delivery, 0, (len(res)-3)/2)
@@ -156,7 +160,9 @@ func (s *Store) PendingWebhooks(ctx context.Context, orderID string) (*Record, [
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {
 			return nil, nil, fmt.Errorf("decode webhook delivery of %s: %w", orderID, err)
 		}
-		if d.Body == "" {
+		if notice {
+			d.Body = doc
+		} else if d.Body == "" {
 			body, err := deliveryBody(&r.Order, &d, res[i+1])
 			if err != nil {
 				return nil, nil, err
@@ -210,7 +216,8 @@ func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, a
 	if requeue {
 		rq = "1"
 	}
-	n, err := saveScript.Run(ctx, s.rdb, []string{s.k.order(orderID), s.k.webhookQueue(orderID)},
+	record, queue := s.outboxKeys(orderID)
+	n, err := saveScript.Run(ctx, s.rdb, []string{record, queue},
 		d.EventID, expected, rec, string(d.Status), att, rq, attemptLogMax).Int()
 	if err != nil {
 		return wrap("save webhook delivery", err)
@@ -236,8 +243,14 @@ func (s *Store) Webhooks(ctx context.Context, orderID string) ([]checkout.Webhoo
 // deliveries (nil when it never did; see TrimOrder): the list then holds only those still
 // pending.
 func (s *Store) WebhookList(ctx context.Context, orderID string) ([]checkout.WebhookDelivery, *time.Time, error) {
+	return s.outboxDeliveries(ctx, s.k.order(orderID), orderID)
+}
+
+// outboxDeliveries reads the delivery records and logs kept in the hash key (an order's or a
+// notice's), with the time retention trimmed them (nil when it never did).
+func (s *Store) outboxDeliveries(ctx context.Context, key, orderID string) ([]checkout.WebhookDelivery, *time.Time, error) {
 	// The order's one hash holds its records and logs; it is a few kilobytes at most.
-	fields, err := s.rdb.HGetAll(ctx, s.k.order(orderID)).Result()
+	fields, err := s.rdb.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, nil, wrap("read webhooks", err)
 	}

@@ -1,6 +1,6 @@
 -- recv_match: record an observation of a transfer to a receive address and, at its first
 -- observation, credit it to the order whose reservation it matches: exactly its pay_amount,
--- or within that order's tolerance when no other reservation lies in the tolerance band.
+-- or within that order's tolerance when no other reservation could be the one it pays.
 -- Later observations go to whichever order it was credited to (or claimed by), if any.
 -- KEYS[1] reservations  {prefix}recv:{NET:ADDR}:res
 -- KEYS[2] reserved min  {prefix}recv:{NET:ADDR}:min
@@ -30,10 +30,25 @@ if not first then
     if ex[1] then
       order = ex[1]
     elseif ARGV[9] ~= '1' then
-      local up = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[5], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-      if up[1] then
-        local lo = tonumber(redis.call('HGET', KEYS[2], up[1]) or '')
-        if lo and amt >= lo and redis.call('ZCOUNT', KEYS[1], lo, up[2]) == 1 then order = up[1] end
+      -- Tolerance: only if exactly one reservation's band [PAID bound, pay_amount] holds amt
+      -- and no pair in that band lies below amt (amt could be its overpayment). A band
+      -- holding amt belongs to a pair above amt by at most amt/3 + 1 USDT (tolerance ≤ 25 %,
+      -- offset cap ≤ 1 USDT): those pairs are read, at most scanMax; more is ambiguous, and
+      -- the transfer stays unmatched (claimable), never credited to a guess.
+      local scanMax = 32
+      local up = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[5], math.floor(amt * 4 / 3) + 1000001,
+        'LIMIT', 0, scanMax + 1)
+      if #up > 0 and #up <= scanMax then
+        local lows = redis.call('HMGET', KEYS[2], unpack(up))
+        local hit, lo, many = nil, nil, false
+        for i, id in ipairs(up) do
+          local l = tonumber(lows[i] or '')
+          if l and l <= amt then
+            if hit then many = true break end
+            hit, lo = id, l
+          end
+        end
+        if hit and not many and redis.call('ZCOUNT', KEYS[1], lo, amt) == 0 then order = hit end
       end
     end
   end
