@@ -270,7 +270,7 @@ func (c *serveConfig) run(ctx context.Context) error {
 	srv.Auth = &auth.Verifier{Keys: st}
 	if c.dashboard != nil {
 		c.dashboard.Store = st
-		d, err := dashboard.New(dashboard.Config{Users: c.dashboard, Merchants: st, Origin: publicURL, Dev: c.dev,
+		d, err := dashboard.New(dashboard.Config{Users: c.dashboard, Store: st, Actions: srv.Orders, Origin: publicURL, Dev: c.dev,
 			ClientIP: srv.ClientIP, Log: log})
 		if err != nil {
 			return err

@@ -18,7 +18,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	_ "embed"
+	"embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -42,8 +42,30 @@ const CookieName = "mp_session"
 // Path is where the dashboard lives; the cookie is scoped to it.
 const Path = "/dashboard"
 
-//go:embed style.css
-var styleCSS string
+// The stylesheet is every css/*.css in name order (one file per area of the dashboard),
+// inlined and allowed by its hash.
+//
+//go:embed css/*.css
+var cssFiles embed.FS
+
+var styleCSS = mustConcat(cssFiles, "css")
+
+func mustConcat(fsys embed.FS, dir string) string {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail at run time
+	}
+	var b strings.Builder
+	for _, e := range entries { // ReadDir sorts by name
+		data, err := fsys.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		b.Write(data)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
 
 // Merchants reads merchant records (edge/store.Store).
 type Merchants interface {
@@ -51,10 +73,25 @@ type Merchants interface {
 	Merchants(ctx context.Context) ([]*checkout.Merchant, error)
 }
 
+// Store is what the dashboard's pages read and write, edge/store.Store in the edge. Each area
+// of the dashboard states what it needs in its own interface, in its own file.
+type Store interface {
+	Merchants
+	OrderList   // orders.go: the order list, lookups, live updates, CSV
+	OrderDetail // detail.go: one order, its events and webhook deliveries
+	Settings    // settings.go: keys, webhook, receive settings
+	Figures     // numbers.go, operator.go: charts and the operator view
+}
+
 // Config is what the dashboard needs.
 type Config struct {
-	Users     *users.Service
+	Users *users.Service
+	// Merchants reads merchant records; when Store is set it is Store.
 	Merchants Merchants
+	// Store serves the pages past sign-in; nil serves sign-in only (tests of it).
+	Store Store
+	// Actions changes orders as the merchant API does (edge/orders.Service in the edge).
+	Actions Actions
 	// Origin is this edge's public origin (scheme://host[:port], from --public-url): a
 	// state-changing request must come from it.
 	Origin string
@@ -73,6 +110,9 @@ type Handler struct {
 
 // New checks cfg and returns the dashboard's handler.
 func New(cfg Config) (*Handler, error) {
+	if cfg.Merchants == nil && cfg.Store != nil {
+		cfg.Merchants = cfg.Store
+	}
 	if cfg.Users == nil || cfg.Merchants == nil {
 		return nil, errors.New("dashboard: Users and Merchants are required")
 	}

@@ -13,6 +13,12 @@ var langs = []string{"en", "zh"}
 var text = map[string]map[string]string{
 	"en": {
 		"brand":                "MP Checkout",
+		"nav.label":            "Dashboard sections",
+		"nav.orders":           "Orders",
+		"nav.attention":        "Needs attention",
+		"nav.numbers":          "Numbers",
+		"nav.settings":         "Settings",
+		"nav.operator":         "Operator",
 		"title.login":          "Sign in",
 		"title.setpw":          "Set your password",
 		"title.home":           "Dashboard",
@@ -69,6 +75,12 @@ var text = map[string]map[string]string{
 	},
 	"zh": {
 		"brand":                "MP Checkout",
+		"nav.label":            "后台分区",
+		"nav.orders":           "订单",
+		"nav.attention":        "待处理",
+		"nav.numbers":          "数据",
+		"nav.settings":         "设置",
+		"nav.operator":         "运营",
 		"title.login":          "登录",
 		"title.setpw":          "设置密码",
 		"title.home":           "商户后台",
@@ -123,6 +135,22 @@ var text = map[string]map[string]string{
 		"lang.other":           "English",
 		"skip":                 "跳到表单",
 	},
+}
+
+// addText adds an area's strings to text (from its file's init); a key defined twice is a
+// programming error caught at start-up.
+func addText(more map[string]map[string]string) {
+	for lang, m := range more {
+		if text[lang] == nil {
+			text[lang] = map[string]string{}
+		}
+		for k, v := range m {
+			if _, dup := text[lang][k]; dup {
+				panic("dashboard: text key " + lang + "." + k + " defined twice")
+			}
+			text[lang][k] = v
+		}
+	}
 }
 
 // t returns the string key in lang, formatted with args when given.

@@ -32,6 +32,7 @@ func (h *Handler) render(r *request, status int, title string, content app.UI) {
 		app.A().Class("skip").Href("#main").Text(t(r.lang, "skip")),
 		app.Header().Body(
 			app.Span().Class("brand").Text(t(r.lang, "brand")),
+			nav(r),
 			app.A().Href("%s", langSwitch(r)).Attr("lang", otherLang(r.lang)).Attr("hreflang", otherLang(r.lang)).Text(t(r.lang, "lang.other")),
 		),
 		content,
@@ -52,6 +53,40 @@ func (h *Handler) render(r *request, status int, title string, content app.UI) {
 	r.ctx.SetStatusCode(status)
 	r.ctx.SetContentType("text/html; charset=utf-8")
 	r.ctx.SetBodyString(b.String())
+}
+
+// sections are the dashboard's areas, in the navigation's order: path under Path, text key,
+// and whether only operators see it.
+var sections = []struct {
+	path, key string
+	operator  bool
+}{
+	{"/orders", "nav.orders", false},
+	{"/attention", "nav.attention", false},
+	{"/numbers", "nav.numbers", false},
+	{"/settings", "nav.settings", false},
+	{"/operator", "nav.operator", true},
+}
+
+// nav links the dashboard's areas once signed in; the current one is marked for assistive
+// technology (aria-current) and styled from that.
+func nav(r *request) app.UI {
+	if r.cur == nil {
+		return nil
+	}
+	path := string(r.ctx.Path())
+	var items []app.UI
+	for _, s := range sections {
+		if s.operator && !r.cur.User.Operator {
+			continue
+		}
+		a := app.A().Href("%s", Path+s.path+"?lang="+r.lang).Text(t(r.lang, s.key))
+		if path == Path+s.path || strings.HasPrefix(path, Path+s.path+"/") {
+			a = a.Aria("current", "page")
+		}
+		items = append(items, app.Li().Body(a))
+	}
+	return app.Nav().Aria("label", t(r.lang, "nav.label")).Body(app.Ul().Body(items...))
 }
 
 // fail answers a page that could not be rendered (a go-app change ssr refuses): plain text,
@@ -86,6 +121,12 @@ func card(r *request, wide bool, title string, body ...app.UI) app.UI {
 		main = main.Class("wide")
 	}
 	return main.Body(app.Div().Class(cls).Body(append([]app.UI{app.H1().Text(title)}, body...)...))
+}
+
+// page is a signed-in page's content at full width (lists and tables), with its notice.
+func page(r *request, title string, body ...app.UI) app.UI {
+	return app.Main().ID("main").Class("full").Body(
+		app.Div().Class("card").Body(append([]app.UI{app.H1().Text(title), notice(r)}, body...)...))
 }
 
 func alert(kind, msg string) app.UI {
