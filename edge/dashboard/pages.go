@@ -147,6 +147,16 @@ var messages = map[string]string{
 	"totp": "msg.totp", "expired": "msg.expired",
 }
 
+// addMessages adds an area's notices (from its file's init).
+func addMessages(more map[string]string) {
+	for k, v := range more {
+		if _, dup := messages[k]; dup {
+			panic("dashboard: notice " + k + " defined twice")
+		}
+		messages[k] = v
+	}
+}
+
 func notice(r *request) app.UI {
 	key, ok := messages[string(r.ctx.QueryArgs().Peek("m"))]
 	if !ok {
