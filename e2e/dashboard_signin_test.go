@@ -35,11 +35,12 @@ func dashboardEdge(t *testing.T) (base string, svc *users.Service, m *checkout.M
 		t.Fatal(err)
 	}
 	base = "http://" + ln.Addr().String()
-	d, err := dashboard.New(dashboard.Config{Users: svc, Merchants: st, Origin: base, Dev: true})
+	svcOrders := &orders.Service{Store: st, PublicURL: base}
+	d, err := dashboard.New(dashboard.Config{Users: svc, Store: st, Actions: svcOrders, Origin: base, Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &api.Server{Store: st, Orders: &orders.Service{Store: st, PublicURL: base}, Auth: &auth.Verifier{Keys: st},
+	s := &api.Server{Store: st, Orders: svcOrders, Auth: &auth.Verifier{Keys: st},
 		Dev: true, ExtraRoutes: d.Routes}
 	hs := &fasthttp.Server{Handler: s.Handler()}
 	go func() { _ = hs.Serve(ln) }()
