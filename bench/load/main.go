@@ -54,6 +54,7 @@ type config struct {
 	logLevel   string
 	cpuProfile string
 	edgeArgs   string
+	rates      []float64 // offered create rates of the open-loop sweep; none: skip it
 }
 
 func main() {
@@ -65,7 +66,16 @@ func main() {
 	flag.StringVar(&c.logLevel, "edge-log-level", "info", "the edge's --log-level (info is its default; its log goes to a file)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the edge during the first create phase to this file (builds the edge with -tags pprof)")
 	flag.StringVar(&c.edgeArgs, "edge-args", "", "extra flags for edge serve, space separated")
+	rates := flag.String("rates", "", "open-loop sweep: offered creates/s, comma separated (e.g. 500,1000,2000); each runs for -d over the -c connections")
 	flag.Parse()
+	for _, f := range strings.FieldsFunc(*rates, func(r rune) bool { return r == ',' }) {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(os.Stderr, "load: -rates: %q is not a positive rate\n", f)
+			os.Exit(2)
+		}
+		c.rates = append(c.rates, v)
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -189,6 +199,14 @@ func run(c config) error {
 			return err
 		}
 	}
+	var sweep []*result
+	for _, rate := range c.rates {
+		r, err := e.phaseAt(ctx, fmt.Sprintf("create at %.0f/s", rate), c.dur, rate)
+		if err != nil {
+			return err
+		}
+		sweep = append(sweep, r)
+	}
 	setOps, err := redisbench.SetRate(srv.Addr, c.conc, 300000)
 	if err != nil {
 		return err
@@ -231,6 +249,15 @@ func run(c config) error {
 		fmt.Printf("full ÷ empty: creates/s %.2f, p99 %.2f\n", full.rps/empty.rps, full.p(99)/empty.p(99))
 	}
 
+	if len(sweep) > 0 {
+		fmt.Println()
+		fmt.Printf("| offered creates/s (%d connections) | achieved | p50 | p95 | p99 | p99.9 | edge CPU/create |\n", c.conc)
+		fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+		for _, r := range sweep {
+			fmt.Printf("| %.0f | %.0f | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.0f µs |\n", r.offered, r.rps,
+				r.p(50), r.p(95), r.p(99), pct1000(r.lat, 999), us(r.edgeCPU)/float64(r.creates))
+		}
+	}
 	// One markdown row per phase, for bench/README.md.
 	fmt.Println()
 	fmt.Println("| phase | creates/s | p50 | p95 | p99 | GET p50 / p99 | Redis reads/create | commands/create | edge CPU/create | SET/s | ratio |")
@@ -255,7 +282,16 @@ type result struct {
 	redisCPU       time.Duration
 	genCPU         time.Duration
 	requestsPerSec float64
-	setOps         float64 // redis-benchmark SET/s of the same round
+	setOps         float64         // redis-benchmark SET/s of the same round
+	offered        float64         // the open-loop phase's offered rate (creates/s); 0 in closed-loop phases
+	pingLat        []time.Duration // Redis PING latencies during an open-loop phase
+}
+
+func pct1000(l []time.Duration, q int) float64 {
+	if len(l) == 0 {
+		return 0
+	}
+	return float64(l[(len(l)-1)*q/1000].Microseconds()) / 1000
 }
 
 func (r *result) p(q int) float64 { return pct(r.lat, q) }
@@ -372,6 +408,88 @@ func (e *env) phase(ctx context.Context, name string, dur time.Duration, total i
 	}
 	fmt.Printf("\n%-14s Redis per request: %.2f reads, %.2f commands; CPU per request: edge %.0f µs, redis %.0f µs, generator %.0f µs\n",
 		"", r.reads, r.cmds, us(r.edgeCPU)/reqs, us(r.redisCPU)/reqs, us(r.genCPU)/reqs)
+	return r, nil
+}
+
+// phaseAt offers creates at a fixed rate for dur, spread over the connections (open loop):
+// connection w sends its i-th create at start + (i·conc + w)/rate whether or not the previous
+// one has returned, and a create's latency counts from that intended send time, so time spent
+// queued behind a slow one is measured (no coordinated omission). Closed-loop phases measure
+// the box's capacity (at saturation a latency is just connections ÷ throughput); this one
+// measures the latency a shop sees at a given load.
+func (e *env) phaseAt(ctx context.Context, name string, dur time.Duration, rate float64) (*result, error) {
+	edge0, gen0 := procCPU(e.edge.Process.Pid), selfCPU()
+	var (
+		mu       sync.Mutex
+		lats     []time.Duration
+		failed   atomic.Int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+	)
+	interval := time.Duration(float64(e.cfg.conc) / rate * float64(time.Second))
+	// A PING every 2 ms on a connection of its own tells Redis's own stalls from the edge's.
+	pingCtx, stopPing := context.WithCancel(ctx)
+	pings := make(chan []time.Duration, 1)
+	go func() {
+		var l []time.Duration
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-pingCtx.Done():
+				pings <- l
+				return
+			case <-tick.C:
+				t0 := time.Now()
+				if e.rdb.Ping(pingCtx).Err() == nil {
+					l = append(l, time.Since(t0))
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	deadline := start.Add(dur)
+	for w := 0; w < e.cfg.conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := e.newClient(w)
+			defer c.release()
+			var my []time.Duration
+			for next := start.Add(interval * time.Duration(w) / time.Duration(e.cfg.conc)); next.Before(deadline); next = next.Add(interval) {
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+				_, id, err := c.create()
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				my = append(my, time.Since(next))
+				e.created.Add(1)
+				e.ids.put(id)
+			}
+			mu.Lock()
+			lats = append(lats, my...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopPing()
+	pl := <-pings
+	sort.Slice(pl, func(i, j int) bool { return pl[i] < pl[j] })
+	if n := failed.Load(); n > 0 {
+		return nil, fmt.Errorf("%s: %d requests failed, the first: %v", name, n, firstErr.Load())
+	}
+	r := &result{name: name, creates: len(lats), elapsed: elapsed, lat: lats, offered: rate, pingLat: pl,
+		edgeCPU: procCPU(e.edge.Process.Pid) - edge0, genCPU: selfCPU() - gen0}
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	r.rps = float64(r.creates) / elapsed.Seconds()
+	fmt.Printf("%-18s %7d creates in %5.2fs: %6.0f creates/s  p50 %.2f p95 %.2f p99 %.2f p99.9 %.2f ms; edge CPU %.0f µs/create; Redis PING p99 %.2f max %.2f ms\n",
+		name, r.creates, elapsed.Seconds(), r.rps, r.p(50), r.p(95), r.p(99), pct1000(r.lat, 999), us(r.edgeCPU)/float64(max(r.creates, 1)),
+		pct(pl, 99), pct(pl, 100))
 	return r, nil
 }
 
