@@ -30,6 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/bench/harness"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/orders"
@@ -102,7 +103,7 @@ func run(sizes []int, conc, payEvery int) error {
 	svc := &orders.Service{Store: st, PublicURL: "https://pay.example", Log: quiet}
 	cons := &settlement.Consumer{Store: st, Network: checkout.TRC20, Block: 50 * time.Millisecond, Log: quiet}
 
-	fmt.Printf("machine: %d CPUs, load average %s\n", nproc(), loadavg())
+	fmt.Printf("machine: %d CPUs, load average %s\n", nproc(), harness.LoadAvg())
 	base, err := exportRun(edge, srv.URL, m.ID, "2000-01-01", "2000-01-02", "ndjson")
 	if err != nil {
 		return err
@@ -260,16 +261,4 @@ func nproc() int {
 	var n int
 	fmt.Sscan(string(out), &n)
 	return n
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -17,12 +17,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"hash"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,6 +39,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/bench/harness"
 	"github.com/mpchat/checkout/bench/redisbench"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/redistest"
@@ -135,11 +134,11 @@ func run(c config) error {
 	if err := json.Unmarshal(out, &e.key); err != nil || e.key.Secret == "" {
 		return fmt.Errorf("edge merchant create printed %q: %v", out, err)
 	}
-	e.addr, err = freeAddr()
+	e.addr, err = harness.FreeAddr()
 	if err != nil {
 		return err
 	}
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := harness.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -154,7 +153,7 @@ func run(c config) error {
 	e.edge.Stdout, e.edge.Stderr = logf, logf
 	var pprofAddr string
 	if c.cpuProfile != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
+		if pprofAddr, err = harness.FreeAddr(); err != nil {
 			return err
 		}
 		e.edge.Env = append(os.Environ(), "MP_PPROF_LISTEN="+pprofAddr)
@@ -163,7 +162,7 @@ func run(c config) error {
 		return err
 	}
 	defer func() { _ = e.edge.Process.Signal(syscall.SIGTERM); _, _ = e.edge.Process.Wait() }()
-	if err := waitUp("http://" + metricsAddr + "/healthz"); err != nil {
+	if err := harness.WaitUp("http://" + metricsAddr + "/healthz"); err != nil {
 		return err
 	}
 	e.rdb = redis.NewClient(&redis.Options{Addr: srv.Addr, ClientName: "bench-load"})
@@ -171,7 +170,7 @@ func run(c config) error {
 	e.hc = &fasthttp.HostClient{Addr: e.addr, MaxConns: c.conc, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 
 	fmt.Printf("machine: %s/%s, %d CPUs, %s, %s; load average %s\n", runtime.GOOS, runtime.GOARCH,
-		runtime.NumCPU(), runtime.Version(), redisVersion(ctx, e.rdb), loadAvg())
+		runtime.NumCPU(), runtime.Version(), redisVersion(ctx, e.rdb), harness.LoadAvg())
 	fmt.Printf("edge serve %s (log to a file)\n", strings.Join(args[1:], " "))
 
 	// Warm up: connections, Redis script cache, the merchant cache.
@@ -326,7 +325,7 @@ func (e *env) phase(ctx context.Context, name string, dur time.Duration, total i
 	if err != nil {
 		return nil, err
 	}
-	edge0, gen0 := procCPU(e.edge.Process.Pid), selfCPU()
+	edge0, gen0 := harness.ProcCPU(e.edge.Process.Pid), harness.SelfCPU()
 	var (
 		mu        sync.Mutex
 		lats      []time.Duration
@@ -390,7 +389,7 @@ func (e *env) phase(ctx context.Context, name string, dur time.Duration, total i
 		return nil, err
 	}
 	r := &result{name: name, creates: len(lats), gets: len(getLats), elapsed: elapsed, lat: lats, getLat: getLats,
-		edgeCPU: procCPU(e.edge.Process.Pid) - edge0, genCPU: selfCPU() - gen0,
+		edgeCPU: harness.ProcCPU(e.edge.Process.Pid) - edge0, genCPU: harness.SelfCPU() - gen0,
 		redisCPU: after.cpu - before.cpu}
 	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
 	sort.Slice(r.getLat, func(i, j int) bool { return r.getLat[i] < r.getLat[j] })
@@ -418,7 +417,7 @@ func (e *env) phase(ctx context.Context, name string, dur time.Duration, total i
 // the box's capacity (at saturation a latency is just connections ÷ throughput); this one
 // measures the latency a shop sees at a given load.
 func (e *env) phaseAt(ctx context.Context, name string, dur time.Duration, rate float64) (*result, error) {
-	edge0, gen0 := procCPU(e.edge.Process.Pid), selfCPU()
+	edge0, gen0 := harness.ProcCPU(e.edge.Process.Pid), harness.SelfCPU()
 	var (
 		mu       sync.Mutex
 		lats     []time.Duration
@@ -484,7 +483,7 @@ func (e *env) phaseAt(ctx context.Context, name string, dur time.Duration, rate 
 		return nil, fmt.Errorf("%s: %d requests failed, the first: %v", name, n, firstErr.Load())
 	}
 	r := &result{name: name, creates: len(lats), elapsed: elapsed, lat: lats, offered: rate, pingLat: pl,
-		edgeCPU: procCPU(e.edge.Process.Pid) - edge0, genCPU: selfCPU() - gen0}
+		edgeCPU: harness.ProcCPU(e.edge.Process.Pid) - edge0, genCPU: harness.SelfCPU() - gen0}
 	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
 	r.rps = float64(r.creates) / elapsed.Seconds()
 	fmt.Printf("%-18s %7d creates in %5.2fs: %6.0f creates/s  p50 %.2f p95 %.2f p99 %.2f p99.9 %.2f ms; edge CPU %.0f µs/create; Redis PING p99 %.2f max %.2f ms\n",
@@ -691,26 +690,6 @@ func fetchProfile(addr string, d time.Duration, file string) error {
 }
 
 // procCPU is a process's user+system CPU time from /proc (Linux).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond // USER_HZ = 100
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func redisVersion(ctx context.Context, rdb *redis.Client) string {
 	s, _ := rdb.Info(ctx, "server").Result()
@@ -718,36 +697,4 @@ func redisVersion(ctx context.Context, rdb *redis.Client) string {
 		return "Redis " + m[1]
 	}
 	return "Redis ?"
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitUp(url string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("edge did not come up")
 }

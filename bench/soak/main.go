@@ -41,6 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	checkout "github.com/mpchat/checkout"
+	"github.com/mpchat/checkout/bench/harness"
 	"github.com/mpchat/checkout/client"
 	"github.com/mpchat/checkout/deposit"
 	"github.com/mpchat/checkout/internal/redistest"
@@ -113,11 +114,11 @@ func run(d time.Duration, rate int, window, every time.Duration) error {
 	if err := json.Unmarshal(out, &key); err != nil || key.Secret == "" {
 		return fmt.Errorf("edge merchant create printed %q: %v", out, err)
 	}
-	addr, err := freeAddr()
+	addr, err := harness.FreeAddr()
 	if err != nil {
 		return err
 	}
-	metrics, err := freeAddr()
+	metrics, err := harness.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func run(d time.Duration, rate int, window, every time.Duration) error {
 		return err
 	}
 	defer func() { _ = edge.Process.Signal(syscall.SIGTERM); _, _ = edge.Process.Wait() }()
-	if err := waitUp("http://" + metrics + "/healthz"); err != nil {
+	if err := harness.WaitUp("http://" + metrics + "/healthz"); err != nil {
 		return err
 	}
 
@@ -148,7 +149,7 @@ func run(d time.Duration, rate int, window, every time.Duration) error {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	base := "http://" + addr
 
-	fmt.Printf("machine: %s/%s, %d CPUs, %s; load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), loadAvg())
+	fmt.Printf("machine: %s/%s, %d CPUs, %s; load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), harness.LoadAvg())
 	fmt.Printf("edge %s\n", strings.Join(args[1:len(args)-2], " "))
 	fmt.Printf("%d orders/s for %s, each paid in full (TRC20, confirmed), webhooks to a loopback receiver\n\n", rate, d)
 	fmt.Println("| minute | orders | PAID webhooks | used_memory | replay marks | used_memory − replay marks | growth / order that minute |")
@@ -315,36 +316,4 @@ func familyBytes(ctx context.Context, rdb *redis.Client, pattern string) (int64,
 		return 0, err
 	}
 	return total, flush()
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitUp(url string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("edge did not come up")
 }
