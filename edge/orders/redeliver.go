@@ -28,4 +28,3 @@ func (s *Service) Redeliver(ctx context.Context, merchantID, orderID, eventID st
 	}
 	return d, err
 }
-
