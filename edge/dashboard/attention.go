@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,6 +144,10 @@ func (h *Handler) showAttention(r *request, status int, mid string, f attentionF
 		if m, err := h.cfg.Merchants.Merchant(r.ctx, mid); err == nil {
 			body = append(body, app.P().Class("sub").Text(t(l, "attention.for", m.Name)))
 		}
+	}
+	if f.msg != "" && !slices.ContainsFunc(transfers, func(x checkout.ReceivedTransfer) bool { return attachKey(&x) == f.key }) {
+		// The transfer is no longer listed (claimed meanwhile): the answer goes on top.
+		body = append(body, alert("error", f.msg))
 	}
 	if len(queue) == 0 && len(transfers) == 0 {
 		body = append(body, app.P().ID("attention-empty").Text(t(l, "attention.empty")))

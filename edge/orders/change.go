@@ -58,7 +58,7 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 			return nil, nil, err
 		}
 		now := s.now()
-		from, pays := rec.Order.Status, len(rec.Order.Payments)
+		from, pays, late := rec.Order.Status, len(rec.Order.Payments), rec.Order.AmountLate
 		st, err := decide(rec, now)
 		if err != nil {
 			return rec, nil, err
@@ -83,7 +83,7 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 		if err != nil {
 			return rec, nil, err
 		}
-		if st.announce || rec.Order.Status != from || len(rec.Order.Payments) != pays {
+		if st.announce || rec.Order.Status != from || len(rec.Order.Payments) != pays || rec.Order.AmountLate != late {
 			if err := s.index(ctx, rec); err != nil {
 				return rec, nil, err
 			}
