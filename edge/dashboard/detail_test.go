@@ -217,8 +217,8 @@ func TestOrderPage(t *testing.T) {
 		"10 USDT", `>Paid<`, o.Address,
 		`href="https://explorer.example/address/` + o.Address + `"`, // the address's explorer page
 		`href="https://explorer.example/tx/` + tx + `"`,             // the payment's
-		"12 / 12",                          // confirmations
-		">Created<", ">Payment seen<",      // the timeline
+		"12 / 12",                     // confirmations
+		">Created<", ">Payment seen<", // the timeline
 		`&lt;script&gt;alert(1)&lt;/script&gt;`, "Tea &lt;b&gt;box&lt;/b&gt;", // escaped
 		"payment.detected", "payment.confirmed", ">200<", "ok from the shop", // deliveries and attempts
 		`id="send-test"`,
@@ -496,4 +496,3 @@ func TestDetailOtherMerchant(t *testing.T) {
 		t.Fatalf("operator's queue:\n%s", r.body)
 	}
 }
-
