@@ -33,6 +33,10 @@ const (
 	// carries the transfer (WebhookData.Transfer), not an order; the transfer stays
 	// listed by GET /v1/transfers?status=unmatched until it is claimed.
 	EventTransferUnmatched EventType = "transfer.unmatched"
+	// EventWebhookTest is a merchant-level webhook sent only on request (the dashboard's "send
+	// a test event"), to check an endpoint and its signature check: it is about no order and
+	// changes nothing (TestWebhookEvent). It is sent once, never queued or retried.
+	EventWebhookTest EventType = "webhook.test"
 )
 
 // Webhook reports whether events of this type are delivered to the merchant's webhook.

@@ -35,6 +35,21 @@ type TransferWebhookEvent struct {
 	} `json:"data"`
 }
 
+// TestWebhookEvent is the body of a webhook.test event:
+// {"id":"evt_…","type":"webhook.test","created_at":…,"data":{"merchant_id":…,"order_id":…}}.
+// It is signed like every webhook; order_id names the order whose page sent it (its webhooks
+// go to the same endpoint) and is informational: the order did not change. It decodes into
+// WebhookEvent with an empty Data.Order.
+type TestWebhookEvent struct {
+	ID        string    `json:"id"`
+	Type      EventType `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      struct {
+		MerchantID string `json:"merchant_id"`
+		OrderID    string `json:"order_id,omitempty"`
+	} `json:"data"`
+}
+
 // Webhook returns the event as a webhook body.
 func (e *Event) Webhook() WebhookEvent {
 	return WebhookEvent{ID: e.ID, Type: e.Type, CreatedAt: e.CreatedAt, Data: WebhookData{Order: e.Order, Payment: e.Payment, Previous: e.Previous}}
@@ -73,4 +88,11 @@ type WebhookAttempt struct {
 	StatusCode int       `json:"status_code,omitempty"` // 0: no HTTP response (see Error)
 	LatencyMS  float64   `json:"latency_ms"`
 	Error      string    `json:"error,omitempty"`
+	// Response is the start of the endpoint's answer (at most ResponseExcerptMax bytes, cut
+	// at a character boundary, control characters as U+FFFD), for telling what answered.
+	Response string `json:"response,omitempty"`
 }
+
+// ResponseExcerptMax is how much of a webhook endpoint's answer an attempt keeps: an attempt
+// log holds up to 25 attempts, so this bounds it to a few kilobytes.
+const ResponseExcerptMax = 128

@@ -49,6 +49,7 @@ type serveConfig struct {
 	listen        string
 	publicURL     string // empty = http://{the listener's address}
 	dev           bool
+	explorers     map[checkout.Network]string // the --explorer-* links (checkout page and dashboard)
 	log           *slog.Logger
 	rules         checkout.Rules
 	expiryEvery   time.Duration
@@ -211,11 +212,12 @@ func parseServe(args []string) (*serveConfig, error) {
 		Log:          log,
 	}
 	c.srv.MaxStreams, c.srv.StreamWriteTimeout = *maxStreams, *streamWriteTimeout
+	c.explorers = explorers(*dev, map[checkout.Network]string{checkout.TRC20: *explorerTron, checkout.ERC20: *explorerEth})
 	// The page looks orders up through the server, which has its store by the time it serves.
 	if c.srv.Page, err = page.New(page.Config{WebDir: *webDir, BuildID: *buildID, FrameAncestors: *frameAncestors,
 		ERC20Token: *erc20Token, ERC20ChainID: uint64(*erc20Chain), ReturnDelay: *returnDelay, Dev: *dev,
 		DevPayURL: *devPayURL, Log: log,
-		Explorers: explorers(*dev, map[checkout.Network]string{checkout.TRC20: *explorerTron, checkout.ERC20: *explorerEth})},
+		Explorers: c.explorers},
 		c.srv.CheckoutLookup()); err != nil {
 		return nil, fmt.Errorf("checkout page: %w", err)
 	}
@@ -268,16 +270,19 @@ func (c *serveConfig) run(ctx context.Context) error {
 	srv.Changes, srv.Store = feed, st
 	srv.Orders = &orders.Service{Store: st, PublicURL: publicURL}
 	srv.Auth = &auth.Verifier{Keys: st}
+	var m *metrics.Edge // set below, before anything runs
+	dispatcher := &outbox.Dispatcher{Store: st, Client: outbox.NewClient(c.whPrivate, c.whTimeout), Timeout: c.whTimeout,
+		Workers: c.whWorkers, PerMerchant: c.whPerMerchant, Lease: c.whLease, Log: log,
+		OnAttempt: func(d *store.Delivery, _ *checkout.WebhookAttempt) { m.WebhookDelivery(deliveryResult(d)) }}
 	if c.dashboard != nil {
 		c.dashboard.Store = st
 		d, err := dashboard.New(dashboard.Config{Users: c.dashboard, Store: st, Actions: srv.Orders, Origin: publicURL, Dev: c.dev,
-			ClientIP: srv.ClientIP, Log: log})
+			ClientIP: srv.ClientIP, Log: log, Explorers: c.explorers, Webhooks: dispatcher})
 		if err != nil {
 			return err
 		}
 		srv.ExtraRoutes = d.Routes
 	}
-	var m *metrics.Edge
 	if c.metricsListen != metricsOff {
 		m = metrics.NewEdge(log)
 		m.ObserveStreams(srv.OpenStreams, feed.Open)
@@ -313,9 +318,6 @@ func (c *serveConfig) run(ctx context.Context) error {
 	if c.whPrivate {
 		log.Warn("webhooks may reach loopback and private addresses (--webhook-allow-private): development only")
 	}
-	dispatcher := &outbox.Dispatcher{Store: st, Client: outbox.NewClient(c.whPrivate, c.whTimeout), Timeout: c.whTimeout,
-		Workers: c.whWorkers, PerMerchant: c.whPerMerchant, Lease: c.whLease, Log: log,
-		OnAttempt: func(d *store.Delivery, _ *checkout.WebhookAttempt) { m.WebhookDelivery(deliveryResult(d)) }}
 	m.SetWebhookBacklog(st.WebhookBacklog)
 	srv.Webhooks = dispatcher
 	// Every change with a webhook event, from any replica, wakes the dispatcher: polling is

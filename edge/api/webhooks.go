@@ -1,13 +1,7 @@
 package api
 
 import (
-	"errors"
-	"time"
-
 	"github.com/valyala/fasthttp"
-
-	checkout "github.com/mpchat/checkout"
-	"github.com/mpchat/checkout/edge/store"
 )
 
 // listWebhooks: GET /v1/orders/{id}/webhooks, the order's webhook deliveries (one per
@@ -34,16 +28,7 @@ func (s *Server) listWebhooks(ctx *fasthttp.RequestCtx) error {
 func (s *Server) redeliverWebhook(ctx *fasthttp.RequestCtx) error {
 	id, _ := ctx.UserValue("id").(string)
 	evt, _ := ctx.UserValue("event_id").(string)
-	if _, err := s.Orders.Get(ctx, merchantOf(ctx).ID, id); err != nil {
-		return err
-	}
-	d, err := s.Store.Redeliver(ctx, id, evt, time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return checkout.NotFound("webhook event")
-	}
-	if errors.Is(err, store.ErrConflict) {
-		return checkout.NewError(checkout.CodeDeliveryBusy, "", "the delivery is being attempted right now; retry in a moment")
-	}
+	d, err := s.Orders.Redeliver(ctx, merchantOf(ctx).ID, id, evt)
 	if err != nil {
 		return err
 	}

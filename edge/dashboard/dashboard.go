@@ -92,6 +92,13 @@ type Config struct {
 	Store Store
 	// Actions changes orders as the merchant API does (edge/orders.Service in the edge).
 	Actions Actions
+	// Explorers are the block explorers' transaction pages per network, {tx} standing for the
+	// hash (the edge's --explorer-* flags, as the checkout uses them); a network without one
+	// shows hashes and addresses without links.
+	Explorers map[checkout.Network]string
+	// Webhooks is the webhook dispatcher: woken by a redelivery, sender of test events; nil
+	// leaves redeliveries to its polling and turns test events off.
+	Webhooks Webhooks
 	// Origin is this edge's public origin (scheme://host[:port], from --public-url): a
 	// state-changing request must come from it.
 	Origin string
@@ -139,6 +146,7 @@ func (h *Handler) Routes(r *router.Router) {
 	r.POST(Path+"/set-password", h.wrap(h.setPassword, postPublic))
 	r.POST(Path+"/logout", h.wrap(h.logout, postSignedIn))
 	r.POST(Path+"/logout-all", h.wrap(h.logoutAll, postSignedIn))
+	h.detailRoutes(r) // detail.go, attention.go: the order page and the attention queue
 	r.GET(Path+"/totp", h.wrap(h.totpPage, signedIn))
 	r.POST(Path+"/totp", h.wrap(h.totpConfirm, postSignedIn))
 }

@@ -58,7 +58,7 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 			return nil, nil, err
 		}
 		now := s.now()
-		from, pays := rec.Order.Status, len(rec.Order.Payments)
+		from, pays, late := rec.Order.Status, len(rec.Order.Payments), rec.Order.AmountLate
 		st, err := decide(rec, now)
 		if err != nil {
 			return rec, nil, err
@@ -83,7 +83,7 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 		if err != nil {
 			return rec, nil, err
 		}
-		if st.announce || rec.Order.Status != from || len(rec.Order.Payments) != pays {
+		if st.announce || rec.Order.Status != from || len(rec.Order.Payments) != pays || rec.Order.AmountLate != late {
 			if err := s.index(ctx, rec); err != nil {
 				return rec, nil, err
 			}
@@ -101,12 +101,18 @@ func (s *Service) change(ctx context.Context, id string, decide func(rec *store.
 	return nil, nil, fmt.Errorf("order %s kept changing: %w", id, store.ErrConflict)
 }
 
-// index files the order in its merchant's order index (the list API's) after a commit, or
+// index files the order in its merchant's order index (the list API's) and, when it needs a
+// human, its attention queue after a commit, or
 // again when a step finds its work done. It runs after the commit because the index is in the
 // merchant's slot; a failure leaves the step unfinished (store.ErrUnannounced), so its rerun
 // finds the change applied and indexes it then.
 func (s *Service) index(ctx context.Context, rec *store.Record) error {
 	if err := s.Store.IndexOrder(ctx, rec.MerchantID, &rec.Order, rec.Version); err != nil {
+		return fmt.Errorf("order %s committed: %w: %v", rec.Order.ID, store.ErrUnannounced, err)
+	}
+	// The dashboard's "needs attention" queue (UNDERPAID, FROZEN, late funds), in the
+	// merchant's slot too, so filed the same way.
+	if err := s.Store.FileAttention(ctx, rec.MerchantID, &rec.Order, s.now()); err != nil {
 		return fmt.Errorf("order %s committed: %w: %v", rec.Order.ID, store.ErrUnannounced, err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,12 +12,16 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	checkout "github.com/mpchat/checkout"
 	"github.com/mpchat/checkout/client/webhook"
+	"github.com/mpchat/checkout/edge/ids"
 	"github.com/mpchat/checkout/edge/store"
 )
 
@@ -373,8 +378,9 @@ func (d *Dispatcher) attempt(ctx context.Context, orderID, target string, m *che
 		dl.NextAttemptAt = now
 		return d.save(ctx, orderID, m, dl, nil)
 	}
-	code, err := d.post(ctx, target, m.WebhookSecrets(now), dl, now)
+	code, excerpt, err := d.post(ctx, target, m.WebhookSecrets(now), dl, now)
 	a.LatencyMS = float64(d.Now().Sub(now).Microseconds()) / 1000
+	a.Response = excerpt
 	if ctx.Err() != nil {
 		return nil // shutting down: this attempt did not finish and is not recorded
 	}
@@ -446,14 +452,15 @@ func (d *Dispatcher) save(ctx context.Context, orderID string, m *checkout.Merch
 	return nil
 }
 
-// post sends the delivery's body, signed at now, and reads (a bounded part of) the answer.
-func (d *Dispatcher) post(ctx context.Context, target string, secrets []string, dl *store.Delivery, now time.Time) (int, error) {
+// post sends the delivery's body, signed at now, and reads (a bounded part of) the answer,
+// returning its status code and the start of its body (Excerpt).
+func (d *Dispatcher) post(ctx context.Context, target string, secrets []string, dl *store.Delivery, now time.Time) (int, string, error) {
 	actx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
 	body := []byte(dl.Body)
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("bad webhook URL: %w", err)
+		return 0, "", fmt.Errorf("bad webhook URL: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "MP-Checkout-Webhooks/1")
@@ -463,11 +470,76 @@ func (d *Dispatcher) post(ctx context.Context, target string, secrets []string, 
 	req.Header.Set("MP-Delivery-Attempt", strconv.Itoa(dl.Attempts+1))
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return 0, describe(err)
+		return 0, "", describe(err)
 	}
 	defer resp.Body.Close()
+	head := make([]byte, checkout.ResponseExcerptMax)
+	n, _ := io.ReadFull(resp.Body, head)
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyRead))
-	return resp.StatusCode, nil
+	return resp.StatusCode, Excerpt(head[:n]), nil
+}
+
+// Excerpt is b (the start of an answer) as text safe to store and show: cut to
+// checkout.ResponseExcerptMax bytes at a character boundary, invalid UTF-8 and control
+// characters (but tab) replaced by U+FFFD, line breaks by spaces, surrounding space trimmed.
+func Excerpt(b []byte) string {
+	if len(b) > checkout.ResponseExcerptMax {
+		b = b[:checkout.ResponseExcerptMax]
+	}
+	var out strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 && !utf8.FullRune(b) {
+			break // a character cut by the limit
+		}
+		b = b[size:]
+		switch {
+		case r == '\n' || r == '\r':
+			r = ' '
+		case r == utf8.RuneError || r != '\t' && unicode.IsControl(r):
+			r = utf8.RuneError
+		}
+		if out.Len()+utf8.RuneLen(r) > checkout.ResponseExcerptMax {
+			break
+		}
+		out.WriteRune(r)
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// SendTest sends one signed webhook.test event (checkout.TestWebhookEvent) to target for the
+// merchant, with the dispatcher's client (so its address rules), timeout and headers, and
+// returns the attempt: status code, latency, the answer's start or the error. Nothing is
+// queued or retried; the caller keeps the result. orderID, if set, is named in the body.
+func (d *Dispatcher) SendTest(ctx context.Context, m *checkout.Merchant, target, orderID string) (*checkout.WebhookAttempt, error) {
+	d.init()
+	now := d.Now()
+	ev := checkout.TestWebhookEvent{ID: ids.Event(), Type: checkout.EventWebhookTest, CreatedAt: now.UTC().Truncate(time.Second)}
+	ev.Data.MerchantID, ev.Data.OrderID = m.ID, orderID
+	body, err := json.Marshal(&ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode test webhook: %w", err)
+	}
+	a := &checkout.WebhookAttempt{At: now.UTC(), URL: target}
+	if target == "" {
+		a.Error = "no webhook URL configured (order webhook_url or the merchant's default)"
+		return a, nil
+	}
+	dl := &store.Delivery{EventID: ev.ID, Type: ev.Type, Body: string(body)}
+	code, excerpt, err := d.post(ctx, target, m.WebhookSecrets(now), dl, now)
+	a.LatencyMS = float64(d.Now().Sub(now).Microseconds()) / 1000
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	a.StatusCode, a.Response = code, excerpt
+	switch {
+	case err != nil:
+		a.Error = err.Error()
+	case code < 200 || code > 299:
+		a.Error = "HTTP " + strconv.Itoa(code)
+	}
+	d.Log.Info("test webhook sent", "merchant_id", m.ID, "event_id", ev.ID, "host", hostOf(target), "status", code, "latency_ms", a.LatencyMS)
+	return a, nil
 }
 
 // describe turns a transport error into the short text shown to the merchant (without the

@@ -180,3 +180,15 @@ func (k keys) audit(merchantID string) string {
 	}
 	return k.prefix + "merchant:{m:" + merchantID + "}:audit"
 }
+
+// The dashboard's order page and attention queue (dashboard_detail.go):
+//
+//	merchant:{m:ID}:attention  zset  order ids needing a human (UNDERPAID, FROZEN, late
+//	                                 funds), score when filed (unix ms); ~100 B a member,
+//	                                 removed when reviewed (or found gone)
+//
+// and two fields of the order's own hash (so they live and go with the order): rv, its
+// review (reviewField), and wt, its last test webhook (webhookTestField).
+func (k keys) attention(merchantID string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:attention"
+}

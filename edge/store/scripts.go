@@ -37,6 +37,7 @@ var (
 	releaseIfOwner  = script("release_if_owner")  // ReleaseXPub
 	nextAboveScript = script("next_above")        // NextDevAccount
 	indexScript     = script("index_order")       // IndexOrder, CreateOrder
+	setOrderScript  = script("order_set_field")   // MarkReviewed, SaveWebhookTest (dashboard_detail.go)
 
 	reserveScript = script("recv_reserve") // Reserve
 	releaseScript = script("recv_release") // Release
