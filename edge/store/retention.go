@@ -189,7 +189,7 @@ func (s *Store) TrimOrder(ctx context.Context, orderID string, version int64, no
 		}
 	}
 	if curErr == nil && cur.Status.Terminal() {
-		if fin, ok := finishDoc([]byte(doc)); ok {
+		if fin, ok := finishDoc([]byte(doc)); ok && len(fin) < len(doc) {
 			if again, err := decodeOrder(orderID, fin); err == nil && sameOrder(&cur, &again) {
 				newDoc = string(fin)
 			}
