@@ -88,7 +88,7 @@ func TestTrimmedOrderAnswersTheSame(t *testing.T) {
 	}
 	for name, id := range ids {
 		doc, err := e.rdb.HGet(ctx, e.prefix+"order:{"+id+"}", "doc").Result()
-		if err != nil || !strings.HasPrefix(doc, `{"v":3,`) {
+		if err != nil || !strings.HasPrefix(doc, `{"v":"3",`) {
 			t.Errorf("%s: not trimmed to its finished form: %s %v", name, doc, err)
 		}
 		status, _, after := mc.raw(t, "GET", "/v1/orders/"+id, "")

@@ -197,7 +197,7 @@ func TestOrderRetention(t *testing.T) {
 	// The document in its finished form, the payment's feed position as a reference to it:
 	// both read back as they were.
 	stored, _ := rdb.HMGet(ctx, prefix+"order:{"+id+"}", "doc", "feedpos").Result()
-	if doc, _ := stored[0].(string); !strings.HasPrefix(doc, `{"v":3,`) {
+	if doc, _ := stored[0].(string); !strings.HasPrefix(doc, `{"v":"3",`) {
 		t.Errorf("document not in its finished form: %s", doc)
 	}
 	if fp, _ := stored[1].(string); fp != `{"#0":"103-0","0xgone:1":"99-0"}` {

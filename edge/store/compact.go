@@ -305,7 +305,7 @@ func decodeOrder(id string, b []byte) (checkout.Order, error) {
 // unmarshalDoc reads a compact document of either version (version 3 is the finished form,
 // compact_finished.go).
 func unmarshalDoc(b []byte, s *storedOrder) error {
-	if bytes.HasPrefix(b, finishedPrefix) || string(b) == `{"v":3}` {
+	if bytes.HasPrefix(b, finishedPrefix) || string(b) == `{"v":"3"}` {
 		v2, err := expandFinished(b)
 		if err != nil {
 			return fmt.Errorf("finished form: %w", err)

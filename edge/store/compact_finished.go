@@ -30,10 +30,10 @@ import (
 // Nothing else changes; in particular payments keep their order, which the feed positions'
 // references (feed.go) and the last event's payment index rely on.
 
-// finishedVersion marks a finished-form document.
-const finishedVersion = 3
-
-var finishedPrefix = []byte(`{"v":3,`)
+// finishedPrefix starts a finished-form document. Its version is a JSON string, not a
+// number, so an edge of an earlier version fails to read it (an error) rather than misread
+// its relative times as absolute ones.
+var finishedPrefix = []byte(`{"v":"3",`)
 
 // relTimes are the document's times written relative to ca (at the top level, in payments
 // and in previous deposits).
@@ -108,7 +108,7 @@ func finishDoc(doc []byte) (out []byte, ok bool) {
 		return nil, false
 	}
 	if len(rest) == 2 { // {}: nothing but the version
-		return []byte(`{"v":3}`), true
+		return []byte(`{"v":"3"}`), true
 	}
 	return append(append([]byte{}, finishedPrefix...), rest[1:]...), true
 }

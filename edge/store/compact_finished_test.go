@@ -51,8 +51,13 @@ func TestFinishedFormRoundTrip(t *testing.T) {
 			}
 			// Shorter as a rule; an order of nothing but edge cases may not be (TrimOrder then
 			// keeps its document).
-			if !strings.HasPrefix(string(fin), `{"v":3`) || (name != "zero" && name != "odd" && len(fin) >= len(doc)) {
+			if !strings.HasPrefix(string(fin), `{"v":"3",`) || (name != "zero" && name != "odd" && len(fin) >= len(doc)) {
 				t.Errorf("finished form %d B, document %d B: %s", len(fin), len(doc), fin)
+			}
+			// An edge of an earlier version (version 2 only) fails on it rather than misreading it.
+			var earlier storedOrder
+			if err := json.Unmarshal(fin, &earlier); err == nil {
+				t.Errorf("the version 2 decoder reads the finished form: %s", fin)
 			}
 			got, err := decodeOrder(o.ID, fin)
 			if err != nil {
@@ -105,10 +110,10 @@ func TestFinishedFormInEvents(t *testing.T) {
 // a different order.
 func TestFinishedFormRejectsCorruption(t *testing.T) {
 	for _, doc := range []string{
-		`{"v":3,"ca":12e99}`,
-		`{"v":3,"ca":1e2,"ea":1}`,
-		`{"v":3,"p":[{"hb":"short"}]}`,
-		`{"v":3,"ca":"x"}`,
+		`{"v":"3","ca":12e99}`,
+		`{"v":"3","ca":1e2,"ea":1}`,
+		`{"v":"3","p":[{"hb":"short"}]}`,
+		`{"v":"3","ca":"x"}`,
 	} {
 		if _, err := decodeOrder("ord_x", []byte(doc)); err == nil {
 			t.Errorf("%s decoded", doc)
@@ -140,6 +145,9 @@ func TestFeedPositionReferences(t *testing.T) {
 	if len(back.m) != 3 || back.m[paymentKey(&o.Payments[0])] != "4-0" || back.m[paymentKey(&o.Payments[1])] != "5-1" ||
 		back.m["0xremoved:3"] != "6-0" {
 		t.Errorf("read back %v", back.m)
+	}
+	if !back.dirty {
+		t.Error("references read back are not written in full at the next commit")
 	}
 	if err := back.decode(`{"#2":"1-0"}`, o.Payments); err == nil {
 		t.Error("a reference beyond the payments was read")

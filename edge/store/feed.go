@@ -243,6 +243,9 @@ func (f *feedPositions) decode(v any, payments []checkout.Payment) error {
 		if full := paymentKey(&payments[i]); CompareStreamIDs(pos, f.m[full]) > 0 {
 			f.m[full] = pos
 		}
+		// The order's next commit writes every key in full again: only a trimmed order,
+		// which is rarely written, keeps references.
+		f.dirty = true
 	}
 	return nil
 }
