@@ -35,8 +35,8 @@ import (
 // its relative times as absolute ones.
 var finishedPrefix = []byte(`{"v":"3",`)
 
-// relTimes are the document's times written relative to ca (at the top level, in payments
-// and in previous deposits).
+// The document's times written relative to ca: at the top level, in payments and in previous
+// deposits.
 var (
 	docTimes      = []string{"ea", "pd"}
 	paymentTimes  = []string{"fs", "ra"}
@@ -132,15 +132,12 @@ func expandFinished(doc []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	switch ap, has := d["ap"]; {
-	case !has:
+	if _, has := d["ap"]; !has {
 		if a, has := d["a"]; has {
 			d["ap"] = a
 		}
-	case numOr0(d, "ap") == "0":
+	} else if numOr0(d, "ap") == "0" {
 		delete(d, "ap")
-	default:
-		_ = ap
 	}
 	for _, p := range objects(d, "p") {
 		for _, k := range paymentTimes {
