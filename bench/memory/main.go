@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -395,6 +396,13 @@ func census(ctx context.Context, rdb *redis.Client) (map[string]*family, error) 
 	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
 	for iter.Next(ctx) {
 		k := iter.Val()
+		u, err := rdb.MemoryUsage(ctx, k, 0).Result()
+		if errors.Is(err, redis.Nil) {
+			continue // expired since SCAN listed it (a rate bucket lasts milliseconds here)
+		}
+		if err != nil {
+			return nil, err
+		}
 		name := suffixRe.ReplaceAllString(tagRe.ReplaceAllString(k, "{id}"), "$1*")
 		f := fams[name]
 		if f == nil {
@@ -406,10 +414,6 @@ func census(ctx context.Context, rdb *redis.Client) (map[string]*family, error) 
 			f.ttl = ttl
 			f.typ, _ = rdb.Type(ctx, k).Result()
 			fams[name] = f
-		}
-		u, err := rdb.MemoryUsage(ctx, k, 0).Result()
-		if err != nil {
-			return nil, err
 		}
 		f.keys++
 		f.bytes += u

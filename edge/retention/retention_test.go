@@ -64,6 +64,10 @@ func paidOrder(t *testing.T, st *store.Store, id string) {
 			paid := now.Add(time.Minute)
 			rec.Order.PaidAt = &paid
 		}
+		// Settlement's feed positions: the payment's, and a removal of a transfer the order
+		// never tracked.
+		rec.SetFeedPosition(store.TransferKey(&checkout.Transfer{TxHash: p.TxHash, LogIndex: p.LogIndex}), fmt.Sprintf("%d-0", 100+conf))
+		rec.SetFeedPosition("0xgone:1", "99-0")
 		ev := checkout.Event{ID: "evt_" + string(typ) + "_" + id, Type: typ, CreatedAt: now, Order: rec.Order, Payment: &p}
 		if _, err := st.CommitOrder(ctx, rec, []checkout.Event{ev}); err != nil {
 			t.Fatal(err)
@@ -189,6 +193,24 @@ func TestOrderRetention(t *testing.T) {
 	// The last event is kept without the state it shares with the document.
 	if raw, _ := rdb.HGet(ctx, prefix+"order:{"+id+"}", "e:4").Result(); !strings.Contains(raw, `"sd":true`) || strings.Contains(raw, `"s":`) {
 		t.Fatalf("last event kept with its state: %s", raw)
+	}
+	// The document in its finished form, the payment's feed position as a reference to it:
+	// both read back as they were.
+	stored, _ := rdb.HMGet(ctx, prefix+"order:{"+id+"}", "doc", "feedpos").Result()
+	if doc, _ := stored[0].(string); !strings.HasPrefix(doc, `{"v":"3",`) {
+		t.Errorf("document not in its finished form: %s", doc)
+	}
+	if fp, _ := stored[1].(string); fp != `{"#0":"103-0","0xgone:1":"99-0"}` {
+		t.Errorf("feed positions stored as %s", fp)
+	}
+	trimmed, err := st.Order(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payKey := store.TransferKey(&checkout.Transfer{TxHash: rec.Order.Payments[0].TxHash, LogIndex: rec.Order.Payments[0].LogIndex})
+	if trimmed.FeedPosition(payKey) != "103-0" || trimmed.FeedPosition("0xgone:1") != "99-0" || trimmed.Version != rec.Version {
+		t.Errorf("after the trim: feed positions %q %q, version %d (was %d)", trimmed.FeedPosition(payKey),
+			trimmed.FeedPosition("0xgone:1"), trimmed.Version, rec.Version)
 	}
 	fields, _ := rdb.HKeys(ctx, prefix+"order:{"+id+"}").Result()
 	for _, f := range fields {
@@ -455,9 +477,19 @@ func TestCommitAfterTrimKeepsHistory(t *testing.T) {
 	}
 	rec, _ := st.Order(ctx, id)
 	rec.Order.AmountLate = 3_000_000
+	rec.SetFeedPosition("0xlate:0", "200-0") // the feed positions are written again, in full
 	late := checkout.Event{ID: "evt_late_" + id, Type: checkout.EventPaymentLate, CreatedAt: time.Now(), Order: rec.Order}
 	if _, err := st.CommitOrder(ctx, rec, []checkout.Event{late}); err != nil {
 		t.Fatal(err)
+	}
+	after, err := st.Order(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payKey := store.TransferKey(&checkout.Transfer{TxHash: rec.Order.Payments[0].TxHash, LogIndex: rec.Order.Payments[0].LogIndex})
+	if after.FeedPosition(payKey) != "103-0" || after.FeedPosition("0xgone:1") != "99-0" || after.FeedPosition("0xlate:0") != "200-0" {
+		t.Fatalf("feed positions after the late commit: %q %q %q", after.FeedPosition(payKey), after.FeedPosition("0xgone:1"),
+			after.FeedPosition("0xlate:0"))
 	}
 	evs, err := st.OrderEvents(ctx, id, "0-0", 100)
 	if err != nil || len(evs) != 2 {

@@ -28,7 +28,8 @@ import (
 // path change with a switch, so its events keep them too (Deposit).
 //
 // Documents written before this encoding (plain checkout.Order JSON, starting {"id":) are
-// still read.
+// still read. Retention rewrites a finished order's document into a shorter form of the
+// same (version 3, compact_finished.go) when it trims the order.
 
 // docVersion marks a compact document.
 const docVersion = 2
@@ -265,7 +266,7 @@ func decodeOrder(id string, b []byte) (checkout.Order, error) {
 		return o, nil
 	}
 	var s storedOrder
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := unmarshalDoc(b, &s); err != nil {
 		return o, fmt.Errorf("decode order %s: %w", id, err)
 	}
 	o = checkout.Order{ID: id, Amount: checkout.Amount(s.Amount), Currency: checkout.Currency, Network: s.Network,
@@ -299,6 +300,19 @@ func decodeOrder(id string, b []byte) (checkout.Order, error) {
 	}
 	unpackState(&o, &s)
 	return o, nil
+}
+
+// unmarshalDoc reads a compact document of either version (version 3 is the finished form,
+// compact_finished.go).
+func unmarshalDoc(b []byte, s *storedOrder) error {
+	if bytes.HasPrefix(b, finishedPrefix) || string(b) == `{"v":"3"}` {
+		v2, err := expandFinished(b)
+		if err != nil {
+			return fmt.Errorf("finished form: %w", err)
+		}
+		b = v2
+	}
+	return json.Unmarshal(b, s)
 }
 
 // storedEvent is an event as an order keeps it.
@@ -368,7 +382,7 @@ func decodeEvent(cur *checkout.Order, rec []byte) (checkout.Event, error) {
 		unpackState(&ev.Order, &se.State)
 	case len(se.StateFrom) > 0:
 		var d storedOrder
-		if err := json.Unmarshal(se.StateFrom, &d); err != nil {
+		if err := unmarshalDoc(se.StateFrom, &d); err != nil {
 			return checkout.Event{}, fmt.Errorf("decode event of %s: its state: %w", cur.ID, err)
 		}
 		unpackState(&ev.Order, &d)

@@ -210,12 +210,19 @@ const feedPosField = "feedpos"
 const MaxFeedPositions = 1000
 
 // feedPositions is the decoded feedpos field; dirty says it changed since it was loaded.
+//
+// Stored, it is a JSON object of transfer key (TransferKey) to feed position. Retention's
+// trim writes the key of a transfer that is one of the order's payments as a reference to
+// it, "#" and the payment's index ("#0" for the first): a tx hash and log index take ~68
+// bytes, the reference 2. Payments are only ever appended to an order (rules.go), never
+// removed or reordered, so a reference names the same transfer for good; one beyond the
+// order's payments is refused as corrupt rather than guessed.
 type feedPositions struct {
 	m     map[string]string
 	dirty bool
 }
 
-func (f *feedPositions) decode(v any) error {
+func (f *feedPositions) decode(v any, payments []checkout.Payment) error {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		return nil
@@ -223,7 +230,56 @@ func (f *feedPositions) decode(v any) error {
 	if err := json.Unmarshal([]byte(s), &f.m); err != nil {
 		return fmt.Errorf("decode feed positions: %w", err)
 	}
+	for k, pos := range f.m {
+		ref, ok := strings.CutPrefix(k, "#")
+		if !ok {
+			continue
+		}
+		i, err := strconv.Atoi(ref)
+		if err != nil || i < 0 || i >= len(payments) {
+			return fmt.Errorf("decode feed positions: %q names none of the order's %d payments", k, len(payments))
+		}
+		delete(f.m, k)
+		if full := paymentKey(&payments[i]); CompareStreamIDs(pos, f.m[full]) > 0 {
+			f.m[full] = pos
+		}
+		// The order's next commit writes every key in full again: only a trimmed order,
+		// which is rarely written, keeps references.
+		f.dirty = true
+	}
 	return nil
+}
+
+// compact is the field written with payments' keys as references (see feedPositions), or ""
+// when there are no positions.
+func (f *feedPositions) compact(payments []checkout.Payment) (string, error) {
+	if len(f.m) == 0 {
+		return "", nil
+	}
+	ref := make(map[string]string, len(payments))
+	for i := range payments {
+		k := paymentKey(&payments[i])
+		if _, dup := ref[k]; !dup {
+			ref[k] = "#" + strconv.Itoa(i)
+		}
+	}
+	out := make(map[string]string, len(f.m))
+	for k, pos := range f.m {
+		if r, ok := ref[k]; ok {
+			k = r
+		}
+		out[k] = pos
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", fmt.Errorf("encode feed positions: %w", err)
+	}
+	return string(b), nil
+}
+
+// paymentKey is the TransferKey of the transfer a payment records.
+func paymentKey(p *checkout.Payment) string {
+	return p.TxHash + ":" + strconv.FormatUint(uint64(p.LogIndex), 10)
 }
 
 // encode returns the field's new JSON, or "" when it did not change (the commit leaves it).

@@ -57,8 +57,7 @@ func txField(h string) string {
 
 func (s *Store) indexCall(merchantID string, o *checkout.Order, version int64) ([]string, []any) {
 	keys := []string{s.k.orderStatuses(merchantID), s.k.orderTxs(merchantID)}
-	args := []any{strings.TrimPrefix(o.ID, "ord_"), indexMember(o), version, string(o.Status),
-		fmt.Sprintf("%08x", o.CreatedAt.Unix()), len(checkout.Statuses)}
+	args := []any{strings.TrimPrefix(o.ID, "ord_"), indexMember(o), version, string(o.Status), len(checkout.Statuses)}
 	for _, st := range checkout.Statuses {
 		keys = append(keys, s.k.orderList(merchantID, st, o.Network))
 		args = append(args, string(st))
@@ -252,24 +251,26 @@ func (s *Store) stillFiled(ctx context.Context, q *ListQuery, r *Record) bool {
 	return false
 }
 
-// cursorMember finds the index member of one of the merchant's orders.
+// cursorMember finds the index member of one of the merchant's orders, from the order's
+// record (its created-at; the member is not stored elsewhere).
 func (s *Store) cursorMember(ctx context.Context, merchantID, id string) (string, error) {
 	ulid, ok := strings.CutPrefix(id, "ord_")
 	if !ok || len(ulid) != 26 {
 		return "", fmt.Errorf("order %s: %w", id, ErrNotFound)
 	}
-	v, err := s.rdb.HGet(ctx, s.k.orderStatuses(merchantID), ulid).Result()
-	if errors.Is(err, redis.Nil) {
+	vals, err := s.rdb.HMGet(ctx, s.k.order(id), "doc", "merchant").Result()
+	if err != nil {
+		return "", fmt.Errorf("order index cursor: %w", err)
+	}
+	doc, ok := vals[0].(string)
+	if !ok || vals[1] != merchantID {
 		return "", fmt.Errorf("order %s: %w", id, ErrNotFound)
 	}
+	o, err := decodeOrder(id, []byte(doc))
 	if err != nil {
-		return "", fmt.Errorf("order index: %w", err)
+		return "", fmt.Errorf("order index cursor: %w", err)
 	}
-	i := strings.LastIndexByte(v, ':')
-	if i < 0 || len(v)-i-1 != 8 {
-		return "", fmt.Errorf("order index: corrupt entry %q for %s", v, id)
-	}
-	return v[i+1:] + ulid, nil
+	return indexMember(&o), nil
 }
 
 // rangeLists reads up to n members of the window from each list (one pipelined round trip,

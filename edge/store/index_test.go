@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,5 +294,60 @@ func TestCreateOrderIndexIsIdempotent(t *testing.T) {
 	}
 	if got := idsOf(list(t, st, "mer_r", store.ListQuery{Statuses: []checkout.Status{checkout.StatusExpired}})); len(got) != 1 {
 		t.Fatalf("EXPIRED: %v", got)
+	}
+}
+
+// TestIndexStatusRecords: the status record holds "version:STATUS"; one written in the
+// earlier form ("version:STATUS:created-at") is read the same, so an order filed before
+// moves on exactly as one filed now. A cursor names only the merchant's own orders.
+func TestIndexStatusRecords(t *testing.T) {
+	st, rdb, prefix := newStoreClient(t)
+	ctx := context.Background()
+	o := indexed(t, st, "mer_v", 1)[0]
+	ulid := strings.TrimPrefix(o.ID, "ord_")
+	records := prefix + "merchant:{m:mer_v}:orders:st"
+	if v, _ := rdb.HGet(ctx, records, ulid).Result(); v != "1:PENDING" {
+		t.Fatalf("status record %q", v)
+	}
+	// As an earlier version filed it.
+	if err := rdb.HSet(ctx, records, ulid, fmt.Sprintf("1:PENDING:%08x", o.CreatedAt.Unix())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := st.Order(ctx, o.ID)
+	rec.Order.Status = checkout.StatusPaid
+	if _, err := st.CommitOrder(ctx, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	pending, paid := []checkout.Status{checkout.StatusPending}, []checkout.Status{checkout.StatusPaid}
+	for _, ver := range []int64{rec.Version, rec.Version - 1} { // the later version, then a late older one
+		r := rec.Order
+		if ver < rec.Version {
+			r.Status = checkout.StatusPending
+		}
+		if err := st.IndexOrder(ctx, "mer_v", &r, ver); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := rdb.HGet(ctx, records, ulid).Result(); v != fmt.Sprintf("%d:PAID", rec.Version) {
+			t.Fatalf("status record %q after indexing version %d", v, ver)
+		}
+		for _, l := range []string{"PENDING", "PAID"} {
+			n, _ := rdb.ZCard(ctx, prefix+"merchant:{m:mer_v}:orders:"+l+":"+string(o.Network)).Result()
+			if want := map[string]int64{"PENDING": 0, "PAID": 1}[l]; n != want {
+				t.Fatalf("%s list holds %d after indexing version %d", l, n, ver)
+			}
+		}
+	}
+	if got := idsOf(list(t, st, "mer_v", store.ListQuery{Statuses: paid})); !slices.Equal(got, []string{o.ID}) {
+		t.Fatalf("PAID: %v", got)
+	}
+	if got := idsOf(list(t, st, "mer_v", store.ListQuery{Statuses: pending})); len(got) != 0 {
+		t.Fatalf("PENDING: %v", got)
+	}
+	// Cursors: the merchant's own order pages; another merchant's is not found.
+	if _, err := st.ListOrders(ctx, "mer_v", store.ListQuery{After: o.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ListOrders(ctx, "mer_other", store.ListQuery{After: o.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another merchant's order as a cursor: %v", err)
 	}
 }

@@ -203,7 +203,7 @@ func readOrder(id string, cmd *redis.SliceCmd) (*Record, error) {
 	if r.Order, err = decodeOrder(id, []byte(doc)); err != nil {
 		return nil, err
 	}
-	if err := r.feed.decode(vals[3]); err != nil {
+	if err := r.feed.decode(vals[3], r.Order.Payments); err != nil {
 		return nil, fmt.Errorf("order %s: %w", id, err)
 	}
 	return r, nil

@@ -1,16 +1,20 @@
 -- index_order: file an order under its current status in its merchant's order index, unless
 -- the index already holds this version of it or a later one (steps can run out of order), and
--- record its payments' transaction hashes for lookups.
+-- record its payments' transaction hashes for lookups. An order moves between status lists
+-- at most once per version: only a version above the one recorded moves it.
 -- KEYS[1] status records   {prefix}merchant:{m:ID}:orders:st
---                          (hash: ULID -> "version:STATUS:created-at seconds in 8 hex digits")
+--                          (hash: ULID -> "version:STATUS"; entries written before the
+--                          created-at left it read "version:STATUS:created-at hex")
 -- KEYS[2] tx lookups       {prefix}merchant:{m:ID}:orders:tx (hash: tx hash -> order ids, comma-separated)
 -- KEYS[3..2+n] the order's network's status lists, one per status (lex zsets, score 0)
--- ARGV    ULID, member, version, status, created hex, n, the n statuses in KEYS order, then tx hashes
+-- ARGV    ULID, member, version, status, n, the n statuses in KEYS order, then tx hashes
 -- Returns 1 when the order was (re)filed, 0 when the index was as new already.
 -- Slot: the merchant's, {m:ID}.
-local n = tonumber(ARGV[6])
-local id = 'ord_' .. ARGV[1]
-for i = 7 + n, #ARGV do
+local ulid, member, ver, status, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local id = 'ord_' .. ulid
+
+-- The payments' transaction hashes (whatever the version: adding one twice changes nothing).
+for i = 6 + n, #ARGV do
   local have = redis.call('HGET', KEYS[2], ARGV[i])
   if not have then
     redis.call('HSET', KEYS[2], ARGV[i], id)
@@ -18,21 +22,22 @@ for i = 7 + n, #ARGV do
     redis.call('HSET', KEYS[2], ARGV[i], have .. ',' .. id) -- one transaction paying several orders
   end
 end
-local ver = tonumber(ARGV[3])
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local a = string.find(cur, ':', 1, true)
-  local b = string.find(cur, ':', a + 1, true)
-  if tonumber(string.sub(cur, 1, a - 1)) >= ver then return 0 end
-  local old = string.sub(cur, a + 1, b - 1)
-  if old ~= ARGV[4] then
-    for i = 1, n do
-      if ARGV[6 + i] == old then redis.call('ZREM', KEYS[2 + i], ARGV[2]) end
-    end
+
+-- The status list key of a status (nil for one the network has no list for).
+local function list(st)
+  for i = 1, n do
+    if ARGV[5 + i] == st then return KEYS[2 + i] end
   end
+  return nil
 end
-for i = 1, n do
-  if ARGV[6 + i] == ARGV[4] then redis.call('ZADD', KEYS[2 + i], 0, ARGV[2]) end
+
+-- The recorded version and status: "version:STATUS", or the earlier "version:STATUS:created".
+local cur = redis.call('HGET', KEYS[1], ulid)
+if cur then
+  local v, old = string.match(cur, '^(%d+):([^:]+)')
+  if tonumber(v) >= ver then return 0 end
+  if old ~= status and list(old) then redis.call('ZREM', list(old), member) end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ver .. ':' .. ARGV[4] .. ':' .. ARGV[5])
+if list(status) then redis.call('ZADD', list(status), 0, member) end
+redis.call('HSET', KEYS[1], ulid, ver .. ':' .. status)
 return 1

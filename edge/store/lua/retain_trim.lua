@@ -1,7 +1,8 @@
 -- retain_trim: drop what a finished order no longer needs once its retention window passed:
 -- every event but the last, and the webhook delivery records (with their attempt logs) that
 -- are no longer pending. The document, version, merchant, feed positions, the last event and
--- every pending delivery stay. Keys of the earlier per-order layout go with them.
+-- every pending delivery stay (the document and feed positions rewritten shorter when the
+-- caller gives them). Keys of the earlier per-order layout go with them.
 -- KEYS[1] order record     {prefix}order:{ID} (hash; see commit_order.lua)
 -- KEYS[2] webhook queue    {prefix}order:{ID}:whq (list of pending event ids)
 -- KEYS[3] legacy events    {prefix}order:{ID}:events (stream of the earlier layout)
@@ -10,7 +11,9 @@
 -- ARGV    expected version (the caller checked the order is finished at it), now (unix ms,
 --         stored as field trimmed; field retrim is set while pending deliveries were kept),
 --         the last event's field and its record rewritten without the order state it
---         shares with the document, or "" "" (left as it is)
+--         shares with the document, or "" "" (left as it is), then the document in its
+--         finished form and the feed positions with references to the payments (each ""
+--         to leave it as it is; both are the same order as stored, in fewer bytes)
 -- Returns -1 when the order is gone or its version changed (nothing written), else {the
 -- number of hash fields and keys removed, the number of pending deliveries kept}.
 -- Slot: the order's, {ID}.
@@ -44,10 +47,13 @@ end
 drop[#drop + 1] = 'fin' -- its time is the last event's again (see RetentionState)
 local removed = 0
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'doc', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'feedpos', ARGV[6]) end
+local rewritten = ARGV[3] ~= '' or ARGV[5] ~= '' or ARGV[6] ~= ''
 for i = 1, #drop, 500 do
   removed = removed + redis.call('HDEL', KEYS[1], unpack(drop, i, math.min(i + 499, #drop)))
 end
-if removed > 0 or ARGV[3] ~= '' then
+if removed > 0 or rewritten then
   -- Written anew, the hash is encoded for what it holds now: a hash never shrinks its table
   -- (or goes back to a listpack) when fields are deleted.
   local rest = redis.call('HGETALL', KEYS[1])
