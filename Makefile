@@ -45,6 +45,7 @@ bench: ## benchmarks; figures go to bench/README.md
 	$(GO) run ./bench/webhook
 	$(GO) run ./bench/memory
 	$(GO) run ./bench/export
+	$(GO) run ./bench/orderlist
 
 build:
 	$(GO) build -o bin/ ./edge ./watcher

@@ -149,6 +149,7 @@ func (h *Handler) Routes(r *router.Router) {
 	h.detailRoutes(r) // detail.go, attention.go: the order page and the attention queue
 	r.GET(Path+"/totp", h.wrap(h.totpPage, signedIn))
 	r.POST(Path+"/totp", h.wrap(h.totpConfirm, postSignedIn))
+	h.ordersRoutes(r)
 }
 
 // access is what a route requires before its handler runs.

@@ -40,6 +40,8 @@ type Query struct {
 	Since, Until time.Time
 	Statuses     []checkout.Status  // only these statuses (as of when each page is read); none: all
 	Networks     []checkout.Network // only these networks; none: all
+	// MinAmount and MaxAmount bound amount, both inclusive; zero: open.
+	MinAmount, MaxAmount checkout.Amount
 	// After resumes an export: only orders after this one (an order id of the merchant, the
 	// cursor an earlier export reported; an unknown one is an *InvalidError).
 	After    string
@@ -107,6 +109,12 @@ func (q *Query) Validate() error {
 	return nil
 }
 
+// Source is what an export reads: edge/store.Store.
+type Source interface {
+	Merchant(ctx context.Context, id string) (*checkout.Merchant, error)
+	ListOrders(ctx context.Context, merchantID string, q store.ListQuery) (*store.ListPage, error)
+}
+
 // Run writes the query's orders to w, oldest first (ties by id), one page per Write. Nothing
 // is written before the merchant and the cursor are known to exist: an *InvalidError means w
 // was not touched. On any other error, Result says how far the export got; the error wraps
@@ -114,7 +122,7 @@ func (q *Query) Validate() error {
 //
 // An order that changes status while the export runs appears once, as it was when its page
 // was read; with a status filter it may then be left out (it was not in that status).
-func Run(ctx context.Context, st *store.Store, q Query, w io.Writer) (Result, error) {
+func Run(ctx context.Context, st Source, q Query, w io.Writer) (Result, error) {
 	res := Result{Cursor: q.After}
 	if err := q.Validate(); err != nil {
 		return res, err
@@ -126,6 +134,7 @@ func Run(ctx context.Context, st *store.Store, q Query, w io.Writer) (Result, er
 	}
 	lq := store.ListQuery{
 		Statuses: q.Statuses, Networks: q.Networks, After: q.After, Oldest: true,
+		MinAmount: q.MinAmount, MaxAmount: q.MaxAmount,
 		// The index is second-precise; the exact bounds are applied below.
 		CreatedFrom: q.Since.Truncate(time.Second), Limit: q.PageSize,
 	}
