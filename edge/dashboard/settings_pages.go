@@ -169,6 +169,14 @@ func settingsOverview(r *request, v *merchants.View) []app.UI {
 	return []app.UI{settingsDL(items...), app.P().Class("hint").Text(t(r.lang, "settings.cache"))}
 }
 
+// settingsTime is a time as the pages show it, in UTC; a key made without one shows a dash.
+func settingsTime(at time.Time) string {
+	if at.IsZero() {
+		return "—"
+	}
+	return at.UTC().Format("2006-01-02 15:04 UTC")
+}
+
 // durText shortens a Go duration's text: 30m0s → 30m, 24h0m0s → 24h.
 func settingsDur(s string) string {
 	if d, err := time.ParseDuration(s); err == nil {
@@ -189,7 +197,7 @@ func settingsKeysBody(r *request, v *merchants.View) []app.UI {
 		state := app.Td().Class("state ok").Text(t(r.lang, "settings.keys.state.active"))
 		var actions app.UI = app.Td()
 		if k.RevokedAt != nil {
-			state = app.Td().Class("state muted").Text(t(r.lang, "settings.keys.state.revoked", k.RevokedAt.UTC().Format("2006-01-02 15:04 UTC")))
+			state = app.Td().Class("state muted").Text(t(r.lang, "settings.keys.state.revoked", settingsTime(*k.RevokedAt)))
 		} else {
 			actions = app.Td().Class("key-actions").Body(
 				app.Form().Class("inline").Method("post").Action("%s", settingsURL(r, "/keys/rotate", v.MerchantID, "")).Body(
@@ -204,7 +212,7 @@ func settingsKeysBody(r *request, v *merchants.View) []app.UI {
 		}
 		rows = append(rows, app.Tr().ID("%s", "key-"+k.KeyID).Body(
 			app.Td().Class("mono").Text(k.KeyID),
-			app.Td().Text(k.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")),
+			app.Td().Text(settingsTime(k.CreatedAt)),
 			state, actions))
 	}
 	var table app.UI = app.P().Text(t(r.lang, "settings.keys.none"))
