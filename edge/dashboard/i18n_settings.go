@@ -107,6 +107,7 @@ func init() {
 
 			"settings.err.field":        "Not accepted: %s.",
 			"settings.err.required":     "Enter a value.",
+			"settings.err.other":        "Nothing was saved: a stored setting this form does not show is refused. Correct it on its own page first.",
 			"settings.err.summary":      "Nothing was saved: correct the field marked below.",
 			"settings.err.xpubinuse":    "This xpub is already registered to another merchant.",
 			"settings.err.addressowned": "One of these addresses belongs to another merchant, or is a deposit address already handed out.",
@@ -224,6 +225,7 @@ func init() {
 
 			"settings.err.field":        "未被接受：%s。",
 			"settings.err.required":     "请填写此项。",
+			"settings.err.other":        "未保存任何内容：此表单未显示的某项已存设置不被接受。请先在其页面上修改。",
 			"settings.err.summary":      "未保存任何内容：请修改下方标出的字段。",
 			"settings.err.xpubinuse":    "此 xpub 已被其他商户注册。",
 			"settings.err.addressowned": "其中有地址属于其他商户，或是已分配出去的收款地址。",

@@ -109,6 +109,18 @@ func settingsFormAlert(r *request, f *settingsForm, name string) app.UI {
 	if f == nil || f.name != name || len(f.errs) == 0 {
 		return nil
 	}
+	// A refusal of a setting this form has no field for (one stored before a rule existed,
+	// say) is spelled out here, where it can be seen.
+	var other []app.UI
+	for param, msg := range f.errs {
+		if _, onForm := f.values[param]; !onForm {
+			other = append(other, app.Li().Text(param+": "+msg))
+		}
+	}
+	if len(other) > 0 {
+		return app.Div().Class("alert error").Attr("role", "alert").Body(
+			app.P().Text(t(r.lang, "settings.err.other")), app.Ul().Body(other...))
+	}
 	return alert("error", t(r.lang, "settings.err.summary"))
 }
 
@@ -212,7 +224,7 @@ func settingsKeysBody(r *request, v *merchants.View) []app.UI {
 		}
 		rows = append(rows, app.Tr().ID("%s", "key-"+k.KeyID).Body(
 			app.Td().Class("mono").Text(k.KeyID),
-			app.Td().Text(settingsTime(k.CreatedAt)),
+			app.Td().Attr("data-label", t(r.lang, "settings.keys.created")).Text(settingsTime(k.CreatedAt)),
 			state, actions))
 	}
 	var table app.UI = app.P().Text(t(r.lang, "settings.keys.none"))

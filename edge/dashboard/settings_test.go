@@ -647,3 +647,23 @@ func TestSettingsChinese(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestSettingsStoredSettingRefused: a stored setting the rules now refuse (written before a
+// rule existed) blocks a change as the command's does, and the page says which.
+func TestSettingsStoredSettingRefused(t *testing.T) {
+	e := newSettingsEdge(t)
+	m, _ := e.merchant("Acme Tea")
+	m.EmbedOrigins = []string{"shop.example/embed"}
+	if err := e.st.PutMerchant(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	e.user(m, "ops@acme.example", "first long password")
+	s := e.session("ops@acme.example", "first long password")
+	r := s.post("/dashboard/settings/webhook", url.Values{"webhook_url": {"https://shop.example/h"}})
+	if r.status != 400 || !strings.Contains(r.body, "<li>embed_origin: Not accepted: &#34;shop.example/embed&#34; must be an origin") {
+		t.Fatalf("%d\n%s", r.status, r.body)
+	}
+	if got := e.load(m.ID).WebhookURL; got != "" {
+		t.Fatalf("stored %q", got)
+	}
+}
