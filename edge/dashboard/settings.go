@@ -537,8 +537,10 @@ func (h *Handler) settingsBlocklistSet(r *request) error {
 		}
 		res, err = merchants.Block(r.ctx, h.cfg.Store, f.values["network"], strings.TrimSpace(f.values["address"]))
 	case "unblock":
-		f.name = "unblock"
-		res, err = merchants.Unblock(r.ctx, h.cfg.Store, f.values["network"], f.values["address"])
+		// The unblock buttons have no fields to mark: a refusal is spelled out in the alert.
+		network, address := f.values["network"], f.values["address"]
+		f = &settingsForm{name: "unblock", values: map[string]string{}, errs: map[string]string{}}
+		res, err = merchants.Unblock(r.ctx, h.cfg.Store, network, address)
 	default:
 		h.settingsNotFound(r)
 		return nil

@@ -451,6 +451,10 @@ func TestSettingsBlocklist(t *testing.T) {
 	if p := op.get("/dashboard/settings/blocklist"); !strings.Contains(p.body, addr) {
 		t.Fatal("the blocklist page does not list it")
 	}
+	if r := op.post("/dashboard/settings/blocklist", url.Values{"action": {"unblock"}, "network": {"ERC20"}, "address": {"0x12"}}); r.status != 400 ||
+		!strings.Contains(r.body, "<li>address: Not accepted") {
+		t.Fatalf("unblock a malformed address: %d\n%s", r.status, r.body)
+	}
 	if r := op.post("/dashboard/settings/blocklist", url.Values{"action": {"unblock"}, "network": {"ERC20"}, "address": {addr}}); r.status != 303 {
 		t.Fatalf("unblock: %d", r.status)
 	}
