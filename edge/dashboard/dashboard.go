@@ -150,6 +150,7 @@ func (h *Handler) Routes(r *router.Router) {
 	r.GET(Path+"/totp", h.wrap(h.totpPage, signedIn))
 	r.POST(Path+"/totp", h.wrap(h.totpConfirm, postSignedIn))
 	h.ordersRoutes(r)
+	h.settingsRoutes(r)
 }
 
 // access is what a route requires before its handler runs.

@@ -80,10 +80,6 @@ func (h *Handler) orderScope(r *request) (m *checkout.Merchant, found bool, err 
 	return m, err == nil, err
 }
 
-func (h *Handler) notFound(r *request) {
-	h.render(r, fasthttp.StatusNotFound, t(r.lang, "title.error"), errorPage(r, t(r.lang, "err.notfound")))
-}
-
 // orderList: GET /dashboard/orders, the merchant's orders newest first, filtered, paged, or
 // the orders one lookup value finds; with ?view=rows only the table's rows (the live update).
 func (h *Handler) orderList(r *request) error {

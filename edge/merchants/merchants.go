@@ -170,7 +170,7 @@ type KeyView struct {
 }
 
 // List returns every merchant's view.
-func List(ctx context.Context, st *store.Store) ([]View, error) {
+func List(ctx context.Context, st Store) ([]View, error) {
 	ms, err := st.Merchants(ctx)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func List(ctx context.Context, st *store.Store) ([]View, error) {
 }
 
 // Show returns one merchant's view.
-func Show(ctx context.Context, st *store.Store, id string) (*View, error) {
+func Show(ctx context.Context, st Store, id string) (*View, error) {
 	m, err := load(ctx, st, id)
 	if err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ type SetParams struct {
 }
 
 // Set changes a merchant's settings and returns its view.
-func Set(ctx context.Context, st *store.Store, p SetParams) (*View, error) {
+func Set(ctx context.Context, st Store, p SetParams) (*View, error) {
 	m, err := load(ctx, st, p.ID)
 	if err != nil {
 		return nil, err
@@ -257,7 +257,7 @@ type XPubSet struct {
 // SetXPub gives a merchant's network a new account xpub. The old one stays claimed by the
 // merchant (addresses were handed out from it); an xpub of another merchant, on any
 // deployment of the Redis, is an error wrapping store.ErrXPubInUse.
-func SetXPub(ctx context.Context, st *store.Store, id string, network, xpub string) (*XPubSet, error) {
+func SetXPub(ctx context.Context, st Store, id string, network, xpub string) (*XPubSet, error) {
 	m, err := load(ctx, st, id)
 	if err != nil {
 		return nil, err
@@ -285,11 +285,18 @@ type RotatedKey struct {
 }
 
 // RotateKey adds an API key to a merchant and, when revoke is not empty, then revokes that
-// key of the merchant (ErrKeyOfAnotherMerchant if it is another's; the new key exists then).
-func RotateKey(ctx context.Context, st *store.Store, id, revoke string) (*RotatedKey, error) {
+// key of the merchant at once (no grace period: requests signed with it are refused from
+// then on). A key to revoke that is unknown (checkout.ErrNotFound) or another merchant's
+// (ErrKeyOfAnotherMerchant) is refused before anything is stored.
+func RotateKey(ctx context.Context, st Store, id, revoke string) (*RotatedKey, error) {
 	m, err := load(ctx, st, id)
 	if err != nil {
 		return nil, err
+	}
+	if revoke != "" {
+		if _, err := merchantKey(ctx, st, revoke, m.ID); err != nil {
+			return nil, err
+		}
 	}
 	key := &checkout.APIKey{ID: ids.Key(), MerchantID: m.ID, Secret: secret("sk_"), CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	if err := st.AddKey(ctx, key); err != nil {
@@ -316,7 +323,7 @@ type RotatedSecret struct {
 
 // RotateWebhookSecret gives a merchant a new webhook secret; the old one keeps signing for
 // checkout.WebhookSecretOverlap.
-func RotateWebhookSecret(ctx context.Context, st *store.Store, id string) (*RotatedSecret, error) {
+func RotateWebhookSecret(ctx context.Context, st Store, id string) (*RotatedSecret, error) {
 	m, err := load(ctx, st, id)
 	if err != nil {
 		return nil, err
@@ -338,11 +345,26 @@ type RevokedKey struct {
 }
 
 // RevokeKey revokes an API key (revoking it again keeps the first time).
-func RevokeKey(ctx context.Context, st *store.Store, keyID string) (*RevokedKey, error) {
+func RevokeKey(ctx context.Context, st Store, keyID string) (*RevokedKey, error) {
 	if keyID == "" {
 		return nil, invalid("key_id", "is required")
 	}
 	if err := revokeKey(ctx, st, keyID, ""); err != nil {
+		return nil, err
+	}
+	return &RevokedKey{KeyID: keyID, Revoked: true}, nil
+}
+
+// RevokeMerchantKey revokes one of the merchant's API keys, as RevokeKey does; a key of
+// another merchant is ErrKeyOfAnotherMerchant and stays as it is.
+func RevokeMerchantKey(ctx context.Context, st Store, merchantID, keyID string) (*RevokedKey, error) {
+	if merchantID == "" {
+		return nil, invalid("id", "is required")
+	}
+	if keyID == "" {
+		return nil, invalid("key_id", "is required")
+	}
+	if err := revokeKey(ctx, st, keyID, merchantID); err != nil {
 		return nil, err
 	}
 	return &RevokedKey{KeyID: keyID, Revoked: true}, nil
@@ -356,16 +378,16 @@ type BlockedSender struct {
 }
 
 // Block puts a sender address on the network's blocklist: orders it pays are frozen.
-func Block(ctx context.Context, st *store.Store, network, address string) (*BlockedSender, error) {
+func Block(ctx context.Context, st Store, network, address string) (*BlockedSender, error) {
 	return setBlocked(ctx, st, network, address, true)
 }
 
 // Unblock takes a sender address off the network's blocklist.
-func Unblock(ctx context.Context, st *store.Store, network, address string) (*BlockedSender, error) {
+func Unblock(ctx context.Context, st Store, network, address string) (*BlockedSender, error) {
 	return setBlocked(ctx, st, network, address, false)
 }
 
-func setBlocked(ctx context.Context, st *store.Store, network, address string, block bool) (*BlockedSender, error) {
+func setBlocked(ctx context.Context, st Store, network, address string, block bool) (*BlockedSender, error) {
 	n, err := checkout.ParseNetwork(network)
 	if err != nil {
 		return nil, invalid("network", "%v", err)
@@ -393,7 +415,7 @@ type Blocklist struct {
 }
 
 // Blocked returns a network's blocklist.
-func Blocked(ctx context.Context, st *store.Store, network string) (*Blocklist, error) {
+func Blocked(ctx context.Context, st Store, network string) (*Blocklist, error) {
 	n, err := checkout.ParseNetwork(network)
 	if err != nil {
 		return nil, invalid("network", "%v", err)
@@ -548,20 +570,29 @@ func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 	return nil
 }
 
-func load(ctx context.Context, st *store.Store, id string) (*checkout.Merchant, error) {
+func load(ctx context.Context, st Store, id string) (*checkout.Merchant, error) {
 	if id == "" {
 		return nil, invalid("id", "is required")
 	}
 	return st.Merchant(ctx, id)
 }
 
-func revokeKey(ctx context.Context, st *store.Store, keyID, merchantID string) error {
+// merchantKey loads an API key, which must be merchantID's unless merchantID is "".
+func merchantKey(ctx context.Context, st Store, keyID, merchantID string) (*checkout.APIKey, error) {
 	k, err := st.APIKey(ctx, keyID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if merchantID != "" && k.MerchantID != merchantID {
-		return fmt.Errorf("key %s: %w", keyID, ErrKeyOfAnotherMerchant)
+		return nil, fmt.Errorf("key %s: %w", keyID, ErrKeyOfAnotherMerchant)
+	}
+	return k, nil
+}
+
+func revokeKey(ctx context.Context, st Store, keyID, merchantID string) error {
+	k, err := merchantKey(ctx, st, keyID, merchantID)
+	if err != nil {
+		return err
 	}
 	if k.RevokedAt == nil {
 		now := time.Now().UTC().Truncate(time.Second)
@@ -571,7 +602,7 @@ func revokeKey(ctx context.Context, st *store.Store, keyID, merchantID string) e
 }
 
 // view is what list and show print: settings and key ids, never secrets.
-func view(ctx context.Context, st *store.Store, m *checkout.Merchant) (*View, error) {
+func view(ctx context.Context, st Store, m *checkout.Merchant) (*View, error) {
 	keys, err := st.Keys(ctx, m.ID)
 	if err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ const maxOffsetLimit = checkout.Unit
 // one owned by another merchant is an error wrapping store.ErrAddressOwned. Addresses from
 // an earlier list stay the merchant's and stay watched, so orders open on them, and late
 // funds, still settle; switching mode changes only new orders.
-func SetReceive(ctx context.Context, st *store.Store, p ReceiveParams) (*ReceiveSet, error) {
+func SetReceive(ctx context.Context, st Store, p ReceiveParams) (*ReceiveSet, error) {
 	m, err := load(ctx, st, p.ID)
 	if err != nil {
 		return nil, err
