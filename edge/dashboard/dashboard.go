@@ -141,6 +141,8 @@ func (h *Handler) Routes(r *router.Router) {
 	r.POST(Path+"/logout-all", h.wrap(h.logoutAll, postSignedIn))
 	r.GET(Path+"/totp", h.wrap(h.totpPage, signedIn))
 	r.POST(Path+"/totp", h.wrap(h.totpConfirm, postSignedIn))
+	h.numbersRoutes(r)
+	h.operatorRoutes(r)
 }
 
 // access is what a route requires before its handler runs.

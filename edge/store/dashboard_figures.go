@@ -336,26 +336,30 @@ func (s *Store) BackfillFigures(ctx context.Context, merchantID string, days int
 	return res, nil
 }
 
-// OpenOrders counts the merchant's orders the index holds as PENDING or CONFIRMING (an entry a
-// create that died left behind counts too, until retention removes it). One round trip.
-func (s *Store) OpenOrders(ctx context.Context, merchantID string) (int64, error) {
-	var cmds []*redis.IntCmd
+// OpenOrders counts, for each merchant, the orders its index holds as PENDING or CONFIRMING
+// (an entry a create that died left behind counts too). One pipelined round trip for all.
+func (s *Store) OpenOrders(ctx context.Context, merchantIDs []string) ([]int64, error) {
+	cmds := make([][]*redis.IntCmd, len(merchantIDs))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, st := range []checkout.Status{checkout.StatusPending, checkout.StatusConfirming} {
-			for _, n := range checkout.Networks {
-				cmds = append(cmds, p.ZCard(ctx, s.k.orderList(merchantID, st, n)))
+		for i, id := range merchantIDs {
+			for _, st := range []checkout.Status{checkout.StatusPending, checkout.StatusConfirming} {
+				for _, n := range checkout.Networks {
+					cmds[i] = append(cmds[i], p.ZCard(ctx, s.k.orderList(id, st, n)))
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, wrap("count open orders", err)
+		return nil, wrap("count open orders", err)
 	}
-	var total int64
-	for _, c := range cmds {
-		total += c.Val()
+	out := make([]int64, len(merchantIDs))
+	for i, cs := range cmds {
+		for _, c := range cs {
+			out[i] += c.Val()
+		}
 	}
-	return total, nil
+	return out, nil
 }
 
 // WatcherState is what Redis holds of a network's watcher: the lease the active instance

@@ -109,6 +109,11 @@ func TestFiguresCountEachTransitionOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Late funds after PAID: a later version, still PAID, counts nothing more.
+	later := move(t, st, a.ID, checkout.StatusPaid, paidAt)
+	if err := st.IndexOrder(ctx, "mer_f", &later.Order, later.Version); err != nil {
+		t.Fatal(err)
+	}
 	// b expires; its index step runs twice.
 	expired := move(t, st, b.ID, checkout.StatusExpired, time.Time{})
 	for range 2 {
