@@ -206,7 +206,9 @@ func chartFigure(id, title, summary, svg string, table app.UI, r *request) app.U
 
 func dayLabel(d time.Time) string { return d.Format("01-02") }
 
-func table(head []string, rows [][]string) app.UI {
+// table writes rows under head, each row's first cell its header; cells from column numFrom
+// on are numbers (aligned right).
+func table(head []string, rows [][]string, numFrom int) app.UI {
 	ths := make([]app.UI, len(head))
 	for i, h := range head {
 		ths[i] = app.Th().Scope("col").Text(h)
@@ -215,10 +217,13 @@ func table(head []string, rows [][]string) app.UI {
 	for i, row := range rows {
 		tds := make([]app.UI, len(row))
 		for j, c := range row {
-			if j == 0 {
+			switch {
+			case j == 0:
 				tds[j] = app.Th().Scope("row").Text(c)
-			} else {
+			case j >= numFrom:
 				tds[j] = app.Td().Class("num").Text(c)
+			default:
+				tds[j] = app.Td().Text(c)
 			}
 		}
 		trs[i] = app.Tr().Body(tds...)
@@ -298,7 +303,7 @@ func volumeChart(r *request, figs []store.DayFigures) app.UI {
 	}
 	svg := columns("volume-s", vals, 0, t(r.lang, "numbers.volume.max", best.PaidAmount.String()), dayLabel(figs[0].Day), dayLabel(figs[len(figs)-1].Day))
 	return chartFigure("volume", t(r.lang, "numbers.volume"), summary, svg,
-		table([]string{t(r.lang, "numbers.day"), t(r.lang, "numbers.volume.col"), t(r.lang, "numbers.paid.col")}, rows), r)
+		table([]string{t(r.lang, "numbers.day"), t(r.lang, "numbers.volume.col"), t(r.lang, "numbers.paid.col")}, rows, 1), r)
 }
 
 // statusChart draws one horizontal bar per status: the orders created in the range, by the
@@ -338,7 +343,7 @@ func statusChart(r *request, figs []store.DayFigures) app.UI {
 		summary += " " + t(r.lang, "numbers.status.paidshare", pct(counts[checkout.StatusPaid], total))
 	}
 	return chartFigure("status", t(r.lang, "numbers.status"), summary, b.String(),
-		table([]string{t(r.lang, "numbers.status.col"), t(r.lang, "numbers.orders.col")}, rows), r)
+		table([]string{t(r.lang, "numbers.status.col"), t(r.lang, "numbers.orders.col")}, rows, 1), r)
 }
 
 func statusName(lang string, st checkout.Status) string {
@@ -456,7 +461,7 @@ func timeToPaidChart(r *request, figs []store.DayFigures) app.UI {
 	}
 	svg := columns("ttp-s", vals, 0, t(r.lang, "numbers.ttp.max", top), "0", t(r.lang, "numbers.ttp.over", duration(r.lang, store.TimeToPaidBounds[len(store.TimeToPaidBounds)-1])))
 	return chartFigure("ttp", t(r.lang, "numbers.ttp"), summary, svg,
-		table([]string{t(r.lang, "numbers.ttp.col"), t(r.lang, "numbers.orders.col")}, rows), r)
+		table([]string{t(r.lang, "numbers.ttp.col"), t(r.lang, "numbers.orders.col")}, rows, 1), r)
 }
 
 func webhookChart(r *request, figs []store.DayFigures) app.UI {
@@ -478,5 +483,5 @@ func webhookChart(r *request, figs []store.DayFigures) app.UI {
 	// Each day's rate against a fixed 100% top, not the best day's.
 	svg := columns("wh-s", vals, 1, "100%", dayLabel(figs[0].Day), dayLabel(figs[len(figs)-1].Day))
 	return chartFigure("webhooks", t(r.lang, "numbers.wh"), summary, svg,
-		table([]string{t(r.lang, "numbers.day"), t(r.lang, "numbers.wh.att"), t(r.lang, "numbers.wh.ok"), t(r.lang, "numbers.wh.rate"), t(r.lang, "numbers.wh.gave")}, rows), r)
+		table([]string{t(r.lang, "numbers.day"), t(r.lang, "numbers.wh.att"), t(r.lang, "numbers.wh.ok"), t(r.lang, "numbers.wh.rate"), t(r.lang, "numbers.wh.gave")}, rows, 1), r)
 }

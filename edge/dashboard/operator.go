@@ -127,13 +127,13 @@ func operatorPage(r *request, v *operatorView, now time.Time) app.UI {
 	}
 	var merchants app.UI = app.P().Text(t(l, "home.none"))
 	if len(mrows) > 0 {
-		merchants = table([]string{t(l, "operator.m.name"), t(l, "operator.m.id"), t(l, "operator.m.open")}, mrows)
+		merchants = table([]string{t(l, "operator.m.name"), t(l, "operator.m.id"), t(l, "operator.m.open")}, mrows, 2)
 	}
 	return page(r, t(l, "operator.title"),
 		app.Section().ID("watchers").Aria("labelledby", "watchers-h").Body(
 			app.H2().ID("watchers-h").Text(t(l, "operator.watchers")),
 			table([]string{t(l, "operator.w.network"), t(l, "operator.w.leader"), t(l, "operator.w.checkpoint"),
-				t(l, "operator.w.pending"), t(l, "operator.w.backlog"), t(l, "operator.w.lag")}, wrows),
+				t(l, "operator.w.pending"), t(l, "operator.w.backlog"), t(l, "operator.w.lag")}, wrows, 6),
 			app.P().Class("hint").Text(t(l, "operator.w.note")),
 		),
 		app.Section().ID("webhooks").Aria("labelledby", "webhooks-h").Body(
