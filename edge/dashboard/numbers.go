@@ -231,8 +231,9 @@ func table(head []string, rows [][]string, numFrom int) app.UI {
 	return app.Div().Class("table-wrap").Body(app.Table().Body(app.THead().Body(app.Tr().Body(ths...)), app.TBody().Body(trs...)))
 }
 
-// The drawings share one coordinate system: 320 × 150 user units (text at 11 is about 11 px
-// on a 360 px phone; the stylesheet caps the width on wide screens).
+// The drawings share one coordinate system: 320 × 150 user units. The stylesheet sizes their
+// text in those units per screen width (14 on a phone, where a chart is about 260 px wide:
+// about 11 px; 10 on wide screens, where it is about 480 px wide: about 15 px).
 const (
 	chartW, chartH         = 320.0, 150.0
 	padL, padR, padT, padB = 4.0, 4.0, 16.0, 18.0
@@ -275,7 +276,7 @@ func columns(labelID string, vals []float64, full float64, top string, first, la
 				`" width="` + f1(step-gap) + `" height="` + f1(hgt) + `"/>`)
 		}
 	}
-	svgText(&b, padL, 11, "start", "lbl", top)
+	svgText(&b, padL, 12, "start", "lbl", top)
 	svgText(&b, padL, chartH-4, "start", "lbl", first)
 	svgText(&b, chartW-padR, chartH-4, "end", "lbl", last)
 	b.WriteString(`</svg>`)
@@ -481,7 +482,7 @@ func webhookChart(r *request, figs []store.DayFigures) app.UI {
 		summary = t(r.lang, "numbers.wh.summary", pct(ok, att), att, gave)
 	}
 	// Each day's rate against a fixed 100% top, not the best day's.
-	svg := columns("wh-s", vals, 1, "100%", dayLabel(figs[0].Day), dayLabel(figs[len(figs)-1].Day))
+	svg := columns("webhooks-s", vals, 1, "100%", dayLabel(figs[0].Day), dayLabel(figs[len(figs)-1].Day))
 	return chartFigure("webhooks", t(r.lang, "numbers.wh"), summary, svg,
 		table([]string{t(r.lang, "numbers.day"), t(r.lang, "numbers.wh.att"), t(r.lang, "numbers.wh.ok"), t(r.lang, "numbers.wh.rate"), t(r.lang, "numbers.wh.gave")}, rows, 1), r)
 }
