@@ -22,7 +22,9 @@ commands:
   tx         what the chain and the gateway know of one transaction (support lookup)
   retention-backfill
              put the orders already stored on the retention schedule (once, after upgrading)
-  user       manage dashboard users: create, link, list, disable
+  figures-backfill
+             recompute the dashboard's order figures from the orders (after upgrading)
+  user       manage dashboard users: create, link, list, disable, reset-totp
   audit      show a merchant's (or the operators') dashboard audit log
 
 Run "edge <command> -h" for the flags of a command.
@@ -47,6 +49,8 @@ func main() {
 		err = txCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "retention-backfill":
 		err = retentionBackfillCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "figures-backfill":
+		err = figuresBackfillCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "user":
 		err = userCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "audit":

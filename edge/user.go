@@ -25,6 +25,8 @@ const userUsage = `usage: edge user <command> [flags]
            stop working
   list     every user (no secrets)
   disable  --email E      the user can no longer sign in; its sessions end at once
+  reset-totp --email E    clear the user's second factor (a lost authenticator) and end
+           its sessions everywhere; it signs in with its password and can enrol again
 
 Every command also takes the Redis flags (--redis, --redis-prefix, --redis-shared-prefix,
 --redis-cluster); create and link take --public-url. Run "edge user <command> -h" for its flags.
@@ -94,6 +96,12 @@ var userActions = map[string]userAction{
 		email := fs.String("email", "", "the user's e-mail address (required)")
 		return func(ctx context.Context, svc *users.Service) (any, error) {
 			return svc.Disable(ctx, *email, users.OperatorActor, netip.Addr{})
+		}
+	},
+	"reset-totp": func(fs *flag.FlagSet) func(context.Context, *users.Service) (any, error) {
+		email := fs.String("email", "", "the user's e-mail address (required)")
+		return func(ctx context.Context, svc *users.Service) (any, error) {
+			return svc.ResetTOTP(ctx, *email, users.OperatorActor, netip.Addr{})
 		}
 	},
 }

@@ -151,6 +151,8 @@ func (h *Handler) Routes(r *router.Router) {
 	r.POST(Path+"/totp", h.wrap(h.totpConfirm, postSignedIn))
 	h.ordersRoutes(r)
 	h.settingsRoutes(r)
+	h.numbersRoutes(r)
+	h.operatorRoutes(r)
 }
 
 // access is what a route requires before its handler runs.

@@ -62,6 +62,7 @@ func (s *Store) indexCall(merchantID string, o *checkout.Order, version int64) (
 		keys = append(keys, s.k.orderList(merchantID, st, o.Network))
 		args = append(args, string(st))
 	}
+	keys, args = s.figuresCall(merchantID, o, time.Now(), keys, args) // dashboard_figures.go
 	seen := map[string]bool{}
 	for _, p := range o.Payments {
 		if f := txField(p.TxHash); !seen[f] {

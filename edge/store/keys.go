@@ -192,3 +192,34 @@ func (k keys) audit(merchantID string) string {
 func (k keys) attention(merchantID string) string {
 	return k.prefix + "merchant:{m:" + merchantID + "}:attention"
 }
+
+// The dashboard's figures (dashboard_figures.go), in the merchant's slot so the order index
+// step counts them in the same script that moves the order between status lists:
+//
+//	merchant:{m:ID}:fig:YYYYMMDD      hash  one UTC day's counters (c:STATUS, pn, pa, tI, wa, wo,
+//	                                        wf), EXPIREAT the day's end + FiguresRetention
+//	merchant:{m:ID}:fig:since         string unix seconds from which created orders are counted
+//	merchant:{m:ID}:fig:whg:YYYYMMDD  hash  webhook attempts counted that day (EVT:REV → 1), so
+//	                                        a retried count adds nothing; kept webhookGuardTTL
+func (k keys) figDay(merchantID, day string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:fig:" + day
+}
+func (k keys) figSince(merchantID string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:fig:since"
+}
+func (k keys) figWebhookGuard(merchantID, day string) string {
+	return k.prefix + "merchant:{m:" + merchantID + "}:fig:whg:" + day
+}
+
+// The watcher's own keys (watcher/feed), read for the operator view and never written here:
+// its lease (the active instance's token, with a TTL), its checkpoint (last final block
+// reported) and its pending (seen, unconfirmed) transfers.
+func (k keys) watcherLease(n checkout.Network) string {
+	return k.prefix + "watcher:{" + string(n) + "}:lease"
+}
+func (k keys) watcherCheckpoint(n checkout.Network) string {
+	return k.prefix + "watcher:{" + string(n) + "}:checkpoint"
+}
+func (k keys) watcherPending(n checkout.Network) string {
+	return k.prefix + "watcher:{" + string(n) + "}:pending"
+}

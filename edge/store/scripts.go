@@ -53,4 +53,6 @@ var (
 	totpStepScript     = script("user_totp_step") // UseTOTPStep
 	sessionSetScript   = script("session_set")    // TouchSession, SetSessionTOTP
 	noticeScript       = script("notice_queue")   // QueueNotice
+
+	figWebhookScript = script("fig_webhook") // countWebhook (dashboard_figures.go)
 )

@@ -229,6 +229,7 @@ func (s *Store) saveDelivery(ctx context.Context, orderID string, d *Delivery, a
 		return fmt.Errorf("webhook delivery %s: %w", d.EventID, ErrConflict)
 	}
 	d.Rev = next.Rev
+	s.countWebhook(ctx, record, d.EventID, next.Rev, next.Status, attempt, time.Now()) // dashboard_figures.go
 	return nil
 }
 
