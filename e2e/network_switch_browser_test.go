@@ -66,7 +66,13 @@ func TestNetworkSwitchInBrowser(t *testing.T) {
 		if o.Network != checkout.ERC20 || len(o.PreviousAddresses) != 1 || o.PreviousAddresses[0].Address != old {
 			t.Fatalf("order after the click: %s %s previous %+v", o.Network, o.Address, o.PreviousAddresses)
 		}
-		if got := text(t, tab, "#address"); got != o.Address {
+		// One evaluation, not a node query then a read: the live script may re-render the
+		// section between the two.
+		got, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#address").textContent.trim()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != o.Address {
 			t.Fatalf("page shows %s, the order is on %s", got, o.Address)
 		}
 		qr, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector(".qr-box svg").getAttribute("aria-label")`))
@@ -92,7 +98,13 @@ func TestNetworkSwitchInBrowser(t *testing.T) {
 					t.Errorf("network choice lacks %q: %s", want, sw)
 				}
 			}
-			if got := text(t, tab, "#address"); got != o.Address {
+			// One evaluation, not a node query then a read: the live script may re-render the
+		// section between the two.
+		got, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#address").textContent.trim()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != o.Address {
 				t.Fatalf("address %s, want %s", got, o.Address)
 			}
 			if wide, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); wide > int(width) {
