@@ -99,12 +99,12 @@ func TestNetworkSwitchInBrowser(t *testing.T) {
 				}
 			}
 			// One evaluation, not a node query then a read: the live script may re-render the
-		// section between the two.
-		got, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#address").textContent.trim()`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != o.Address {
+			// section between the two.
+			got, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#address").textContent.trim()`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != o.Address {
 				t.Fatalf("address %s, want %s", got, o.Address)
 			}
 			if wide, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); wide > int(width) {
