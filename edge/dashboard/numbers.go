@@ -39,13 +39,12 @@ func (h *Handler) numbersRoutes(r *router.Router) {
 // not found); an operator the one ?merchant= names, else the first by name. ok false: answer
 // 404. ms is every merchant for an operator's selector (nil for a merchant's user).
 func (h *Handler) scopedMerchant(r *request) (m *checkout.Merchant, ms []*checkout.Merchant, ok bool, err error) {
-	want := string(r.ctx.QueryArgs().Peek("merchant"))
-	u := r.cur.User
-	if !u.Operator {
-		if want != "" && want != u.MerchantID {
-			return nil, nil, false, nil
-		}
-		m, err := h.cfg.Store.Merchant(r.ctx, u.MerchantID)
+	want, ok := scopeID(r)
+	if !ok {
+		return nil, nil, false, nil
+	}
+	if !r.cur.User.Operator {
+		m, err := h.cfg.Store.Merchant(r.ctx, want)
 		if err != nil {
 			return nil, nil, false, err
 		}

@@ -52,28 +52,41 @@ func (h *Handler) ordersRoutes(r *router.Router) {
 	r.GET(Path+"/orders.csv", h.wrap(h.ordersCSV, signedIn))
 }
 
+// scopeID is the merchant id a request may see, by the one rule of every page: a merchant's
+// user its own (ok false, answer 404, when ?merchant= names another); an operator the one
+// ?merchant= names, "" when none is named yet.
+func scopeID(r *request) (id string, ok bool) {
+	named := string(r.ctx.QueryArgs().Peek(paramMerchant))
+	u := r.cur.User
+	if u.Operator {
+		return named, true
+	}
+	if named != "" && named != u.MerchantID {
+		return "", false
+	}
+	return u.MerchantID, true
+}
+
 // orderScope is whose orders a request may see: the signed-in merchant's own, or for an
 // operator the merchant ?merchant= names. found is false when the request named a merchant it
 // may not see (or none exists): the caller answers 404, as for an unknown one, so nothing
 // tells another merchant's id from a made-up one. An operator who named none gets a nil
 // merchant (the page shows the chooser).
 func (h *Handler) orderScope(r *request) (m *checkout.Merchant, found bool, err error) {
-	named := string(r.ctx.QueryArgs().Peek(paramMerchant))
-	u := r.cur.User
-	if !u.Operator {
-		if named != "" && named != u.MerchantID {
-			return nil, false, nil
-		}
-		m, err := h.cfg.Merchants.Merchant(r.ctx, u.MerchantID)
+	id, ok := scopeID(r)
+	switch {
+	case !ok:
+		return nil, false, nil
+	case !r.cur.User.Operator:
+		m, err := h.cfg.Merchants.Merchant(r.ctx, id)
 		return m, err == nil, err
-	}
-	if named == "" {
+	case id == "":
 		return nil, true, nil
 	}
-	if !strings.HasPrefix(named, "mer_") || len(named) > 64 {
+	if !strings.HasPrefix(id, "mer_") || len(id) > 64 {
 		return nil, false, nil
 	}
-	m, err = h.cfg.Merchants.Merchant(r.ctx, named)
+	m, err = h.cfg.Merchants.Merchant(r.ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, nil
 	}

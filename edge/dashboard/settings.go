@@ -74,17 +74,13 @@ func (h *Handler) settingsRoutes(r *router.Router) {
 // an operator has not chosen one yet). A merchant's user naming another merchant, or an
 // operator naming an unknown one, gets 404 (written here; ok is then false).
 func (h *Handler) settingsMerchant(r *request) (v *merchants.View, ok bool, err error) {
-	u := r.cur.User
-	q := string(r.ctx.QueryArgs().Peek("merchant"))
-	id := u.MerchantID
+	id, ok := scopeID(r)
 	switch {
-	case u.Operator && q == "":
-		return nil, true, nil
-	case u.Operator:
-		id = q
-	case q != "" && q != id:
+	case !ok:
 		h.settingsNotFound(r)
 		return nil, false, nil
+	case r.cur.User.Operator && id == "":
+		return nil, true, nil
 	}
 	if id == "" {
 		h.settingsNotFound(r)
