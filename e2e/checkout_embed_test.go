@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -54,11 +56,11 @@ func frameRect(t *testing.T, tab context.Context) []float64 {
 	return rect
 }
 
-// keyInCheckoutFrame sends key to the checkout frame of order id: a target of its own (the
+// inCheckoutFrame runs action in the checkout frame of order id: a target of its own (the
 // checkout is another site). A frame target from an earlier, closed modal of the same order
 // can still be listed for a moment, and a frame may be navigating: a target that turns out
 // detached is skipped and the list read again.
-func keyInCheckoutFrame(t *testing.T, browser context.Context, id string, key string) {
+func inCheckoutFrame(t *testing.T, browser context.Context, id string, action chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	var last error
@@ -74,14 +76,23 @@ func keyInCheckoutFrame(t *testing.T, browser context.Context, id string, key st
 			}
 			ctx, cancel := chromedp.NewContext(browser, chromedp.WithTargetID(in.TargetID))
 			t.Cleanup(cancel) // not before: cancelling closes the target, the checkout's frame
-			last = chromedp.Do(ctx, chromedp.KeyEvent(key))
-			if last == nil {
+			if last = chromedp.Do(ctx, action); last == nil {
 				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("no live frame target for %s took the key (last error %v)", id, last)
+	t.Fatalf("no live frame target for %s (last error %v)", id, last)
+}
+
+// keyDown presses key, keydown only: the checkout acts on it, and when that closes the modal
+// the frame is gone before a keyup could reach it (the keyup would fail as detached).
+func keyDown(key string) chromedp.Action[chromedp.Void] {
+	down := kb.Encode([]rune(key)[0])[0] // rawKeyDown for a non-printing key
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, *down)
+		return err
+	})
 }
 
 // TestCheckoutEmbedInBrowser checks embed.js on a merchant's page in headless Chromium: the
@@ -173,17 +184,22 @@ func TestCheckoutEmbedInBrowser(t *testing.T) {
 			t.Run("close button", func(t *testing.T) {
 				open(t)
 				shot(t, tab, "modal-"+itoa(width)+".png")
+				// Once the wasm has taken the page over: when it mounts, it replaces the
+				// prerendered DOM, and a click whose mousedown and mouseup straddle that lands
+				// on two different buttons, which is no click at all.
+				poll(t, tab, "the wasm running the checkout", `msgs.some(m => m.type === "loaded")`, 30*time.Second)
 				rect := frameRect(t, tab)
-				probe := newTab(t, browser)
-				if err := chromedp.Do(probe, chromedp.EmulateViewport(int64(rect[2]), int64(rect[3])), chromedp.Navigate(o.PaymentURL+"?embed=modal&wasm=false")); err != nil {
-					t.Fatal(err)
-				}
-				poll(t, probe, "the × on the modal page", `(b => b !== null && b.getBoundingClientRect().height > 0)(document.querySelector("#close"))`, 15*time.Second)
-				// Where the × is inside the frame: the same page at the frame's size.
-				closeAt, err := chromedp.Run(probe, chromedp.Evaluate[[]float64](`(r => [r.left + r.width / 2, r.top + r.height / 2])(document.querySelector("#close").getBoundingClientRect())`))
-				if err != nil || len(closeAt) != 2 {
-					t.Fatalf("close button %v: %v", closeAt, err)
-				}
+				// Where the × is inside the frame, read in the frame itself.
+				var closeAt []float64
+				inCheckoutFrame(t, browser, o.ID, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					var err error
+					closeAt, err = chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(b => b === null || b.getBoundingClientRect().height === 0 ? null :
+						(r => [r.left + r.width / 2, r.top + r.height / 2])(b.getBoundingClientRect()))(document.querySelector("#close"))`))
+					if err == nil && len(closeAt) != 2 {
+						err = fmt.Errorf("no × on the modal page yet (%v)", closeAt)
+					}
+					return err
+				}))
 				if err := chromedp.Do(tab, chromedp.MouseClickXY(rect[0]+closeAt[0], rect[1]+closeAt[1])); err != nil {
 					t.Fatal(err)
 				}
@@ -200,7 +216,7 @@ func TestCheckoutEmbedInBrowser(t *testing.T) {
 				open(t)
 				// The key goes to the checkout's own frame (a process of its own: another
 				// site), as it does once the customer has clicked or tabbed into it.
-				keyInCheckoutFrame(t, browser, o.ID, kb.Escape)
+				inCheckoutFrame(t, browser, o.ID, keyDown(kb.Escape))
 				closed(t, "Escape in the checkout", fromCheckout)
 			})
 			t.Run("Escape on the page", func(t *testing.T) {
