@@ -208,40 +208,42 @@ type SetParams struct {
 
 // Set changes a merchant's settings and returns its view.
 func Set(ctx context.Context, st Store, p SetParams) (*View, error) {
-	m, err := load(ctx, st, p.ID)
-	if err != nil {
+	if _, err := load(ctx, st, p.ID); err != nil {
 		return nil, err
 	}
 	if p.Name != "" {
 		if err := checkout.CheckMerchantName(p.Name); err != nil {
 			return nil, invalid("name", "%v", err)
 		}
-		m.Name = p.Name
 	}
-	if err := applyDisplay(m, p.Settings, p.Dev); err != nil {
-		return nil, err
-	}
-	if p.ClearReturnHosts {
-		m.ReturnHosts = nil
-	}
-	m.ReturnHosts = append(m.ReturnHosts, p.ReturnHosts...)
-	if p.ClearEmbedOrigins {
-		m.EmbedOrigins = nil
-	}
-	m.EmbedOrigins = append(m.EmbedOrigins, p.EmbedOrigins...)
-	if p.OrderTTL != 0 {
-		m.OrderTTL = p.OrderTTL
-	}
-	if p.RateLimit != 0 {
-		m.RateLimit = p.RateLimit
-	}
-	if p.AllowNetworkSwitch != nil {
-		m.AllowNetworkSwitch = *p.AllowNetworkSwitch
-	}
-	if err := applySettings(m, p.WebhookURL, p.Dev); err != nil {
-		return nil, err
-	}
-	if err := st.PutMerchant(ctx, m); err != nil {
+	// Applied to the merchant as stored, again if another change lands first (so it is kept).
+	m, err := st.UpdateMerchant(ctx, p.ID, func(m *checkout.Merchant) error {
+		if p.Name != "" {
+			m.Name = p.Name
+		}
+		if err := applyDisplay(m, p.Settings, p.Dev); err != nil {
+			return err
+		}
+		if p.ClearReturnHosts {
+			m.ReturnHosts = nil
+		}
+		m.ReturnHosts = append(m.ReturnHosts, p.ReturnHosts...)
+		if p.ClearEmbedOrigins {
+			m.EmbedOrigins = nil
+		}
+		m.EmbedOrigins = append(m.EmbedOrigins, p.EmbedOrigins...)
+		if p.OrderTTL != 0 {
+			m.OrderTTL = p.OrderTTL
+		}
+		if p.RateLimit != 0 {
+			m.RateLimit = p.RateLimit
+		}
+		if p.AllowNetworkSwitch != nil {
+			m.AllowNetworkSwitch = *p.AllowNetworkSwitch
+		}
+		return applySettings(m, p.WebhookURL, p.Dev)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return view(ctx, st, m)
@@ -324,14 +326,18 @@ type RotatedSecret struct {
 // RotateWebhookSecret gives a merchant a new webhook secret; the old one keeps signing for
 // checkout.WebhookSecretOverlap.
 func RotateWebhookSecret(ctx context.Context, st Store, id string) (*RotatedSecret, error) {
-	m, err := load(ctx, st, id)
-	if err != nil {
+	if _, err := load(ctx, st, id); err != nil {
 		return nil, err
 	}
 	until := time.Now().UTC().Add(checkout.WebhookSecretOverlap).Truncate(time.Second)
-	m.WebhookSecretPrev, m.WebhookSecretPrevUntil = m.WebhookSecret, &until
-	m.WebhookSecret = secret("whsec_")
-	if err := st.PutMerchant(ctx, m); err != nil {
+	// On the merchant as stored: a copy read earlier would bring back the secret a
+	// concurrent rotation replaced.
+	m, err := st.UpdateMerchant(ctx, id, func(m *checkout.Merchant) error {
+		m.WebhookSecretPrev, m.WebhookSecretPrevUntil = m.WebhookSecret, &until
+		m.WebhookSecret = secret("whsec_")
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &RotatedSecret{MerchantID: m.ID, WebhookSecret: m.WebhookSecret, PreviousSignsUntil: until,

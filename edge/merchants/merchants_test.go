@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	checkout "github.com/mpchat/checkout"
@@ -106,5 +109,59 @@ func TestLifecycle(t *testing.T) {
 	}
 	if len(v.Keys) != 2 || revoked != 1 { // the first (revoked) and the rotated one: the refused rotation stored nothing
 		t.Errorf("keys: %+v", v.Keys)
+	}
+}
+
+// TestConcurrentChangesAreKept: changes made at the same time (two operators, the dashboard
+// and the command line) each land; none is undone by another's stale copy of the merchant.
+// A rotated webhook secret in particular is never brought back by a settings save.
+func TestConcurrentChangesAreKept(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	c, err := merchants.Create(ctx, st, merchants.CreateParams{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	hosts := make([]string, n)
+	errs := make(chan error, n+1)
+	var secret string
+	var wg sync.WaitGroup
+	for i := range n {
+		hosts[i] = "shop" + strconv.Itoa(i) + ".example"
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := merchants.Set(ctx, st, merchants.SetParams{ID: c.MerchantID, Settings: merchants.Settings{ReturnHosts: []string{hosts[i]}}})
+			errs <- err
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r, err := merchants.RotateWebhookSecret(ctx, st, c.MerchantID)
+		if err == nil {
+			secret = r.WebhookSecret
+		}
+		errs <- err
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := st.Merchant(ctx, c.MerchantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		if !slices.Contains(m.ReturnHosts, h) {
+			t.Errorf("return host %s was lost: stored %v", h, m.ReturnHosts)
+		}
+	}
+	if m.WebhookSecret != secret || m.WebhookSecretPrev != c.WebhookSecret {
+		t.Errorf("webhook secret after a concurrent rotation: %q (previous %q), want the rotated one", m.WebhookSecret, m.WebhookSecretPrev)
 	}
 }

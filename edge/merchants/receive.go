@@ -45,56 +45,81 @@ const maxOffsetLimit = checkout.Unit
 // an earlier list stay the merchant's and stay watched, so orders open on them, and late
 // funds, still settle; switching mode changes only new orders.
 func SetReceive(ctx context.Context, st Store, p ReceiveParams) (*ReceiveSet, error) {
-	m, err := load(ctx, st, p.ID)
-	if err != nil {
+	if _, err := load(ctx, st, p.ID); err != nil {
 		return nil, err
 	}
 	n, err := checkout.ParseNetwork(p.Network)
 	if err != nil {
 		return nil, invalid("network", "%v", err)
 	}
-	cfg := m.Receive[n]
-	switch checkout.ReceiveMode(p.Mode) {
+	mode := checkout.ReceiveMode(p.Mode)
+	switch mode {
 	case checkout.ReceiveXPub:
-		if m.XPubs[n] == "" {
-			return nil, invalid("mode", "xpub mode needs an xpub for %s: set one with set-xpub first", n)
-		}
 		if len(p.Addresses) > 0 {
 			return nil, invalid("address", "addresses are for mode addresses")
 		}
 	case checkout.ReceiveAddresses:
-		if len(p.Addresses) == 0 && len(cfg.Addresses) == 0 {
-			return nil, invalid("address", "mode addresses needs at least one --address")
-		}
 	default:
 		return nil, invalid("mode", "must be xpub or addresses")
 	}
-	cfg.Mode = checkout.ReceiveMode(p.Mode)
-	if len(p.Addresses) > 0 {
-		if cfg.Addresses, err = receiveAddresses(n, p.Addresses); err != nil {
+	addrs, err := receiveAddresses(n, p.Addresses)
+	if err != nil {
+		return nil, err
+	}
+	var offset checkout.Amount
+	if p.MaxOffset != "" {
+		if offset, err = checkout.ParseAmount(p.MaxOffset); err != nil || offset < 1 || offset > maxOffsetLimit {
+			return nil, invalid("max_offset", "must be a USDT amount from 0.000001 to %s", maxOffsetLimit)
+		}
+	}
+	if p.LateWindow != 0 && (p.LateWindow < time.Minute || p.LateWindow > 720*time.Hour) {
+		return nil, invalid("late_window", "must be from 1m to 720h")
+	}
+	// Claimed before the merchant record names them: a claim is the merchant's for good (as
+	// are addresses of an earlier list), so one left by a failure below harms nothing.
+	for _, a := range addrs {
+		if err := st.BindReceiveAddress(ctx, p.ID, n, a); err != nil {
+			if errors.Is(err, store.ErrAddressOwned) {
+				return nil, fmt.Errorf("set receive: %w", err)
+			}
 			return nil, err
 		}
 	}
-	if p.MaxOffset != "" {
-		a, err := checkout.ParseAmount(p.MaxOffset)
-		if err != nil || a < 1 || a > maxOffsetLimit {
-			return nil, invalid("max_offset", "must be a USDT amount from 0.000001 to %s", maxOffsetLimit)
+	var cfg checkout.ReceiveConfig
+	// What the change keeps of the current configuration is read inside it, so a concurrent
+	// change of another field is kept.
+	_, err = st.UpdateMerchant(ctx, p.ID, func(m *checkout.Merchant) error {
+		cfg = m.Receive[n]
+		switch mode {
+		case checkout.ReceiveXPub:
+			if m.XPubs[n] == "" {
+				return invalid("mode", "xpub mode needs an xpub for %s: set one with set-xpub first", n)
+			}
+		case checkout.ReceiveAddresses:
+			if len(addrs) == 0 && len(cfg.Addresses) == 0 {
+				return invalid("address", "mode addresses needs at least one --address")
+			}
 		}
-		cfg.MaxOffset = a
-	}
-	if p.LateWindow != 0 {
-		if p.LateWindow < time.Minute || p.LateWindow > 720*time.Hour {
-			return nil, invalid("late_window", "must be from 1m to 720h")
+		cfg.Mode = mode
+		if len(addrs) > 0 {
+			cfg.Addresses = addrs
 		}
-		cfg.LateWindow = p.LateWindow
-	}
-	if err := st.SetReceive(ctx, m, n, cfg); err != nil {
-		if errors.Is(err, store.ErrAddressOwned) {
-			return nil, fmt.Errorf("set receive: %w", err)
+		if offset != 0 {
+			cfg.MaxOffset = offset
 		}
+		if p.LateWindow != 0 {
+			cfg.LateWindow = p.LateWindow
+		}
+		if m.Receive == nil {
+			m.Receive = map[checkout.Network]checkout.ReceiveConfig{}
+		}
+		m.Receive[n] = cfg
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &ReceiveSet{MerchantID: m.ID, Network: n, Receive: cfg}, nil
+	return &ReceiveSet{MerchantID: p.ID, Network: n, Receive: cfg}, nil
 }
 
 // receiveAddresses parses and normalizes addrs (EIP-55 for Ethereum), refusing duplicates.

@@ -13,13 +13,13 @@ import (
 type Store interface {
 	Merchant(ctx context.Context, id string) (*checkout.Merchant, error)
 	Merchants(ctx context.Context) ([]*checkout.Merchant, error)
-	PutMerchant(ctx context.Context, m *checkout.Merchant) error
+	UpdateMerchant(ctx context.Context, id string, change func(m *checkout.Merchant) error) (*checkout.Merchant, error)
 	Keys(ctx context.Context, merchantID string) ([]*checkout.APIKey, error)
 	APIKey(ctx context.Context, id string) (*checkout.APIKey, error)
 	AddKey(ctx context.Context, key *checkout.APIKey) error
 	PutKey(ctx context.Context, key *checkout.APIKey) error
 	SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Network, xpub, fingerprint string) error
-	SetReceive(ctx context.Context, m *checkout.Merchant, n checkout.Network, cfg checkout.ReceiveConfig) error
+	BindReceiveAddress(ctx context.Context, merchantID string, n checkout.Network, addr string) error
 	Block(ctx context.Context, n checkout.Network, addr string) error
 	Unblock(ctx context.Context, n checkout.Network, addr string) error
 	Blocked(ctx context.Context, n checkout.Network) ([]string, error)

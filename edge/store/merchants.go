@@ -153,19 +153,67 @@ func (s *Store) PutMerchant(ctx context.Context, m *checkout.Merchant) error {
 	return nil
 }
 
-// SetXPub claims the xpub for the merchant and stores it for the network. The xpub it
-// replaces stays claimed by the merchant.
+// maxMerchantRetries bounds UpdateMerchant's rereads: each one means another writer's change
+// landed in between, so running out takes a storm of writes to one merchant.
+const maxMerchantRetries = 16
+
+// UpdateMerchant applies change to the stored merchant id and stores the result, unless the
+// record changed in between: then it reads it again and reapplies change, so a concurrent
+// change (another operator, the command line) is kept, never overwritten by a stale copy.
+// change may run more than once and must depend only on the merchant it is given; an error
+// from it stores nothing and is returned as is. It returns the merchant as stored.
+func (s *Store) UpdateMerchant(ctx context.Context, id string, change func(m *checkout.Merchant) error) (*checkout.Merchant, error) {
+	key := s.k.merchant(id)
+	for range maxMerchantRetries {
+		old, err := s.rdb.HGet(ctx, key, "doc").Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("merchant %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return nil, wrap("read merchant", err)
+		}
+		var m checkout.Merchant
+		if err := json.Unmarshal([]byte(old), &m); err != nil {
+			return nil, fmt.Errorf("decode merchant %s: %w", id, err)
+		}
+		if err := change(&m); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(&m)
+		if err != nil {
+			return nil, fmt.Errorf("encode merchant: %w", err)
+		}
+		ok, err := merchantCAS.Run(ctx, s.rdb, []string{key}, old, b).Int()
+		if err != nil {
+			return nil, wrap("update merchant", err)
+		}
+		if ok == 1 {
+			return &m, nil
+		}
+	}
+	return nil, fmt.Errorf("merchant %s kept changing: %w", id, ErrConflict)
+}
+
+// SetXPub claims the xpub for the merchant and stores it for the network (m is updated to
+// the merchant as stored). The xpub it replaces stays claimed by the merchant.
 func (s *Store) SetXPub(ctx context.Context, m *checkout.Merchant, n checkout.Network, xpub, fingerprint string) error {
 	if err := s.ClaimXPub(ctx, fingerprint, m.ID); err != nil {
 		return err
 	}
-	if m.XPubs == nil {
-		m.XPubs = map[checkout.Network]string{}
-	}
-	m.XPubs[n] = xpub
 	// A replaced xpub keeps its claim: addresses were handed out from it, and another merchant
 	// deriving them again would be credited with this merchant's late funds.
-	return s.PutMerchant(ctx, m)
+	got, err := s.UpdateMerchant(ctx, m.ID, func(cur *checkout.Merchant) error {
+		if cur.XPubs == nil {
+			cur.XPubs = map[checkout.Network]string{}
+		}
+		cur.XPubs[n] = xpub
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*m = *got
+	return nil
 }
 
 // Merchant loads a merchant by id.

@@ -64,7 +64,8 @@ func (s *Store) BindReceiveAddress(ctx context.Context, merchantID string, n che
 	return wrap("watch receive address", s.rdb.SAdd(ctx, s.k.watchSet(n), addr).Err())
 }
 
-// SetReceive binds cfg's addresses to the merchant and stores cfg as its receive mode for n.
+// SetReceive binds cfg's addresses to the merchant and stores cfg as its receive mode for n
+// (m is updated to the merchant as stored).
 // Addresses it had before stay bound and watched (open orders and late funds use them).
 func (s *Store) SetReceive(ctx context.Context, m *checkout.Merchant, n checkout.Network, cfg checkout.ReceiveConfig) error {
 	for _, a := range cfg.Addresses {
@@ -72,11 +73,18 @@ func (s *Store) SetReceive(ctx context.Context, m *checkout.Merchant, n checkout
 			return err
 		}
 	}
-	if m.Receive == nil {
-		m.Receive = map[checkout.Network]checkout.ReceiveConfig{}
+	got, err := s.UpdateMerchant(ctx, m.ID, func(cur *checkout.Merchant) error {
+		if cur.Receive == nil {
+			cur.Receive = map[checkout.Network]checkout.ReceiveConfig{}
+		}
+		cur.Receive[n] = cfg
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	m.Receive[n] = cfg
-	return s.PutMerchant(ctx, m)
+	*m = *got
+	return nil
 }
 
 // IsMerchantID reports whether an address binding (OrderIDByAddress) names a merchant: the

@@ -55,4 +55,5 @@ var (
 	noticeScript       = script("notice_queue")   // QueueNotice
 
 	figWebhookScript = script("fig_webhook") // countWebhook (dashboard_figures.go)
+	merchantCAS      = script("merchant_cas") // UpdateMerchant
 )
