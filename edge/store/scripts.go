@@ -54,6 +54,6 @@ var (
 	sessionSetScript   = script("session_set")    // TouchSession, SetSessionTOTP
 	noticeScript       = script("notice_queue")   // QueueNotice
 
-	figWebhookScript = script("fig_webhook") // countWebhook (dashboard_figures.go)
+	figWebhookScript = script("fig_webhook")  // countWebhook (dashboard_figures.go)
 	merchantCAS      = script("merchant_cas") // UpdateMerchant
 )
