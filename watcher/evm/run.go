@@ -28,13 +28,13 @@ type Runner struct {
 	// OnLease is called after every lease check with whether this instance is the active
 	// watcher (false: standing by, or the lease was lost).
 	OnLease func(leader bool)
-	// OnError is called when a lease check or a step fails (it is logged and retried), and
-	// when a status write fails (logged; the scan goes on).
+	// OnError is called when a lease check or a step fails (it is logged and retried).
 	OnError func(error)
 	// Status, when set, is where the active watcher publishes its status after each committed
 	// step (one write a step; *feed.Feed satisfies it), to expire after feed.StatusTTL(Poll):
 	// the chain head, the checkpoint, and the endpoints' health from Health (optional;
-	// *endpoints.Pool's Health satisfies it).
+	// *endpoints.Pool's Health satisfies it). A failed write is logged and the scan goes on:
+	// the record lapses, and the operator view says the watcher is not reporting.
 	Status StatusWriter
 	Health func() (healthy, total int, primary string)
 }
@@ -116,7 +116,6 @@ func (r *Runner) Run(ctx context.Context) error {
 			if err := r.writeStatus(ctx, p, feed.StatusTTL(poll)); errors.Is(err, feed.ErrLeaseLost) {
 				continue // the next lease check stands by
 			} else if err != nil && ctx.Err() == nil {
-				r.failed(err)
 				log.Warn("watcher: status", "err", err)
 			}
 		}
