@@ -61,7 +61,10 @@ func runWatch(ctx context.Context, args []string) error {
 	}
 	log.Info("watcher starting", "rpc", strings.Join(names, ", "), "finality", *cf.finality, "confirmations_above", *cf.above, "ws", redactOptional(*ws), "token", deposit.Format(n, setup.token), "confirmations", setup.required,
 		"redis", redisconn.Redact(*cf.redisURL), "redis_prefix", *cf.prefix)
-	r := &evm.Runner{Scanner: sc, Lease: cc.feed, LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log}
+	// The status record (head, endpoint health) is how the edge's operator view sees what
+	// /metrics shows, whether --listen is on or not.
+	r := &evm.Runner{Scanner: sc, Lease: cc.feed, LeaseTTL: *leaseTTL, Poll: *poll, Wake: wake, Log: log,
+		Status: cc.feed, Health: pool.Health}
 	if *listen != "" {
 		m := metrics.New(n)
 		m.Hook(r)

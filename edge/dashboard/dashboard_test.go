@@ -27,6 +27,7 @@ import (
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/edge/users"
 	"github.com/mpchat/checkout/internal/redistest"
+	"github.com/mpchat/checkout/watcher/feed"
 )
 
 var netipZero netip.Addr
@@ -54,6 +55,8 @@ type edge struct {
 	svc   *users.Service
 	clock *clock
 	ctx   context.Context
+	// feed is a watcher's feed of network n on the edge's Redis and prefix (newFullEdge only).
+	feed func(n checkout.Network) *feed.Feed
 }
 
 func newEdge(t *testing.T, dev bool) *edge {

@@ -18,12 +18,14 @@ import (
 	"github.com/mpchat/checkout/edge/store"
 	"github.com/mpchat/checkout/edge/users"
 	"github.com/mpchat/checkout/internal/redistest"
+	"github.com/mpchat/checkout/watcher/feed"
 )
 
 // newFullEdge is newEdge with the dashboard's Store and Actions set, as the edge serves it.
 func newFullEdge(t *testing.T) *edge {
 	t.Helper()
-	st := store.New(redistest.Shared(t).Client(t), redistest.Prefix())
+	rdb, prefix := redistest.Shared(t).Client(t), redistest.Prefix()
+	st := store.New(rdb, prefix)
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	svc := &users.Service{Store: st, Now: c.Now, Params: users.Params{Time: 1, Memory: 8 * 1024, Threads: 1}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -40,7 +42,8 @@ func newFullEdge(t *testing.T) *edge {
 	hs := &fasthttp.Server{Handler: s.Handler()}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() { _ = hs.Shutdown() })
-	return &edge{t: t, url: base, st: st, svc: svc, clock: c, ctx: context.Background()}
+	return &edge{t: t, url: base, st: st, svc: svc, clock: c, ctx: context.Background(),
+		feed: func(n checkout.Network) *feed.Feed { return feed.New(rdb, prefix, n) }}
 }
 
 // order makes an order of m created at created and takes it to status through the store's

@@ -89,7 +89,7 @@ func (h *Handler) operator(r *request) error {
 func operatorPage(r *request, v *operatorView, now time.Time) app.UI {
 	l := r.lang
 	// Watchers and settlement, one row per network.
-	wrows := make([][]string, len(v.watchers))
+	wrows, hrows := make([][]string, len(v.watchers)), make([][]string, len(v.watchers))
 	for i, w := range v.watchers {
 		s := w.state
 		leader := t(l, "operator.noleader")
@@ -116,6 +116,7 @@ func operatorPage(r *request, v *operatorView, now time.Time) app.UI {
 			backlog = t(l, "operator.readerr")
 		}
 		wrows[i] = []string{string(s.Network), leader, cp, strconv.FormatInt(s.Pending, 10), backlog, lag}
+		hrows[i] = headRow(l, w, now)
 	}
 	mrows := make([][]string, len(v.merchants))
 	for i, m := range v.merchants {
@@ -134,6 +135,9 @@ func operatorPage(r *request, v *operatorView, now time.Time) app.UI {
 			app.H2().ID("watchers-h").Text(t(l, "operator.watchers")),
 			table([]string{t(l, "operator.w.network"), t(l, "operator.w.leader"), t(l, "operator.w.checkpoint"),
 				t(l, "operator.w.pending"), t(l, "operator.w.backlog"), t(l, "operator.w.lag")}, wrows, 6),
+			app.H3().Text(t(l, "operator.heads")),
+			table([]string{t(l, "operator.w.network"), t(l, "operator.h.reported"), t(l, "operator.h.endpoints"),
+				t(l, "operator.h.head"), t(l, "operator.h.behind")}, hrows, 3),
 			app.P().Class("hint").Text(t(l, "operator.w.note")),
 		),
 		app.Section().ID("webhooks").Aria("labelledby", "webhooks-h").Body(
@@ -148,4 +152,24 @@ func operatorPage(r *request, v *operatorView, now time.Time) app.UI {
 			merchants,
 		),
 	)
+}
+
+// headRow is a network's row of what its active watcher last published (its status record):
+// when it read the chain head, its RPC endpoints' health, the head, and the blocks between
+// the head and the checkpoint it had then. "Not reporting" when there is no record: no
+// watcher runs, or the active one's steps fail.
+func headRow(l string, w watcherRow, now time.Time) []string {
+	s := w.state
+	if w.err {
+		return []string{string(s.Network), t(l, "operator.readerr"), "—", "—", "—"}
+	}
+	if !s.Reporting {
+		return []string{string(s.Network), t(l, "operator.h.none"), "—", "—", "—"}
+	}
+	eps := t(l, "operator.h.healthy", s.EndpointsHealthy, s.EndpointsTotal)
+	if s.Primary != "" {
+		eps = t(l, "operator.h.primary", eps, s.Primary)
+	}
+	return []string{string(s.Network), t(l, "operator.h.ago", duration(l, max(now.Sub(s.HeadAt), 0))), eps,
+		strconv.FormatUint(s.Head, 10), strconv.FormatUint(s.HeadLag, 10)}
 }

@@ -363,9 +363,9 @@ func (s *Store) OpenOrders(ctx context.Context, merchantIDs []string) ([]int64, 
 }
 
 // WatcherState is what Redis holds of a network's watcher: the lease the active instance
-// renews, its checkpoint and its pending sightings. The chain head and the scanner's lag are
-// not in Redis (they are the watcher's own /metrics: watcher_chain_head_block,
-// watcher_head_lag_blocks).
+// renews, its checkpoint, its pending sightings, and the status record it publishes after
+// each step (the chain head it sees and its RPC endpoints' health, otherwise only on its own
+// /metrics), which expires when the watcher stops writing it.
 type WatcherState struct {
 	Network checkout.Network
 	// Leader: an instance holds the lease (is active); LeaseLeft is the time before it lapses
@@ -380,6 +380,18 @@ type WatcherState struct {
 	Started    bool
 	// Pending is the number of transfers seen and not yet final.
 	Pending int64
+	// Reporting: a status record is there (the active watcher wrote one within its TTL);
+	// false leaves the fields below zero.
+	Reporting bool
+	// Head is the chain head the watcher's last step saw, read at HeadAt; HeadLag is Head
+	// minus the checkpoint the step left (0 when the head is not above it).
+	Head    uint64
+	HeadAt  time.Time
+	HeadLag uint64
+	// EndpointsHealthy of EndpointsTotal RPC endpoints were not benched; Primary is the one
+	// the step read from, as the watcher's logs and metrics name it ("#i scheme://host"), or "".
+	EndpointsHealthy, EndpointsTotal int
+	Primary                          string
 }
 
 // WatcherState reads the network's watcher state (one round trip, one slot).
@@ -387,11 +399,13 @@ func (s *Store) WatcherState(ctx context.Context, n checkout.Network) (*WatcherS
 	var lease, cp *redis.StringCmd
 	var ttl *redis.DurationCmd
 	var pend *redis.IntCmd
+	var status *redis.MapStringStringCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		lease = p.Get(ctx, s.k.watcherLease(n))
 		ttl = p.PTTL(ctx, s.k.watcherLease(n))
 		cp = p.Get(ctx, s.k.watcherCheckpoint(n))
 		pend = p.HLen(ctx, s.k.watcherPending(n))
+		status = p.HGetAll(ctx, s.k.watcherStatus(n))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -409,5 +423,36 @@ func (s *Store) WatcherState(ctx context.Context, n checkout.Network) (*WatcherS
 		}
 		w.Checkpoint, w.Started = c, true
 	}
+	if h := status.Val(); len(h) > 0 {
+		if err := w.readStatus(h); err != nil {
+			return nil, fmt.Errorf("watcher %s: corrupt status record: %w", n, err)
+		}
+	}
 	return w, nil
+}
+
+// readStatus fills the status fields from the watcher's status hash (watcher/feed writes it).
+func (w *WatcherState) readStatus(h map[string]string) error {
+	num := func(field string) (uint64, error) {
+		v, err := strconv.ParseUint(h[field], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("field %s %q", field, h[field])
+		}
+		return v, nil
+	}
+	var vals [5]uint64
+	for i, f := range []string{"h", "at", "cp", "eh", "et"} {
+		v, err := num(f)
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	head, at, cp := vals[0], vals[1], vals[2]
+	w.Reporting, w.Head, w.HeadAt = true, head, time.UnixMilli(int64(at))
+	if head > cp {
+		w.HeadLag = head - cp
+	}
+	w.EndpointsHealthy, w.EndpointsTotal, w.Primary = int(vals[3]), int(vals[4]), h["p"]
+	return nil
 }

@@ -213,7 +213,10 @@ func (k keys) figWebhookGuard(merchantID, day string) string {
 
 // The watcher's own keys (watcher/feed), read for the operator view and never written here:
 // its lease (the active instance's token, with a TTL), its checkpoint (last final block
-// reported) and its pending (seen, unconfirmed) transfers.
+// reported), its pending (seen, unconfirmed) transfers, and its status record: a hash the
+// active instance rewrites after each step (h chain head, at unix ms it was read, cp the
+// checkpoint then, eh / et RPC endpoints healthy / total, p the primary endpoint's label),
+// with a TTL of three poll intervals (at least 30 s), so a dead watcher's record vanishes.
 func (k keys) watcherLease(n checkout.Network) string {
 	return k.prefix + "watcher:{" + string(n) + "}:lease"
 }
@@ -222,4 +225,7 @@ func (k keys) watcherCheckpoint(n checkout.Network) string {
 }
 func (k keys) watcherPending(n checkout.Network) string {
 	return k.prefix + "watcher:{" + string(n) + "}:pending"
+}
+func (k keys) watcherStatus(n checkout.Network) string {
+	return k.prefix + "watcher:{" + string(n) + "}:status"
 }

@@ -134,6 +134,9 @@ func TestEveryKeyUnderPrefix(t *testing.T) {
 	if err := w.Anomaly(ctx, "value beyond int64", map[string]any{"tx": tr.TxHash}); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.WriteStatus(ctx, &feed.Status{Head: 104, At: now, Checkpoint: 102, EndpointsHealthy: 1, EndpointsTotal: 1}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.RecordOrphan(ctx, checkout.ERC20, "0-1", "no order", tr); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +225,7 @@ func TestEveryKeyUnderPrefix(t *testing.T) {
 	// The families this life must have left, so the listing above really saw them.
 	for _, want := range []string{
 		prefix + "merchant:{m:mer_audit}:idem:idem-1", prefix + "order:{" + paid.ID + "}",
-		prefix + "watcher:{ERC20}:lease", prefix + "watcher:{ERC20}:checkpoint", prefix + "feed:{ERC20}",
+		prefix + "watcher:{ERC20}:lease", prefix + "watcher:{ERC20}:checkpoint", prefix + "watcher:{ERC20}:status", prefix + "feed:{ERC20}",
 		prefix + "changes", prefix + "rate:key:{key_audit}", prefix + "replay:{key_audit}:sig-1",
 		shared + "xpub-owner:{" + key.Fingerprint() + "}",
 		prefix + "users", prefix + "user:{u:usr_audit}", prefix + "user:{u:usr_audit}:sessions",

@@ -153,6 +153,21 @@ func (p *Pool) Stats() []Stat {
 	return out
 }
 
+// Health is how many endpoints are healthy (not benched) of how many, and the name of the one
+// the last step read from ("#i scheme://host", as logs and metrics name it: never a path,
+// query or header value), "" before the first step.
+func (p *Pool) Health() (healthy, total int, primary string) {
+	for _, s := range p.Stats() {
+		if s.Healthy {
+			healthy++
+		}
+		if s.Primary {
+			primary = s.Name
+		}
+	}
+	return healthy, len(p.eps), primary
+}
+
 // WaitCounts is how many steps waited, by reason (WaitBehind, WaitDisagree, …).
 func (p *Pool) WaitCounts() map[string]uint64 {
 	p.mu.Lock()

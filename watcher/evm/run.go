@@ -30,6 +30,19 @@ type Runner struct {
 	OnLease func(leader bool)
 	// OnError is called when a lease check or a step fails (it is logged and retried).
 	OnError func(error)
+	// Status, when set, is where the active watcher publishes its status after each committed
+	// step (one write a step; *feed.Feed satisfies it), to expire after feed.StatusTTL(Poll):
+	// the chain head, the checkpoint, and the endpoints' health from Health (optional;
+	// *endpoints.Pool's Health satisfies it). A failed write is logged and the scan goes on:
+	// the record lapses, and the operator view says the watcher is not reporting.
+	Status StatusWriter
+	Health func() (healthy, total int, primary string)
+}
+
+// StatusWriter publishes the active watcher's status record (the edge's operator view reads
+// it).
+type StatusWriter interface {
+	WriteStatus(ctx context.Context, s *feed.Status, ttl time.Duration) error
 }
 
 // Run scans while holding the lease; it releases the lease when ctx ends.
@@ -95,14 +108,31 @@ func (r *Runner) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 200 * time.Millisecond
+		p := r.Scanner.Progress()
 		if r.OnStep != nil {
-			r.OnStep(r.Scanner.Progress())
+			r.OnStep(p)
+		}
+		if r.Status != nil {
+			if err := r.writeStatus(ctx, p, feed.StatusTTL(poll)); errors.Is(err, feed.ErrLeaseLost) {
+				continue // the next lease check stands by
+			} else if err != nil && ctx.Err() == nil {
+				log.Warn("watcher: status", "err", err)
+			}
 		}
 		if caughtUp {
 			r.wait(ctx, min(poll, ttl/3), r.Wake)
 		}
 	}
 	return nil
+}
+
+// writeStatus publishes progress p with the endpoints' health.
+func (r *Runner) writeStatus(ctx context.Context, p Progress, ttl time.Duration) error {
+	s := &feed.Status{Head: p.Head, At: p.HeadAt, Checkpoint: p.Checkpoint}
+	if r.Health != nil {
+		s.EndpointsHealthy, s.EndpointsTotal, s.Primary = r.Health()
+	}
+	return r.Status.WriteStatus(ctx, s, ttl)
 }
 
 func (r *Runner) failed(err error) {

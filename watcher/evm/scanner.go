@@ -167,7 +167,8 @@ type Scanner struct {
 type pass struct {
 	c      Chain
 	head   uint64
-	fin    int64 // finalized block, -1 if unknown or none
+	at     time.Time // when head was read
+	fin    int64     // finalized block, -1 if unknown or none
 	blocks map[uint64]string
 	hashes map[uint64]*string // block hashes at heights checked this step (nil: none)
 	logs   int                // Transfer logs the pass read, to any address (rescan's summary)
@@ -307,7 +308,7 @@ func (s *Scanner) begin(ctx context.Context) (*pass, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("head: %w", err)
 	}
-	ps := &pass{c: c, head: head, fin: -1, blocks: map[uint64]string{}, hashes: map[uint64]*string{}}
+	ps := &pass{c: c, head: head, at: s.now(), fin: -1, blocks: map[uint64]string{}, hashes: map[uint64]*string{}}
 	reqs := s.requirements()
 	for _, r := range reqs {
 		if r.Finalized {
@@ -328,10 +329,11 @@ func (s *Scanner) begin(ctx context.Context) (*pass, int64, error) {
 
 // Progress is where a scanner stood after its last committed step (for metrics).
 type Progress struct {
-	Head       uint64 // the chain head the step saw
-	Scanned    uint64 // highest block scanned: the head once caught up
-	Checkpoint uint64 // highest block whose logs are final and reported
-	CaughtUp   bool   // the step reached the head
+	Head       uint64    // the chain head the step saw
+	HeadAt     time.Time // when the step read it
+	Scanned    uint64    // highest block scanned: the head once caught up
+	Checkpoint uint64    // highest block whose logs are final and reported
+	CaughtUp   bool      // the step reached the head
 	// Seen, Confirmed and Removed count the feed entries the step wrote, by kind.
 	Seen, Confirmed, Removed int
 }
@@ -361,7 +363,7 @@ func (s *Scanner) commit(ctx context.Context, ps *pass, step *feed.Step, head, s
 	if err := s.Store.Commit(ctx, step); err != nil {
 		return err
 	}
-	p := Progress{Head: head, Scanned: scanned, Checkpoint: step.Checkpoint, CaughtUp: caughtUp}
+	p := Progress{Head: head, HeadAt: ps.at, Scanned: scanned, Checkpoint: step.Checkpoint, CaughtUp: caughtUp}
 	for _, t := range step.Emit {
 		switch t.Kind {
 		case checkout.TransferSeen:

@@ -1,6 +1,7 @@
 // Package feed is the watcher's Redis side: the lease that makes one watcher per network the
 // active one, its checkpoint and pending (seen, unconfirmed) transfers, the watch set it
-// checks addresses against, and the feed stream it appends transfers to. Every write goes
+// checks addresses against, the feed stream it appends transfers to, and the status record
+// it publishes for the edge's operator view (chain head, endpoint health). Every write goes
 // through one Lua script that first checks the lease, so a watcher that lost its lease can
 // never write (fencing). All keys carry the network's hash tag: one Redis Cluster slot.
 //
@@ -44,10 +45,10 @@ const (
 
 // Feed is one network's watcher state in Redis, owned by one watcher instance (its token).
 type Feed struct {
-	rdb                                                  redis.UniversalClient
-	network                                              checkout.Network
-	token                                                string
-	lease, checkpoint, pending, stream, watch, anomalies string
+	rdb                                                          redis.UniversalClient
+	network                                                      checkout.Network
+	token                                                        string
+	lease, checkpoint, pending, stream, watch, anomalies, status string
 
 	retention    time.Duration    // acknowledged entries younger than this are kept; < 0: never trim
 	ungroupedMax int64            // entries kept while the feed has no consumer group
@@ -63,8 +64,8 @@ func New(rdb redis.UniversalClient, prefix string, n checkout.Network) *Feed {
 	return &Feed{
 		rdb: rdb, network: n, token: hex.EncodeToString(b),
 		lease: base + "lease", checkpoint: base + "checkpoint", pending: base + "pending",
-		anomalies: base + "anomalies",
-		stream:    prefix + checkout.FeedStream(n), watch: prefix + checkout.WatchSet(n),
+		anomalies: base + "anomalies", status: base + "status",
+		stream: prefix + checkout.FeedStream(n), watch: prefix + checkout.WatchSet(n),
 		retention: DefaultRetention, ungroupedMax: UngroupedMax, trimBatch: trimBatch, now: time.Now,
 	}
 }
@@ -189,6 +190,41 @@ func (f *Feed) Commit(ctx context.Context, s *Step) error {
 	}
 	if err != nil {
 		return fmt.Errorf("commit watcher step: %w", err)
+	}
+	return nil
+}
+
+// MinStatusTTL is the shortest life of a status record (see StatusTTL).
+const MinStatusTTL = 30 * time.Second
+
+// StatusTTL is how long a status record outlives its write: three poll intervals, at least
+// MinStatusTTL. A watcher that stops (or loses the lease) stops writing, so its record
+// vanishes and the operator view says it is not reporting instead of showing old figures.
+func StatusTTL(poll time.Duration) time.Duration { return max(3*poll, MinStatusTTL) }
+
+// Status is what the active watcher publishes of itself after a step, for the edge's
+// operator view: what its /metrics show, which the edge cannot reach.
+type Status struct {
+	Head       uint64    // the chain head the step saw
+	At         time.Time // when the head was read
+	Checkpoint uint64    // the checkpoint the step left
+	// EndpointsHealthy of EndpointsTotal RPC endpoints are not benched after failures.
+	EndpointsHealthy, EndpointsTotal int
+	// Primary is the endpoint the step read from as logs and metrics name it ("#i
+	// scheme://host": never a path, query or header, where keys are); "" when none.
+	Primary string
+}
+
+// WriteStatus replaces the network's status record, to expire after ttl (see StatusTTL),
+// if this instance holds the lease (ErrLeaseLost otherwise, and nothing is written).
+func (f *Feed) WriteStatus(ctx context.Context, s *Status, ttl time.Duration) error {
+	err := statusScript.Run(ctx, f.rdb, []string{f.lease, f.status}, f.token, ttl.Milliseconds(),
+		s.Head, s.At.UnixMilli(), s.Checkpoint, s.EndpointsHealthy, s.EndpointsTotal, s.Primary).Err()
+	if err != nil && strings.Contains(err.Error(), "LEASE_LOST") {
+		return ErrLeaseLost
+	}
+	if err != nil {
+		return fmt.Errorf("write watcher status: %w", err)
 	}
 	return nil
 }

@@ -25,4 +25,5 @@ var (
 	acquireScript = script("lease_acquire") // Acquire
 	releaseScript = script("lease_release") // Release
 	commitScript  = script("commit_step")   // Commit
+	statusScript  = script("status_write")  // WriteStatus
 )

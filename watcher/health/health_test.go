@@ -42,7 +42,7 @@ func startWatcher(t *testing.T, ctx context.Context, ch *devchain.Chain, rdb *re
 	f := feed.New(rdb, prefix, n)
 	start := uint64(0)
 	sc := &evm.Scanner{Chain: evm.Node(cl), Store: f, Network: n, Token: ch.Token(), Required: 2, StartBlock: &start}
-	r := &evm.Runner{Scanner: sc, Lease: f, LeaseTTL: 2 * time.Second, Poll: 20 * time.Millisecond}
+	r := &evm.Runner{Scanner: sc, Lease: f, LeaseTTL: 2 * time.Second, Poll: 20 * time.Millisecond, Status: f}
 	m := metrics.New(n)
 	m.Hook(r)
 	checks := health.Checks{
