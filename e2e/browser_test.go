@@ -200,8 +200,10 @@ func poll(t *testing.T, ctx context.Context, what, expr string, d time.Duration)
 		time.Sleep(50 * time.Millisecond)
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 600) : ""`))
-	t.Fatalf("waiting for %s (%s): timed out at %s; last error %v; page text: %s", what, expr, loc, last, html)
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 600) : ""`))
+	// The markup too: a page whose text is nearly empty says little by its text alone.
+	html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.outerHTML.slice(0, 2000) : ""`))
+	t.Fatalf("waiting for %s (%s): timed out at %s; last error %v; page text: %s\npage markup: %s", what, expr, loc, last, text, html)
 }
 
 // saveArtifact writes b under the repository's artifacts/ (gitignored).

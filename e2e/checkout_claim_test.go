@@ -113,7 +113,7 @@ func TestCheckoutClaimInBrowser(t *testing.T) {
 
 	bare := strings.TrimPrefix(strings.ToUpper(tx.Hex()), "0X") // as a TRON explorer shows it
 	claim(t, tab, bare)
-	poll(t, tab, "claim accepted", `document.querySelector("#claim-result").dataset.result === "accepted"`, 15*time.Second)
+	poll(t, tab, "claim accepted", `document.querySelector("#claim-result").dataset.result === "accepted"`, 30*time.Second)
 	poll(t, tab, "the page shows what is still missing", `document.querySelector("#pay-amount") && document.querySelector("#pay-amount").textContent === "0.500001"`, 15*time.Second)
 	shootTab(t, tab, "claim-accepted-360")
 	got, err := edge.client.GetOrder(w.ctx, second.ID)
