@@ -15,7 +15,8 @@ import (
 // figuresBackfillCmd: edge figures-backfill recomputes the dashboard's order figures (orders
 // by status, paid volume, time to PAID) of the last --days days from the orders themselves,
 // for one merchant or all: once after upgrading (orders created before the figures existed are
-// otherwise not in the per-status counts), or to repair them. It reads every order of those
+// otherwise not in the per-status counts, nor those needing a human in the attention queue,
+// which the same pass files), or to repair them. It reads every order of those
 // days through the merchant's order index, so it is an operator step; running it again is
 // harmless (it replaces the days, never adds).
 func figuresBackfillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

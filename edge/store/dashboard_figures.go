@@ -243,6 +243,10 @@ type BackfillResult struct {
 	From   time.Time `json:"from"`   // first day recomputed (00:00 UTC)
 	Days   int       `json:"days"`   // days recomputed, up to today
 	Orders int       `json:"orders"` // orders read
+	// Attention is how many of them need a human (UNDERPAID, FROZEN, late funds): they are
+	// filed in the dashboard's attention queue, where orders from before the queue existed
+	// are otherwise missing (filing one already there, or reviewed, changes nothing).
+	Attention int `json:"attention"`
 }
 
 // backfillMargin is how far before the first day orders are read, for the PAID figures of
@@ -279,6 +283,12 @@ func (s *Store) BackfillFigures(ctx context.Context, merchantID string, days int
 		for _, r := range page.Records {
 			o := &r.Order
 			res.Orders++
+			if AttentionState(o) != "" {
+				if err := s.FileAttention(ctx, merchantID, o, now); err != nil {
+					return nil, fmt.Errorf("figures backfill: %w", err)
+				}
+				res.Attention++
+			}
 			if !o.CreatedAt.Before(from) {
 				add(o.CreatedAt, "c:"+string(o.Status), 1)
 			}

@@ -207,8 +207,13 @@ func TestFiguresBackfill(t *testing.T) {
 	yesterday := now.Add(-24 * time.Hour)
 	a := figOrder(t, st, "mer_b", yesterday, 10)
 	figOrder(t, st, "mer_b", yesterday.Add(time.Second), 11)
-	figOrder(t, st, "mer_b", now, 12)
+	c := figOrder(t, st, "mer_b", now, 12)
 	rec := move(t, st, a.ID, checkout.StatusPaid, yesterday.Add(40*time.Second))
+	if err := st.IndexOrder(ctx, "mer_b", &rec.Order, rec.Version); err != nil {
+		t.Fatal(err)
+	}
+	// An order that needs a human, from before the attention queue: not in it yet.
+	rec = move(t, st, c.ID, checkout.StatusUnderpaid, now)
 	if err := st.IndexOrder(ctx, "mer_b", &rec.Order, rec.Version); err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +229,14 @@ func TestFiguresBackfill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Orders != 3 || res.Days != 2 {
+		if res.Orders != 3 || res.Days != 2 || res.Attention != 1 {
 			t.Fatalf("backfill %+v", res)
 		}
+		if q, err := st.Attention(ctx, "mer_b", 10); err != nil || len(q) != 1 || q[0].OrderID != c.ID {
+			t.Fatalf("attention queue after backfill: %+v (err %v), want %s alone", q, err, c.ID)
+		}
 		f := figuresOf(t, st, "mer_b", yesterday, now)
-		if statusCounts(f[0]) != "PENDING=1 PAID=1 " || statusCounts(f[1]) != "PENDING=1 " ||
+		if statusCounts(f[0]) != "PENDING=1 PAID=1 " || statusCounts(f[1]) != "UNDERPAID=1 " ||
 			f[0].Paid != 1 || f[0].PaidAmount != 10*checkout.Unit || f[0].TimeToPaid[store.TimeToPaidBucket(40*time.Second)] != 1 ||
 			f[0].WebhookAttempts != 3 || f[0].WebhookOK != 2 {
 			t.Fatalf("after backfill: %q %q %+v", statusCounts(f[0]), statusCounts(f[1]), f[0])
