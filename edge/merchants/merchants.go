@@ -326,8 +326,8 @@ type RotatedSecret struct {
 // RotateWebhookSecret gives a merchant a new webhook secret; the old one keeps signing for
 // checkout.WebhookSecretOverlap.
 func RotateWebhookSecret(ctx context.Context, st Store, id string) (*RotatedSecret, error) {
-	if _, err := load(ctx, st, id); err != nil {
-		return nil, err
+	if err := requireID(id); err != nil {
+		return nil, err // an unknown merchant is UpdateMerchant's not-found, read once
 	}
 	until := time.Now().UTC().Add(checkout.WebhookSecretOverlap).Truncate(time.Second)
 	// On the merchant as stored: a copy read earlier would bring back the secret a
@@ -577,10 +577,17 @@ func applySettings(m *checkout.Merchant, webhookURL string, dev bool) error {
 }
 
 func load(ctx context.Context, st Store, id string) (*checkout.Merchant, error) {
-	if id == "" {
-		return nil, invalid("id", "is required")
+	if err := requireID(id); err != nil {
+		return nil, err
 	}
 	return st.Merchant(ctx, id)
+}
+
+func requireID(id string) error {
+	if id == "" {
+		return invalid("id", "is required")
+	}
+	return nil
 }
 
 // merchantKey loads an API key, which must be merchantID's unless merchantID is "".
