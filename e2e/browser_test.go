@@ -127,7 +127,7 @@ func (w *world) startCheckoutEdge(t *testing.T, host string, cfg page.Config, em
 	}
 	hs := &fasthttp.Server{Handler: s.Handler(), KeepHijackedConns: true, ReduceMemoryUsage: true}
 	w.mu.Lock()
-	w.servers = append(w.servers, hs)
+	w.servers, w.feeds = append(w.servers, hs), append(w.feeds, feedRedis)
 	w.mu.Unlock()
 	w.wg.Add(2)
 	go func() { defer w.wg.Done(); _ = hs.Serve(ln) }()

@@ -63,6 +63,9 @@ type world struct {
 	wg      *sync.WaitGroup
 	mu      sync.Mutex
 	servers []*fasthttp.Server
+	// feeds are the edges' change-feed Redis clients: closing one ends its blocking read
+	// (up to 5 s) at once, which a cancelled context does not.
+	feeds []*redis.Client
 }
 
 // startEdge starts an edge replica (API, change feed) on the world's Redis and returns its URL.
@@ -81,7 +84,7 @@ func (w *world) startEdge(wg *sync.WaitGroup) string {
 	}
 	hs := &fasthttp.Server{Handler: s.Handler(), KeepHijackedConns: true, ReduceMemoryUsage: true}
 	w.mu.Lock()
-	w.servers = append(w.servers, hs)
+	w.servers, w.feeds = append(w.servers, hs), append(w.feeds, feedRedis)
 	w.mu.Unlock()
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = hs.Serve(ln) }()
@@ -89,11 +92,16 @@ func (w *world) startEdge(wg *sync.WaitGroup) string {
 	return "http://" + ln.Addr().String()
 }
 
+// stopEdges stops the edges' servers and, once their context is cancelled, their change
+// feeds' Redis clients.
 func (w *world) stopEdges() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, hs := range w.servers {
 		_ = hs.Shutdown()
+	}
+	for _, c := range w.feeds {
+		_ = c.Close()
 	}
 }
 
