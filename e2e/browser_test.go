@@ -27,7 +27,6 @@ import (
 	"github.com/mpchat/checkout/edge/orders"
 	"github.com/mpchat/checkout/edge/page"
 	"github.com/mpchat/checkout/edge/store"
-	"github.com/mpchat/checkout/internal/webbuild"
 )
 
 var (
@@ -37,7 +36,9 @@ var (
 )
 
 // builtWasm builds the checkout wasm once per test binary (go's build cache makes a rebuild
-// cheap) into a directory of its own, so parallel test binaries never share output files.
+// cheap) into a directory of its own, so parallel test binaries never share output files. The
+// build runs as `make wasm` does, through cmd/webbuild (at a lower brotli quality): compressing
+// megabytes inside this race-instrumented binary took ten times as long.
 func builtWasm(t *testing.T) string {
 	t.Helper()
 	wasmOnce.Do(func() {
@@ -47,7 +48,11 @@ func builtWasm(t *testing.T) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		wasmErr = webbuild.Build(ctx, "..", wasmDir, webbuild.Options{BrotliQuality: 4})
+		cmd := exec.CommandContext(ctx, "go", "run", "./internal/webbuild/cmd/webbuild", "-o", wasmDir, "-brotli", "4")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			wasmErr = fmt.Errorf("%v: %s", err, out)
+		}
 	})
 	if wasmErr != nil {
 		t.Fatalf("build wasm: %v", wasmErr)
